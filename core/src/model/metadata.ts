@@ -1,0 +1,155 @@
+import type { ModelProto } from '../onnx/io.js';
+import { KestrelError } from '../util/errors.js';
+
+/** Decoders the agent knows; each turns raw model outputs into boxes in model-input pixels. */
+export const DECODERS = ['yolov8', 'nanodet', 'kestrel'] as const;
+export type DecoderName = (typeof DECODERS)[number];
+
+/** How an image becomes the model's input tensor. */
+export interface InputSpec {
+  width: number;
+  height: number;
+  layout: 'NCHW';
+  colour: 'RGB' | 'BGR';
+  /** Per channel, in the model's colour order, on the 0..255 scale. */
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** Keep the aspect ratio and pad (true), or stretch to the input size (false). */
+  letterbox: boolean;
+  /** Value of the padding, 0..255. */
+  padValue?: number;
+}
+
+export interface QuantizationInfo {
+  method: string;
+  profile?: string;
+  calibrationCount?: number;
+  perChannel?: boolean;
+  excluded?: string[];
+  [key: string]: unknown;
+}
+
+/** Everything a Kestrel model says about itself (`kestrel.*` ONNX metadata_props). */
+export interface KestrelMetadata {
+  decoder: DecoderName;
+  labels: string[];
+  input: InputSpec;
+  strides?: number[];
+  /** NanoDet/Kestrel-style distribution regression: bins per side minus one. */
+  regMax?: number;
+  name?: string;
+  version?: string;
+  trainedFrom?: string;
+  quantization?: QuantizationInfo;
+  eval?: Record<string, unknown>;
+  /** Anything else under `kestrel.` that this version does not interpret, kept verbatim. */
+  extra?: Record<string, string>;
+}
+
+const PREFIX = 'kestrel.';
+const JSON_KEYS = new Set(['labels', 'input', 'strides', 'quantization', 'eval', 'reg_max']);
+
+/** The `kestrel.*` props of a model, as plain strings. */
+export function metadataProps(model: ModelProto): Record<string, string> {
+  const props: Record<string, string> = {};
+  for (const p of model.metadataProps ?? []) {
+    if (p.key) props[p.key] = p.value ?? '';
+  }
+  return props;
+}
+
+/**
+ * Reads Kestrel metadata; `overrides` fill fields the model lacks (a plain Ultralytics export
+ * carries none), and win over what the model says when both are given.
+ */
+export function parseMetadata(props: Record<string, string>, overrides: Partial<KestrelMetadata> = {}, source = 'model'): KestrelMetadata {
+  const raw: Record<string, unknown> = {};
+  const extra: Record<string, string> = {};
+  for (const [key, value] of Object.entries(props)) {
+    if (!key.startsWith(PREFIX)) continue;
+    const field = key.slice(PREFIX.length);
+    if (JSON_KEYS.has(field)) {
+      try {
+        raw[field] = JSON.parse(value);
+      } catch {
+        throw new KestrelError('E_MODEL_METADATA', `${source}: metadata ${key} is not valid JSON`);
+      }
+    } else if (['decoder', 'version', 'name', 'trained_from'].includes(field)) {
+      raw[field] = value;
+    } else {
+      extra[field] = value;
+    }
+  }
+  const decoder = (overrides.decoder ?? raw.decoder) as DecoderName | undefined;
+  const labels = (overrides.labels ?? raw.labels) as string[] | undefined;
+  const input = { ...(raw.input as Partial<InputSpec> | undefined), ...overrides.input } as Partial<InputSpec>;
+  const missing: string[] = [];
+  if (!decoder) missing.push('decoder (--decoder yolov8|nanodet|kestrel)');
+  if (!labels) missing.push('labels (--labels a,b,c or --labels-file)');
+  if (!input.width || !input.height) missing.push('input size (--imgsz WxH)');
+  if (missing.length > 0) {
+    throw new KestrelError('E_MODEL_METADATA', `${source} lacks Kestrel metadata for: ${missing.join(', ')}; give them on the command line or in config`);
+  }
+  if (!DECODERS.includes(decoder!)) {
+    throw new KestrelError('E_MODEL_METADATA', `${source}: unknown decoder "${decoder}" (known: ${DECODERS.join(', ')})`);
+  }
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) {
+    throw new KestrelError('E_MODEL_METADATA', `${source}: labels must be an array of strings`);
+  }
+  const meta: KestrelMetadata = {
+    decoder: decoder!,
+    labels: labels!,
+    input: {
+      width: input.width!,
+      height: input.height!,
+      layout: 'NCHW',
+      colour: input.colour ?? 'RGB',
+      mean: input.mean ?? [0, 0, 0],
+      std: input.std ?? [255, 255, 255],
+      letterbox: input.letterbox ?? true,
+      padValue: input.padValue ?? 114,
+    },
+  };
+  const strides = overrides.strides ?? (raw.strides as number[] | undefined);
+  if (strides) meta.strides = strides;
+  const regMax = overrides.regMax ?? (raw.reg_max as number | undefined);
+  if (regMax !== undefined) meta.regMax = regMax;
+  const version = overrides.version ?? (raw.version as string | undefined);
+  if (version) meta.version = version;
+  const name = overrides.name ?? (raw.name as string | undefined);
+  if (name) meta.name = name;
+  if (raw.trained_from) meta.trainedFrom = raw.trained_from as string;
+  if (raw.quantization) meta.quantization = raw.quantization as QuantizationInfo;
+  if (raw.eval) meta.eval = raw.eval as Record<string, unknown>;
+  if (Object.keys(extra).length > 0) meta.extra = extra;
+  return meta;
+}
+
+export function readMetadata(model: ModelProto, overrides: Partial<KestrelMetadata> = {}, source = 'model'): KestrelMetadata {
+  return parseMetadata(metadataProps(model), overrides, source);
+}
+
+/** The metadata as `kestrel.*` string props. */
+export function metadataToProps(meta: KestrelMetadata): Record<string, string> {
+  const props: Record<string, string> = {
+    'kestrel.decoder': meta.decoder,
+    'kestrel.labels': JSON.stringify(meta.labels),
+    'kestrel.input': JSON.stringify(meta.input),
+  };
+  if (meta.strides) props['kestrel.strides'] = JSON.stringify(meta.strides);
+  if (meta.regMax !== undefined) props['kestrel.reg_max'] = JSON.stringify(meta.regMax);
+  if (meta.name) props['kestrel.name'] = meta.name;
+  if (meta.version) props['kestrel.version'] = meta.version;
+  if (meta.trainedFrom) props['kestrel.trained_from'] = meta.trainedFrom;
+  if (meta.quantization) props['kestrel.quantization'] = JSON.stringify(meta.quantization);
+  if (meta.eval) props['kestrel.eval'] = JSON.stringify(meta.eval);
+  for (const [k, v] of Object.entries(meta.extra ?? {})) props[PREFIX + k] = v;
+  return props;
+}
+
+/** Replaces the model's `kestrel.*` props with `meta`, keeping every other prop. */
+export function writeMetadata(model: ModelProto, meta: KestrelMetadata): void {
+  const kept = (model.metadataProps ?? []).filter((p) => !p.key?.startsWith(PREFIX));
+  const props = metadataToProps(meta);
+  model.metadataProps = [...kept, ...Object.entries(props).map(([key, value]) => ({ key, value }))] as ModelProto['metadataProps'];
+}
