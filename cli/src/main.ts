@@ -17,7 +17,7 @@ interface Part {
 
 const PARTS: Part[] = [
   { pkg: '@kestrel/config', entry: '@kestrel/config/commands', register: 'registerConfigCommands', commands: ['config'] },
-  { pkg: '@kestrel/agent', entry: '@kestrel/agent/commands', register: 'registerAgentCommands', commands: ['agent', 'bench'] },
+  { pkg: '@kestrel/agent', entry: '@kestrel/agent/commands', register: 'registerAgentCommands', commands: ['agent'] },
   { pkg: '@kestrel/trainer', entry: '@kestrel/trainer/commands', register: 'registerTrainerCommands', commands: ['dataset', 'train', 'eval', 'export', 'distill'] },
   { pkg: '@kestrel/quantize', entry: '@kestrel/quantize/commands', register: 'registerQuantizeCommands', commands: ['quantize'] },
   { pkg: '@kestrel/deploy', entry: '@kestrel/deploy/commands', register: 'registerDeployCommands', commands: ['hub', 'deploy'] },
@@ -29,8 +29,9 @@ async function registerPart(program: Command, part: Part): Promise<void> {
     mod = (await import(part.entry)) as Record<string, unknown>;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const missing = (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') && e.message.includes(part.pkg);
+    const missing = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED';
     if (!missing) throw err;
+    const why = e.message.split('\n')[0];
     for (const name of part.commands) {
       program
         .command(name, { hidden: false })
@@ -38,7 +39,7 @@ async function registerPart(program: Command, part: Part): Promise<void> {
         .allowUnknownOption()
         .allowExcessArguments()
         .action(() => {
-          process.stderr.write(`kestrel: "${name}" comes with ${part.pkg}, which is not installed here. Install it with: npm install ${part.pkg}\n`);
+          process.stderr.write(`kestrel: "${name}" comes with ${part.pkg}, which is not installed here (${why}). Install it with: npm install ${part.pkg}\n`);
           process.exitCode = 2;
         });
     }

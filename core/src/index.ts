@@ -14,5 +14,7 @@ export * from './detect/box.js';
 export * from './detect/nms.js';
 export * from './detect/decoders/index.js';
 export * from './detect/detector.js';
+export * from './eval/index.js';
 export * from './runtime/providers.js';
 export * from './version.js';
+export * from './mqtt/index.js';

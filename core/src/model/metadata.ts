@@ -26,6 +26,13 @@ export interface QuantizationInfo {
   calibrationCount?: number;
   perChannel?: boolean;
   excluded?: string[];
+  /** Activation type: uint8 (ONNX Runtime CPU) or int8 (TensorRT). */
+  activations?: 'uint8' | 'int8';
+  /** Activation zero points fixed at 0 (TensorRT requires it). */
+  symmetricActivations?: boolean;
+  weights?: 'int8';
+  /** 8, or 7 when weights were reduced to avoid int16 saturation on CPUs without VNNI. */
+  weightBits?: number;
   [key: string]: unknown;
 }
 

@@ -1,0 +1,205 @@
+import { encodePayload, topics as deviceTopics, roundBox, type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type InputSpec, type Logger } from '@kestrel/core';
+import type { CameraConfig } from '@kestrel/config';
+import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
+import { DetectionFilter } from '../track/filter.js';
+import { Tracker } from '../track/tracker.js';
+import { EventLifecycle, type TrackEvent } from '../track/events.js';
+import { LatencyWindow } from '../stats/latency-window.js';
+
+export type Emit = (kind: 'events' | 'detections', topic: string, payload: string) => void;
+
+export interface CameraRuntimeDeps {
+  input: InputSpec;
+  deviceId: string;
+  prefix: string;
+  modelVersion: () => string;
+  logger: Logger;
+  onFrame: (frame: Frame) => void;
+  onStateChange: () => void;
+}
+
+/** Below this a detection cannot even continue a track (ByteTrack's low-score stage). */
+const LOW_SCORE = 0.1;
+
+/**
+ * One camera's path after inference: filters → tracker → event life cycle → MQTT payloads, plus
+ * its counters. The source (ffmpeg) is owned here too, so a camera starts and stops as a unit.
+ */
+export class CameraRuntime {
+  readonly source: FrameSource;
+  private readonly filter: DetectionFilter;
+  private readonly tracker: Tracker;
+  private readonly events: EventLifecycle;
+  private readonly latency = new LatencyWindow(512);
+  private readonly eventsTopic: string;
+  private readonly detectionsTopic: string;
+  private processed = 0;
+  private failed = 0;
+  private lastFramesIn = 0;
+  private lastProcessed = 0;
+  private lastDropped = 0;
+  private fps = 0;
+  private lastFrameTime = 0;
+  private lastState?: SourceStatus['state'];
+  readonly scoreThreshold: number;
+
+  constructor(
+    readonly config: CameraConfig,
+    private readonly deps: CameraRuntimeDeps,
+  ) {
+    const t = deviceTopics(deps.prefix, deps.deviceId);
+    this.eventsTopic = t.events(config.name);
+    this.detectionsTopic = t.detections(config.name);
+    this.scoreThreshold = Math.min(LOW_SCORE, config.filters.minScore);
+    this.filter = new DetectionFilter({ classes: config.filters.classes, minArea: config.filters.minArea });
+    this.tracker = new Tracker({
+      minHits: config.tracker.minHits,
+      maxAge: config.tracker.maxAge,
+      matchIou: config.tracker.iouThreshold,
+      highScore: config.filters.minScore,
+      lowScore: this.scoreThreshold,
+    });
+    this.events = new EventLifecycle(config.name, config.filters.zones, { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 });
+    this.source = createSource({
+      camera: config.name,
+      source: sourceSpec(config),
+      output: { width: deps.input.width, height: deps.input.height, keepAspect: deps.input.letterbox, padValue: deps.input.padValue ?? 114, fps: config.fps },
+      stallSeconds: config.watchdog.stallSeconds,
+      backoff: { initialMs: config.watchdog.backoff.minMs, maxMs: config.watchdog.backoff.maxMs },
+      logger: deps.logger,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.source.on('frame', this.deps.onFrame);
+    this.source.on('state', this.onState);
+    await this.source.start();
+  }
+
+  async stop(): Promise<void> {
+    this.source.off('frame', this.deps.onFrame);
+    await this.source.stop();
+    this.source.off('state', this.onState);
+  }
+
+  private readonly onState = (status: SourceStatus): void => {
+    if (status.state === this.lastState) return;
+    this.lastState = status.state;
+    const level = status.state === 'failed' || status.state === 'stalled' ? 'warn' : 'info';
+    this.deps.logger[level]({ state: status.state, lastError: status.lastError, retryInMs: status.retryInMs }, 'camera state');
+    this.deps.onStateChange();
+  };
+
+  /** One processed frame: track, publish events (and detections when enabled). */
+  handleDetections(frame: Frame, detections: Detection[], inferenceMs: number, emit: Emit): void {
+    this.processed++;
+    this.lastFrameTime = frame.capturedAt;
+    const kept = this.filter.apply(detections);
+    const step = this.tracker.update(kept, frame.capturedAt);
+    const events = this.events.update(step, frame.capturedAt);
+    for (const ev of events) emit('events', this.eventsTopic, encodePayload('events', this.toPayload(ev, frame)));
+    const confident = kept.filter((d) => d.score >= this.config.filters.minScore);
+    emit(
+      'detections',
+      this.detectionsTopic,
+      encodePayload('detections', {
+        schema: 1,
+        deviceId: this.deps.deviceId,
+        camera: this.config.name,
+        frameTime: frame.capturedAt,
+        frameSize: [frame.geometry.srcWidth, frame.geometry.srcHeight],
+        modelVersion: this.deps.modelVersion(),
+        inferenceMs: Math.round(inferenceMs * 100) / 100,
+        detections: confident.map((d) => ({ label: d.label, score: round3(d.score), box: roundBox(d.box) })),
+      }),
+    );
+    // Frame read → handed to MQTT (the outbox for events): the agent's own latency.
+    this.latency.add(Date.now() - frame.capturedAt);
+  }
+
+  countFailed(): void {
+    this.failed++;
+  }
+
+  /** Ends every open track (shutdown), so consumers see each object's `end`. */
+  flush(emit: Emit): void {
+    const at = this.lastFrameTime || Date.now();
+    const events = this.events.flush(this.tracker.reset(), at);
+    for (const ev of events) emit('events', this.eventsTopic, encodePayload('events', this.toPayload(ev)));
+  }
+
+  private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {
+    return {
+      schema: 1,
+      // Unique per message and identical on redelivery: track life id + step + frame time.
+      id: `${ev.id}:${ev.type}:${ev.frameTime}`,
+      type: ev.type,
+      deviceId: this.deps.deviceId,
+      camera: this.config.name,
+      trackId: ev.id,
+      label: ev.label,
+      score: round3(ev.currentScore),
+      box: roundBox(ev.box),
+      zones: ev.zones,
+      firstSeen: ev.firstSeen,
+      lastSeen: ev.lastSeen,
+      frameTime: ev.frameTime,
+      modelVersion: this.deps.modelVersion(),
+      ...(frame ? { frameSize: [frame.geometry.srcWidth, frame.geometry.srcHeight] as [number, number] } : {}),
+    };
+  }
+
+  cameraStatus(): CameraStatus {
+    const s = this.source.status();
+    return {
+      state: s.state,
+      fps: Math.round(this.fps * 100) / 100,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+      since: s.since,
+      restarts: s.counters.restarts,
+    };
+  }
+
+  /** Rates over the interval since the last call, and totals since start. */
+  takeStats(intervalSeconds: number, queue: number, droppedTotal: number): CameraStats {
+    const framesIn = this.source.status().counters.framesIn;
+    const stats: CameraStats = {
+      fpsIn: rate(framesIn - this.lastFramesIn, intervalSeconds),
+      fpsProcessed: rate(this.processed - this.lastProcessed, intervalSeconds),
+      fpsDropped: rate(droppedTotal - this.lastDropped, intervalSeconds),
+      framesIn,
+      framesProcessed: this.processed,
+      framesDropped: droppedTotal,
+      latencyMs: this.latency.percentiles(),
+      queue,
+    };
+    this.fps = stats.fpsProcessed;
+    this.lastFramesIn = framesIn;
+    this.lastProcessed = this.processed;
+    this.lastDropped = droppedTotal;
+    this.latency.reset();
+    return stats;
+  }
+}
+
+function rate(count: number, seconds: number): number {
+  return Math.round((Math.max(0, count) / seconds) * 100) / 100;
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+function sourceSpec(camera: CameraConfig): SourceSpec {
+  const s = camera.source;
+  switch (s.type) {
+    case 'rtsp':
+      return { kind: 'rtsp', url: s.url, transport: s.transport };
+    case 'file':
+      return { kind: 'file', path: s.path, loop: s.loop, realtime: s.realtime };
+    case 'v4l2':
+      return { kind: 'v4l2', device: s.device, size: s.width && s.height ? { width: s.width, height: s.height } : undefined, inputFormat: s.inputFormat };
+    case 'demo':
+      return { kind: 'demo' };
+  }
+}

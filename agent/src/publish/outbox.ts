@@ -1,0 +1,160 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { KestrelError, type Logger } from '@kestrel/core';
+
+export interface OutboxLimits {
+  /** Most events kept while the broker is away; the oldest are dropped first. */
+  maxEvents: number;
+  /** Most payload bytes kept. */
+  maxBytes: number;
+  /** Events older than this are dropped (a week-old "person at the door" helps nobody). */
+  maxAgeMs: number;
+}
+
+export interface OutboxRow {
+  seq: number;
+  topic: string;
+  payload: Buffer;
+  createdAt: number;
+}
+
+export interface OutboxStats {
+  depth: number;
+  bytes: number;
+  /** Dropped to stay within the limits, since start. */
+  droppedEvents: number;
+  droppedByReason: { count: number; bytes: number; age: number };
+}
+
+/**
+ * A durable queue between event production and MQTT (SQLite, WAL). An event is written here
+ * before it is published and deleted only when the broker acknowledged it (QoS 1 PUBACK), so a
+ * broker outage or a kill -9 loses nothing that was accepted. Delivery is at-least-once; events
+ * carry stable ids for consumers to de-duplicate.
+ */
+export class Outbox {
+  private db?: Database.Database;
+  private stmts?: {
+    insert: Database.Statement<[string, Buffer, number]>;
+    after: Database.Statement<[number, number], { seq: number; topic: string; payload: Buffer; created_at: number }>;
+    del: Database.Statement<[number]>;
+    totals: Database.Statement<[], { n: number; bytes: number | null }>;
+    dropOldest: Database.Statement<[number], { n: number; bytes: number | null }>;
+    deleteOldest: Database.Statement<[number]>;
+    expired: Database.Statement<[number], { n: number; bytes: number | null }>;
+    deleteExpired: Database.Statement<[number]>;
+  };
+  private depthCache = 0;
+  private bytesCache = 0;
+  readonly dropped = { count: 0, bytes: 0, age: 0 };
+
+  constructor(
+    private readonly path: string,
+    private readonly limits: OutboxLimits,
+    private readonly logger: Logger,
+  ) {}
+
+  open(): void {
+    try {
+      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      this.db = new Database(this.path);
+    } catch (err) {
+      throw new KestrelError('E_STATE_DIR', `cannot open the event outbox at ${this.path}: ${(err as Error).message}`);
+    }
+    const db = this.db;
+    db.pragma('journal_mode = WAL');
+    // FULL: an accepted event survives power loss too; events are rare enough for the fsync.
+    db.pragma('synchronous = FULL');
+    db.exec(`CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      topic TEXT NOT NULL,
+      payload BLOB NOT NULL,
+      created_at INTEGER NOT NULL
+    )`);
+    this.stmts = {
+      insert: db.prepare('INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)'),
+      after: db.prepare('SELECT seq, topic, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      del: db.prepare('DELETE FROM outbox WHERE seq = ?'),
+      totals: db.prepare('SELECT count(*) AS n, sum(length(payload)) AS bytes FROM outbox'),
+      dropOldest: db.prepare('SELECT count(*) AS n, sum(length(payload)) AS bytes FROM (SELECT payload FROM outbox ORDER BY seq LIMIT ?)'),
+      deleteOldest: db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)'),
+      expired: db.prepare('SELECT count(*) AS n, sum(length(payload)) AS bytes FROM outbox WHERE created_at < ?'),
+      deleteExpired: db.prepare('DELETE FROM outbox WHERE created_at < ?'),
+    };
+    const t = this.stmts.totals.get()!;
+    this.depthCache = t.n;
+    this.bytesCache = t.bytes ?? 0;
+    if (this.depthCache > 0) this.logger.info({ depth: this.depthCache }, 'outbox has events from before the restart; they will be published');
+  }
+
+  /** Stores an event; returns its sequence number. Enforces the limits by dropping the oldest. */
+  add(topic: string, payload: Buffer, now = Date.now()): number {
+    const s = this.requireOpen();
+    const seq = Number(s.insert.run(topic, payload, now).lastInsertRowid);
+    this.depthCache++;
+    this.bytesCache += payload.length;
+    this.enforce(now);
+    return seq;
+  }
+
+  /** Events after `seq`, oldest first. */
+  after(seq: number, limit: number): OutboxRow[] {
+    return this.requireOpen()
+      .after.all(seq, limit)
+      .map((r) => ({ seq: r.seq, topic: r.topic, payload: r.payload, createdAt: r.created_at }));
+  }
+
+  /** The broker acknowledged this event. */
+  ack(seq: number, bytes: number): void {
+    const changes = this.requireOpen().del.run(seq).changes;
+    if (changes > 0) {
+      this.depthCache--;
+      this.bytesCache -= bytes;
+    }
+  }
+
+  get depth(): number {
+    return this.depthCache;
+  }
+
+  stats(): OutboxStats {
+    return { depth: this.depthCache, bytes: this.bytesCache, droppedEvents: this.dropped.count + this.dropped.age, droppedByReason: { ...this.dropped } };
+  }
+
+  enforce(now = Date.now()): void {
+    const s = this.requireOpen();
+    const expired = s.expired.get(now - this.limits.maxAgeMs)!;
+    if (expired.n > 0) {
+      s.deleteExpired.run(now - this.limits.maxAgeMs);
+      this.dropped.age += expired.n;
+      this.depthCache -= expired.n;
+      this.bytesCache -= expired.bytes ?? 0;
+      this.logger.warn({ dropped: expired.n, reason: 'age' }, 'outbox dropped expired events');
+    }
+    let over = Math.max(0, this.depthCache - this.limits.maxEvents);
+    if (over === 0 && this.bytesCache > this.limits.maxBytes) over = Math.max(1, Math.ceil(this.depthCache / 100));
+    while (over > 0) {
+      const gone = s.dropOldest.get(over)!;
+      s.deleteOldest.run(over);
+      this.dropped.count += gone.n;
+      this.dropped.bytes += gone.bytes ?? 0;
+      this.depthCache -= gone.n;
+      this.bytesCache -= gone.bytes ?? 0;
+      this.logger.warn({ dropped: gone.n, depth: this.depthCache }, 'outbox full: dropped the oldest events');
+      over = this.bytesCache > this.limits.maxBytes && this.depthCache > 0 ? Math.max(1, Math.ceil(this.depthCache / 100)) : 0;
+    }
+  }
+
+  close(): void {
+    if (!this.db) return;
+    this.db.close();
+    this.db = undefined;
+    this.stmts = undefined;
+  }
+
+  private requireOpen(): NonNullable<Outbox['stmts']> {
+    if (!this.stmts) throw new Error('outbox is not open');
+    return this.stmts;
+  }
+}

@@ -1,0 +1,75 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { isKestrelError } from '@kestrel/core/util/errors';
+import { formatIssue, type ConfigIssue } from './issues.js';
+import { configJsonSchema } from './json-schema.js';
+import { checkConfig, loadConfig } from './load.js';
+import { redactConfig } from './redact.js';
+
+/**
+ * `kestrel config schema | check | show`. Output goes through commander's output configuration
+ * (stdout for results, stderr for diagnostics), so `--json` output stays one clean document.
+ */
+export function registerConfigCommands(program: Command): Command {
+  const config = program.command('config').description('check the agent configuration and print its schema');
+
+  config
+    .command('schema')
+    .description('print the JSON Schema of the config file (editors use it for completion and checks)')
+    .option('--out <file>', 'write it to a file instead of stdout')
+    .action(function (this: Command, options: { out?: string }) {
+      const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+      if (options.out) {
+        writeFileSync(options.out, text);
+        this.configureOutput().writeErr?.(`wrote ${options.out}\n`);
+      } else {
+        this.configureOutput().writeOut?.(text);
+      }
+    });
+
+  config
+    .command('check')
+    .description('validate a config file and list every problem with its path (exit code 1 when invalid)')
+    .argument('<file>', 'YAML config file')
+    .option('--json', 'print { ok, errors: [{ path, message, line?, column? }] } on stdout')
+    .action(function (this: Command, file: string, options: { json?: boolean }) {
+      const output = this.configureOutput();
+      let errors: ConfigIssue[];
+      let summary = '';
+      try {
+        const result = checkConfig({ path: file });
+        errors = result.errors;
+        if (result.ok) {
+          const cameras = result.config.cameras.map((c) => c.name).join(', ');
+          summary = `${file}: ok (device ${result.config.device.id}, cameras: ${cameras})\n`;
+        }
+      } catch (err) {
+        if (!isKestrelError(err)) throw err;
+        errors = [{ path: '', message: err.message }];
+      }
+      if (options.json) output.writeOut?.(`${JSON.stringify({ ok: errors.length === 0, errors }, null, 2)}\n`);
+      else if (errors.length === 0) output.writeOut?.(summary);
+      else output.writeErr?.(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n${errors.map((e) => `  ${formatIssue(e)}\n`).join('')}`);
+      if (errors.length) process.exitCode = 1;
+    });
+
+  config
+    .command('show')
+    .description('print the effective config (defaults and environment applied, secrets redacted)')
+    .argument('[file]', 'YAML config file (default: the built-in defaults)')
+    .option('--json', 'print JSON instead of YAML')
+    .action(function (this: Command, file: string | undefined, options: { json?: boolean }) {
+      const { origin, ...config } = loadConfig(file);
+      const safe = redactConfig(config);
+      if (options.json) {
+        this.configureOutput().writeOut?.(`${JSON.stringify(safe, null, 2)}\n`);
+        return;
+      }
+      const overrides = origin.envOverrides.map((o) => `${o.env} → ${o.path}`).join(', ');
+      const header = `# effective config of ${origin.path ?? 'the built-in defaults'}${overrides ? `; from the environment: ${overrides}` : ''}\n`;
+      this.configureOutput().writeOut?.(header + stringify(safe));
+    });
+
+  return config;
+}

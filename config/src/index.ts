@@ -1,0 +1,22 @@
+export { loadConfig, checkConfig, type LoadedConfig, type ConfigOrigin, type ConfigCheck, type ConfigSource } from './load.js';
+export {
+  createConfigSchema,
+  PROVIDER_NAMES,
+  LOG_LEVELS,
+  type AgentConfig,
+  type AgentConfigInput,
+  type CameraConfig,
+  type CameraSource,
+  type MqttConfig,
+  type ModelConfig,
+  type ConfigSchema,
+} from './schema/agent.js';
+export { DEFAULT_MQTT_URL } from './schema/mqtt.js';
+export { NAME_PATTERN } from './schema/common.js';
+export { configContext, deviceIdFromHostname, defaultStateDir, type ConfigContext, type Env } from './context.js';
+export { ENV_OVERRIDES, type AppliedOverride } from './env.js';
+export { formatIssue, formatPath, type ConfigIssue } from './issues.js';
+export { configJsonSchema, type JsonSchema } from './json-schema.js';
+export { redactConfig, redactString, REDACTED } from './redact.js';
+export { parseBind, type BindAddress } from './bind.js';
+export { registerConfigCommands } from './commands.js';

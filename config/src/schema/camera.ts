@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { ConfigContext } from '../context.js';
+import { ALWAYS, backoff, filePath, isRecord, fraction, name, positiveInt, reportDuplicates, text } from './common.js';
+
+/** One camera: where frames come from and what is worth reporting. */
+
+const rtspSource = z.strictObject({
+  type: z.literal('rtsp'),
+  url: z
+    .string()
+    .regex(/^rtsps?:\/\/[^\s/]+/, 'must be an rtsp:// or rtsps:// URL, e.g. rtsp://user:pass@192.168.1.10:554/stream1')
+    .describe('credentials may be written as ${ENV_VAR}'),
+  transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTP over the RTSP TCP connection (robust through NAT and lossy Wi-Fi) or over UDP'),
+});
+
+function fileSource(ctx: ConfigContext) {
+  return z.strictObject({
+    type: z.literal('file'),
+    path: filePath(ctx).describe('a video file ffmpeg can read'),
+    loop: z.boolean().default(true).describe('start again at the end'),
+    realtime: z.boolean().default(true).describe('read at the file\'s own frame rate (false: as fast as inference goes)'),
+  });
+}
+
+const v4l2Source = z
+  .strictObject({
+    type: z.literal('v4l2'),
+    device: text.default('/dev/video0'),
+    width: positiveInt.optional(),
+    height: positiveInt.optional(),
+    inputFormat: text.optional().describe('ffmpeg -input_format, e.g. mjpeg or yuyv422'),
+  })
+  .superRefine((value: unknown, ctx) => {
+    // ffmpeg's -video_size takes both or neither.
+    if (!isRecord(value)) return;
+    if ((value.width === undefined) !== (value.height === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [value.width === undefined ? 'width' : 'height'], message: 'give width and height together, or neither' });
+    }
+  }, ALWAYS);
+
+/** The built-in moving picture made from test photographs: something to detect with no camera at all. */
+const demoSource = z.strictObject({ type: z.literal('demo') });
+
+const point = z.tuple([z.number(), z.number()]).describe('[x, y] in source-image pixels');
+
+const zone = z.strictObject({
+  name,
+  polygon: z
+    .array(point)
+    .min(3, 'needs at least 3 points ([x, y] in source pixels)')
+    .describe('an object is in the zone when the bottom centre of its box is inside'),
+});
+
+const filters = z.strictObject({
+  classes: z.array(text).min(1, 'list at least one label, or leave classes out to keep every label').optional().describe('labels to report; all when left out'),
+  minScore: fraction.default(0.35),
+  minArea: z.number().nonnegative().default(0).describe('smallest box area reported, in source pixels²'),
+  zones: z
+    .array(zone)
+    .default([])
+    .superRefine((zones, ctx) => reportDuplicates(zones, 'name', 'zone name', ctx), ALWAYS),
+});
+
+const tracker = z.strictObject({
+  minHits: positiveInt.default(3).describe('frames an object must be seen before its `new` event'),
+  maxAge: positiveInt.optional().describe('frames a lost object is kept before its `end` event (default: 2 seconds of frames)'),
+  iouThreshold: z.number().gt(0).lt(1).default(0.3).describe('least box overlap that continues a track'),
+});
+
+const watchdog = z.strictObject({
+  stallSeconds: z.number().positive().default(10).describe('restart the source when no frame arrived for this long'),
+  // Capped low: a camera that comes back must stream again within seconds, not after a long backoff.
+  backoff: backoff({ minMs: 500, maxMs: 4000 }).prefault({}),
+});
+
+export function cameraSchema(ctx: ConfigContext) {
+  return z
+    .strictObject({
+      name,
+      enabled: z.boolean().default(true),
+      source: z.discriminatedUnion('type', [rtspSource, fileSource(ctx), v4l2Source, demoSource]),
+      fps: z.number().positive().max(120).default(5).describe('frames per second taken from the source for detection'),
+      filters: filters.prefault({}),
+      tracker: tracker.prefault({}),
+      watchdog: watchdog.prefault({}),
+      eventUpdateIntervalSeconds: z.number().positive().default(2).describe('at most one `update` event per tracked object per interval'),
+    })
+    .transform((camera) => ({
+      ...camera,
+      tracker: { ...camera.tracker, maxAge: camera.tracker.maxAge ?? Math.max(1, Math.round(camera.fps * 2)) },
+    }));
+}
+
+/**
+ * Cameras are a list of named entries, not a map keyed by name: order is kept (and is the
+ * order of fair inference turns and of the state topic), every error path reads
+ * `cameras[1].source.url` whatever the name, and renaming a camera is editing one field.
+ * Names must still be unique; that is checked here.
+ */
+export function camerasSchema(ctx: ConfigContext) {
+  return z
+    .array(cameraSchema(ctx))
+    .min(1, 'add at least one camera, or leave `cameras` out to run the demo camera')
+    .superRefine((cameras, refinement) => reportDuplicates(cameras, 'name', 'camera name', refinement), ALWAYS);
+}
+
+export const DEMO_CAMERAS = [{ name: 'demo', source: { type: 'demo' } }] as const;

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { KestrelError } from '../util/errors.js';
+import { PAYLOAD_SCHEMAS, PAYLOAD_VERSIONS, type PayloadOf } from './payloads.js';
+import { TOPIC_KINDS, type TopicKind } from './topics.js';
+
+/**
+ * Turning payloads into bytes and back. Reading is strict about what matters (JSON, version,
+ * required fields, types) because payloads arrive from a network; one bad message becomes a
+ * KestrelError the caller counts and logs, never a crash.
+ */
+
+const MAX_ISSUES_IN_MESSAGE = 5;
+const utf8 = new TextDecoder();
+
+/** The text to publish for a payload (status is plain text; everything else JSON). */
+export function encodePayload<K extends TopicKind>(kind: K, payload: PayloadOf<K>): string {
+  return kind === 'status' ? (payload as string) : JSON.stringify(payload);
+}
+
+/**
+ * A received payload, validated against its topic kind's schema. Throws
+ * `KestrelError('E_PAYLOAD')` naming the kind and the bad field; `details` has `kind` and `issues`.
+ */
+export function parsePayload<K extends TopicKind>(kind: K, payload: Uint8Array | string): PayloadOf<K> {
+  const schema = PAYLOAD_SCHEMAS[kind] as z.ZodType as z.ZodType<PayloadOf<K>>;
+  if (schema === undefined) throw new KestrelError('E_PAYLOAD', `unknown topic kind "${String(kind)}" (known: ${TOPIC_KINDS.join(', ')})`);
+  const textValue = typeof payload === 'string' ? payload : utf8.decode(payload);
+  let value: unknown = textValue;
+  if (kind !== 'status') {
+    try {
+      value = JSON.parse(textValue);
+    } catch (err) {
+      throw payloadError(kind, `not valid JSON (${(err as Error).message})`, []);
+    }
+    checkVersion(kind as Exclude<TopicKind, 'status'>, value);
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  const listed = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+  const more = issues.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${issues.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
+  throw payloadError(kind, listed.join('; ') + more, issues);
+}
+
+/** A version mismatch is reported as such, not as a pile of field errors from the wrong schema. */
+function checkVersion(kind: Exclude<TopicKind, 'status'>, value: unknown): void {
+  const expected = PAYLOAD_VERSIONS[kind];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw payloadError(kind, `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`, []);
+  }
+  const version = (value as { schema?: unknown }).schema;
+  if (version === undefined) throw payloadError(kind, `schema: missing (expected schema version ${expected})`, [{ path: 'schema', message: 'missing' }]);
+  if (version !== expected) {
+    throw payloadError(kind, `schema: version ${JSON.stringify(version)} is not supported (this version of Kestrel reads ${expected})`, [
+      { path: 'schema', message: 'unsupported version' },
+    ]);
+  }
+}
+
+function payloadError(kind: TopicKind, what: string, issues: { path: string; message: string }[]): KestrelError {
+  return new KestrelError('E_PAYLOAD', `invalid ${kind} payload: ${what}`, { kind, issues });
+}
+
+/** `cameras.front.fps`, `detections[2].box` — the same path style as config errors. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * A JSON Schema (draft 2020-12) per topic kind, generated from the zod schemas. Objects allow
+ * additional properties, as readers do (a newer writer may add fields).
+ */
+export function payloadJsonSchemas(): Record<TopicKind, JsonSchema> {
+  const out = {} as Record<TopicKind, JsonSchema>;
+  for (const kind of TOPIC_KINDS) {
+    out[kind] = {
+      ...z.toJSONSchema(PAYLOAD_SCHEMAS[kind], { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+      title: `Kestrel MQTT ${kind} payload`,
+    };
+  }
+  return out;
+}

@@ -1,0 +1,285 @@
+import { z } from 'zod';
+import { topicLevelProblem, type TopicKind } from './topics.js';
+
+/**
+ * Every MQTT payload Kestrel publishes or accepts, declared once with zod: the TypeScript types
+ * are inferred from these schemas and the JSON Schemas other tools validate with are generated
+ * from them (`payloadJsonSchemas()`), so the three can never drift apart.
+ *
+ * Conventions every payload follows:
+ * - `schema` is the payload's version. It changes only when a reader of the old version would
+ *   misread the new one; adding an optional field does not change it.
+ * - Objects are not strict: a reader ignores fields it does not know, so a newer agent can add
+ *   fields without breaking an older hub.
+ * - Times are Unix epoch milliseconds (UTC integers): they compare and subtract without parsing,
+ *   and latency figures are in milliseconds anyway. (A consumer wanting text: `new Date(ms)`.)
+ * - Boxes are `[x1, y1, x2, y2]` in source-image pixels (the camera's frame, not the model input).
+ */
+
+const epochMs = z.number().int().nonnegative().describe('Unix time in milliseconds (UTC)');
+const nonNegativeInt = z.number().int().nonnegative();
+const rate = z.number().nonnegative().describe('per second');
+const score = z.number().min(0).max(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (a SHA-256)');
+const text = z.string().min(1);
+
+/** A name that is also one MQTT topic level (device ids, camera names). */
+const topicName = z.string().superRefine((value, ctx) => {
+  const problem = topicLevelProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not usable in an MQTT topic: it ${problem}` });
+});
+
+export const BoxSchema = z
+  .tuple([z.number(), z.number(), z.number(), z.number()])
+  .refine(([x1, y1, x2, y2]) => x2 >= x1 && y2 >= y1, 'must be [x1, y1, x2, y2] with x2 >= x1 and y2 >= y1')
+  .describe('[x1, y1, x2, y2] in source-image pixels');
+
+const SizeSchema = z.tuple([z.number().int().positive(), z.number().int().positive()]).describe('[width, height] in pixels');
+
+const PercentilesSchema = z
+  .object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() })
+  .nullable()
+  .describe('null until there are samples in the interval');
+export type Percentiles = z.infer<typeof PercentilesSchema>;
+
+// ---------------------------------------------------------------------------------- status
+
+/** `<prefix>/<device>/status`: plain text, not JSON, as Home Assistant's availability expects. */
+export const AvailabilitySchema = z.enum(['online', 'offline']);
+export type Availability = z.infer<typeof AvailabilitySchema>;
+
+// ----------------------------------------------------------------------------------- state
+
+export const CAMERA_STATES = ['connecting', 'streaming', 'stalled', 'failed', 'stopped'] as const;
+export type CameraState = (typeof CAMERA_STATES)[number];
+
+export const CameraStatusSchema = z.object({
+  state: z.enum(CAMERA_STATES),
+  /** Frames processed per second over the last stats interval. */
+  fps: rate,
+  lastError: z.string().optional(),
+  /** When the camera entered `state`. */
+  since: epochMs.optional(),
+  /** Source restarts since the agent started. */
+  restarts: nonNegativeInt.optional(),
+});
+export type CameraStatus = z.infer<typeof CameraStatusSchema>;
+
+export const LoadedModelSchema = z.object({
+  name: text,
+  version: text,
+  sha256,
+  /** `kestrel.decoder` (a string, not an enum, so an older reader accepts a newer decoder). */
+  decoder: text,
+  labelCount: z.number().int().positive(),
+  inputSize: SizeSchema,
+  /** The execution provider that loaded the model (tensorrt, cuda, cpu, ...). */
+  provider: text,
+});
+export type LoadedModel = z.infer<typeof LoadedModelSchema>;
+
+/**
+ * Cameras are keyed by name (as in Frigate's stats) so a Home Assistant template reads
+ * `value_json.cameras.front.state` instead of searching an array.
+ */
+const camerasRecord = <T extends z.ZodType>(value: T) => z.record(topicName, value);
+
+/** `<prefix>/<device>/state`, retained: what the device runs and how each camera is doing. */
+export const DeviceStateSchema = z.object({
+  schema: z.literal(1),
+  agentVersion: text,
+  deviceId: topicName,
+  startedAt: epochMs,
+  updatedAt: epochMs,
+  /** null while no model is loaded (then `degraded` says why). */
+  model: LoadedModelSchema.nullable(),
+  cameras: camerasRecord(CameraStatusSchema),
+  /** Why the device is not fully working, one reason a line; empty when healthy. */
+  degraded: z.array(z.string()),
+});
+export type DeviceState = z.infer<typeof DeviceStateSchema>;
+
+// ---------------------------------------------------------------------------------- events
+
+export const EVENT_TYPES = ['new', 'update', 'end'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** `<prefix>/<device>/<camera>/events`: one step in the life of a tracked object. */
+export const DetectionEventSchema = z.object({
+  schema: z.literal(1),
+  /**
+   * Unique per message and the same on every redelivery of it (the outbox delivers at least
+   * once): consumers de-duplicate on `id`. The `new`, `update`s and `end` of one object share `trackId`.
+   */
+  id: z.string().min(1).max(128),
+  type: z.enum(EVENT_TYPES),
+  deviceId: topicName,
+  camera: topicName,
+  /** Stable for the object's whole life, and unique per camera across agent restarts. */
+  trackId: z.string().min(1).max(128),
+  label: text,
+  /** The detection score in the frame this message describes. */
+  score,
+  box: BoxSchema,
+  /** Zones the object's bottom centre is in, by name. */
+  zones: z.array(z.string()),
+  firstSeen: epochMs,
+  lastSeen: epochMs,
+  /** Capture time of the frame this message describes. */
+  frameTime: epochMs,
+  modelVersion: text,
+  frameSize: SizeSchema.optional(),
+});
+export type DetectionEvent = z.infer<typeof DetectionEventSchema>;
+
+// ------------------------------------------------------------------------------ detections
+
+export const FrameDetectionSchema = z.object({
+  label: text,
+  score,
+  box: BoxSchema,
+  /** Set when the object is tracked (after the tracker has seen it). */
+  trackId: z.string().optional(),
+});
+export type FrameDetection = z.infer<typeof FrameDetectionSchema>;
+
+/** `<prefix>/<device>/<camera>/detections`, QoS 0, off by default: everything found in one frame. */
+export const FrameDetectionsSchema = z.object({
+  schema: z.literal(1),
+  deviceId: topicName,
+  camera: topicName,
+  frameTime: epochMs,
+  frameSize: SizeSchema,
+  modelVersion: text,
+  inferenceMs: z.number().nonnegative().optional(),
+  detections: z.array(FrameDetectionSchema),
+});
+export type FrameDetections = z.infer<typeof FrameDetectionsSchema>;
+
+// ----------------------------------------------------------------------------------- stats
+
+export const CameraStatsSchema = z.object({
+  fpsIn: rate,
+  fpsProcessed: rate,
+  fpsDropped: rate,
+  /** Counters since the agent started: rates hide short bursts, totals do not. */
+  framesIn: nonNegativeInt,
+  framesProcessed: nonNegativeInt,
+  framesDropped: nonNegativeInt,
+  /** Frame read → MQTT publish, over the interval. */
+  latencyMs: PercentilesSchema,
+  /** Frames waiting for inference (latest-frame-wins keeps this at 0 or 1). */
+  queue: nonNegativeInt,
+});
+export type CameraStats = z.infer<typeof CameraStatsSchema>;
+
+/** `<prefix>/<device>/stats`, every `mqtt.statsIntervalSeconds`. */
+export const StatsSchema = z.object({
+  schema: z.literal(1),
+  deviceId: topicName,
+  at: epochMs,
+  intervalSeconds: z.number().positive(),
+  uptimeSeconds: z.number().nonnegative(),
+  inference: z.object({
+    ms: PercentilesSchema,
+    /** Frames waiting for the inference worker, all cameras together. */
+    queue: nonNegativeInt,
+    provider: z.string().optional(),
+  }),
+  cameras: camerasRecord(CameraStatsSchema),
+  outbox: z.object({
+    /** Events written but not yet acknowledged by the broker. */
+    depth: nonNegativeInt,
+    /** Events dropped by the size/age budget since the agent started. */
+    dropped: nonNegativeInt,
+  }),
+});
+export type Stats = z.infer<typeof StatsSchema>;
+
+// ----------------------------------------------------------------------------------- model
+
+export const ModelRefSchema = z.object({ name: text, version: text, sha256 });
+export type ModelRef = z.infer<typeof ModelRefSchema>;
+
+export const MODEL_UPDATE_STATUSES = ['idle', 'downloading', 'verifying', 'testing', 'applied', 'rejected', 'rollback', 'failed'] as const;
+export type ModelUpdateStatus = (typeof MODEL_UPDATE_STATUSES)[number];
+
+/** `<prefix>/<device>/model/state`, retained: the running model and how the last update went. */
+export const ModelStateSchema = z.object({
+  schema: z.literal(1),
+  current: ModelRefSchema.nullable(),
+  previous: ModelRefSchema.nullable(),
+  status: z.enum(MODEL_UPDATE_STATUSES),
+  /** Why the last update was rejected, failed or rolled back. */
+  reason: z.string().optional(),
+  /** `sequence` of the last manifest the device acted on. */
+  sequence: nonNegativeInt.optional(),
+  updatedAt: epochMs,
+});
+export type ModelState = z.infer<typeof ModelStateSchema>;
+
+/**
+ * `<prefix>/<device>/model/set`: a signed release manifest from the hub. A placeholder shape; the
+ * fleet issue settles what is signed and how.
+ */
+export const ModelSetManifestSchema = z.object({
+  schema: z.literal(1),
+  name: text,
+  version: text,
+  sha256,
+  size: z.number().int().positive(),
+  url: z.url(),
+  /** Increases with every release to a device; an older or repeated sequence is refused (replay). */
+  sequence: nonNegativeInt,
+  expires: epochMs,
+  /** Base64 signature over the manifest without this field. */
+  signature: z.base64(),
+  keyId: z.string().optional(),
+});
+export type ModelSetManifest = z.infer<typeof ModelSetManifestSchema>;
+
+// --------------------------------------------------------------------------------- samples
+
+/** `<prefix>/<device>/samples`: an active-learning sample. A placeholder; the sampler issue refines it. */
+export const SampleSchema = z.object({
+  schema: z.literal(1),
+  id: z.string().min(1).max(128),
+  deviceId: topicName,
+  camera: topicName,
+  capturedAt: epochMs,
+  /** Why the sampler kept this frame (uncertain, disagreement, random, ...). */
+  reasons: z.array(z.string()).min(1),
+  modelVersion: text,
+  frameSize: SizeSchema,
+  detections: z.array(FrameDetectionSchema),
+  image: z.object({ contentType: z.literal('image/jpeg'), data: z.base64() }),
+});
+export type Sample = z.infer<typeof SampleSchema>;
+
+// ------------------------------------------------------------------------------------ map
+
+/** The payload schema of every topic kind. */
+export const PAYLOAD_SCHEMAS = {
+  status: AvailabilitySchema,
+  state: DeviceStateSchema,
+  stats: StatsSchema,
+  modelSet: ModelSetManifestSchema,
+  modelState: ModelStateSchema,
+  samples: SampleSchema,
+  events: DetectionEventSchema,
+  detections: FrameDetectionsSchema,
+} as const satisfies Record<TopicKind, z.ZodType>;
+
+export type PayloadOf<K extends TopicKind> = z.output<(typeof PAYLOAD_SCHEMAS)[K]>;
+
+type JsonTopicKind = Exclude<TopicKind, 'status'>;
+
+/**
+ * The `schema` version this code writes and reads, per JSON topic kind (status is plain text),
+ * read from the schemas' `schema` literals so there is one place to bump a version.
+ */
+export const PAYLOAD_VERSIONS = Object.fromEntries(
+  Object.entries(PAYLOAD_SCHEMAS)
+    .filter(([kind]) => kind !== 'status')
+    .map(([kind, schema]) => [kind, (schema as z.ZodObject<{ schema: z.ZodLiteral<number> }>).shape.schema.value]),
+) as Readonly<Record<JsonTopicKind, number>>;

@@ -1,0 +1,133 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkConfig, formatIssue, loadConfig, type ConfigIssue } from '@kestrel/config';
+
+function errorsOf(text: string, env: Record<string, string> = {}): ConfigIssue[] {
+  const result = checkConfig({ text }, env);
+  assert.equal(result.ok, false, `expected errors for:\n${text}`);
+  return result.errors;
+}
+
+const rtsp = (url: string) => `cameras:\n  - name: a\n    source: { type: rtsp, url: "${url}" }\n`;
+
+/** [what is wrong, config text, exact path reported, message pattern] */
+const CASES: [string, string, string, RegExp][] = [
+  ['rtsp url that is not rtsp://', `cameras:\n  - { name: a, source: { type: demo } }\n  - name: b\n    source: { type: rtsp, url: "http://cam/x" }\n`, 'cameras[1].source.url', /rtsp:\/\/ or rtsps:\/\//],
+  ['rtsp url missing', `cameras:\n  - { name: a, source: { type: rtsp } }\n`, 'cameras[0].source.url', /is required/],
+  ['unknown source type', `cameras:\n  - { name: a, source: { type: rtmp } }\n`, 'cameras[0].source.type', /unknown source type "rtmp" \(known: rtsp, file, v4l2, demo\)/],
+  ['source without a type', `cameras:\n  - { name: a, source: { url: "rtsp://x/y" } }\n`, 'cameras[0].source.type', /is required \(one of rtsp, file, v4l2, demo\)/],
+  ['bad rtsp transport', `cameras:\n  - { name: a, source: { type: rtsp, url: "rtsp://x/y", transport: http } }\n`, 'cameras[0].source.transport', /one of "tcp", "udp", got "http"/],
+  ['fps of zero', `cameras:\n  - { name: a, source: { type: demo }, fps: 0 }\n`, 'cameras[0].fps', /must be > 0/],
+  ['negative fps', `cameras:\n  - { name: a, source: { type: demo }, fps: -2 }\n`, 'cameras[0].fps', /must be > 0/],
+  ['fps as text', `cameras:\n  - { name: a, source: { type: demo }, fps: fast }\n`, 'cameras[0].fps', /expected a number, got "fast"/],
+  ['zone polygon with two points', `cameras:\n  - name: a\n    source: { type: demo }\n    filters:\n      zones:\n        - { name: z, polygon: [[0, 0], [10, 10]] }\n`, 'cameras[0].filters.zones[0].polygon', /at least 3 points/],
+  ['zone point that is not [x, y]', `cameras:\n  - name: a\n    source: { type: demo }\n    filters:\n      zones:\n        - { name: z, polygon: [[0, 0], [10, 10], [5]] }\n`, 'cameras[0].filters.zones[0].polygon[2]', /./],
+  ['duplicate zone names', `cameras:\n  - name: a\n    source: { type: demo }\n    filters:\n      zones:\n        - { name: z, polygon: [[0, 0], [10, 0], [5, 5]] }\n        - { name: z, polygon: [[0, 0], [10, 0], [5, 5]] }\n`, 'cameras[0].filters.zones[1].name', /duplicate zone name "z"/],
+  ['duplicate camera names', `cameras:\n  - { name: door, source: { type: demo } }\n  - { name: door, source: { type: demo } }\n`, 'cameras[1].name', /duplicate camera name "door" \(also at \[0\]\)/],
+  ['camera name with a slash', `cameras:\n  - { name: "front/door", source: { type: demo } }\n`, 'cameras[0].name', /letters, digits/],
+  ['camera name with a wildcard', `cameras:\n  - { name: "door+", source: { type: demo } }\n`, 'cameras[0].name', /letters, digits/],
+  ['empty camera list', `cameras: []\n`, 'cameras', /at least one camera/],
+  ['minScore above 1', `cameras:\n  - { name: a, source: { type: demo }, filters: { minScore: 1.5 } }\n`, 'cameras[0].filters.minScore', /<= 1/],
+  ['empty classes list', `cameras:\n  - { name: a, source: { type: demo }, filters: { classes: [] } }\n`, 'cameras[0].filters.classes', /at least one label/],
+  ['tracker iou of 1', `cameras:\n  - { name: a, source: { type: demo }, tracker: { iouThreshold: 1 } }\n`, 'cameras[0].tracker.iouThreshold', /< 1/],
+  ['watchdog backoff min above max', `cameras:\n  - { name: a, source: { type: demo }, watchdog: { backoff: { minMs: 5000, maxMs: 100 } } }\n`, 'cameras[0].watchdog.backoff.maxMs', /must be >= minMs \(5000\)/],
+  ['v4l2 width without height', `cameras:\n  - { name: a, source: { type: v4l2, width: 640 } }\n`, 'cameras[0].source.height', /width and height together/],
+  ['mqtt url of another scheme', `mqtt: { url: "http://broker" }\n`, 'mqtt.url', /broker URL/],
+  ['mqtt prefix with a wildcard', `mqtt: { prefix: "kestrel/#" }\n`, 'mqtt.prefix', /wildcards/],
+  ['mqtt prefix starting with $', `mqtt: { prefix: "$SYS" }\n`, 'mqtt.prefix', /reserved/],
+  ['tls with mqtt://', `mqtt: { url: "mqtt://b:1883", tls: { ca: ca.pem } }\n`, 'mqtt.url', /use mqtts:\/\//],
+  ['tls cert without key', `mqtt: { url: "mqtts://b:8883", tls: { cert: c.pem } }\n`, 'mqtt.tls.key', /cert and key together/],
+  ['password without username', `mqtt: { password: x }\n`, 'mqtt.username', /required when a password is given/],
+  ['numeric password', `mqtt: { username: u, password: 1234 }\n`, 'mqtt.password', /expected a string, got a number|put it in quotes/],
+  ['unknown provider', `model: { providers: [cuda, openvino] }\n`, 'model.providers[1]', /one of "tensorrt", "cuda", "cpu", got "openvino"/],
+  ['provider twice', `model: { providers: [cpu, cpu] }\n`, 'model.providers[1]', /listed twice/],
+  ['unknown decoder', `model: { decoder: yolov5 }\n`, 'model.decoder', /"yolov8", "nanodet", "kestrel"/],
+  ['device id with a space', `device: { id: "my pi" }\n`, 'device.id', /letters, digits/],
+  ['http bind without a port', `http: { bind: "0.0.0.0" }\n`, 'http.bind', /host:port/],
+  ['http port above 65535', `http: { bind: "0.0.0.0:70000" }\n`, 'http.bind', /above 65535/],
+  ['bad log level', `log: { level: verbose }\n`, 'log.level', /one of "fatal"/],
+  ['bad size', `outbox: { maxBytes: lots }\n`, 'outbox.maxBytes', /size such as "64MiB"/],
+  ['sampling range upside down', `sampling: { strategies: { uncertainty: { low: 0.7, high: 0.2 } } }\n`, 'sampling.strategies.uncertainty.high', /above low/],
+  ['section that is a list', `mqtt: [a, b]\n`, 'mqtt', /expected a mapping/],
+  ['unknown top-level key', `cameraz: []\n`, 'cameraz', /unknown key "cameraz" \(did you mean "cameras"\?\)/],
+  ['unknown key in a camera', `cameras:\n  - { name: a, source: { type: demo }, fsp: 5 }\n`, 'cameras[0].fsp', /unknown key "fsp" \(did you mean "fps"\?\)/],
+  ['unknown key in an rtsp source', `${rtsp('rtsp://x/y').trimEnd().slice(0, -2)}, tranport: udp }\n`, 'cameras[0].source.tranport', /did you mean "transport"/],
+  ['malformed ${ reference', `device: { name: "cost \${oops" }\n`, 'device.name', /is not a variable reference/],
+  ['unknown key with no near match', `mqtt: { zzzzzz: 1 }\n`, 'mqtt.zzzzzz', /unknown key "zzzzzz" \(known keys: url, prefix, /],
+];
+
+for (const [what, text, path, message] of CASES) {
+  test(`config error names its path: ${what} → ${path}`, () => {
+    const errors = errorsOf(text);
+    const match = errors.find((e) => e.path === path);
+    assert.ok(match, `no error at ${path}; got:\n${errors.map(formatIssue).join('\n')}`);
+    assert.match(match.message, message);
+  });
+}
+
+test('every problem is reported at once, each on the line it is written', () => {
+  const text = [
+    'mqtt:', //                                      1
+    '  url: "http://b"', //                          2
+    '  passwrd: x', //                               3
+    'cameras:', //                                   4
+    '  - name: door', //                             5
+    '    source: { type: rtsp, url: "rtsp://c/s" }', // 6
+    '    fps: 0', //                                 7
+    '  - name: door', //                             8
+    '    source: { type: rtspp }', //                9
+    'bogus: 1', //                                   10
+  ].join('\n');
+  const errors = errorsOf(text);
+  assert.deepEqual(
+    errors.map((e) => [e.path, e.line]),
+    [
+      ['mqtt.url', 2],
+      ['mqtt.passwrd', 3],
+      ['cameras[0].fps', 7],
+      ['cameras[1].name', 8],
+      ['cameras[1].source.type', 9],
+      ['bogus', 10],
+    ],
+  );
+});
+
+test('a YAML syntax error reports its line and column', () => {
+  const errors = errorsOf('mqtt:\n  url: "mqtt://x:1883"\ncameras: [\n  { name: a\n');
+  assert.equal(errors[0].path, '');
+  assert.equal(typeof errors[0].line, 'number');
+  assert.ok(errors[0].line! >= 3, `line ${errors[0].line}`);
+  assert.match(formatIssue(errors[0]), /^line \d+, column \d+: YAML: /);
+});
+
+test('a repeated key is an error on the line of the repeat, not silently the last one', () => {
+  const errors = errorsOf('device: { id: a }\nmqtt: { prefix: x }\ndevice: { id: b }\n');
+  assert.deepEqual([errors[0].line, errors[0].column], [3, 1]);
+  assert.match(errors[0].message, /unique/);
+});
+
+test('a config that is a list, not a mapping, says so', () => {
+  assert.match(errorsOf('- a\n- b\n')[0].message, /must be a mapping of sections/);
+});
+
+test('error messages never show a password, even when it is the wrong value', () => {
+  const errors = errorsOf('mqtt: { username: u, password: [hunter2] }\ncameras:\n  - { name: a, source: { type: rtsp, url: "rtsp://admin:hunter2@cam/s", transport: "x" } }\n');
+  const text = errors.map(formatIssue).join('\n');
+  assert.ok(errors.length >= 2, text);
+  assert.doesNotMatch(text, /hunter2/);
+});
+
+test('loadConfig throws E_CONFIG listing every error, one per line, with paths', () => {
+  assert.throws(
+    () => loadConfig(undefined, { KESTREL_CONFIG: '', KESTREL_MQTT_URL: 'ftp://x', KESTREL_HTTP_BIND: 'nowhere' }),
+    (err: Error & { code?: string; details?: { errors: ConfigIssue[] } }) => {
+      assert.equal(err.code, 'E_CONFIG');
+      const lines = err.message.split('\n');
+      assert.match(lines[0], /has 2 errors:$/);
+      assert.match(lines[1], /^ {2}mqtt\.url: .*KESTREL_MQTT_URL/);
+      assert.match(lines[2], /^ {2}http\.bind: .*KESTREL_HTTP_BIND/);
+      assert.equal(err.details?.errors.length, 2);
+      return true;
+    },
+  );
+});

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTopic, TOPIC_KINDS, TOPIC_SPECS, topicFilter, topics } from '@kestrel/core/mqtt/index';
+
+test('topics() builds every topic of the contract table', () => {
+  const t = topics('kestrel', 'pi-1');
+  assert.equal(t.status, 'kestrel/pi-1/status');
+  assert.equal(t.state, 'kestrel/pi-1/state');
+  assert.equal(t.stats, 'kestrel/pi-1/stats');
+  assert.equal(t.modelSet, 'kestrel/pi-1/model/set');
+  assert.equal(t.modelState, 'kestrel/pi-1/model/state');
+  assert.equal(t.samples, 'kestrel/pi-1/samples');
+  assert.equal(t.events('front_door'), 'kestrel/pi-1/front_door/events');
+  assert.equal(t.detections('front_door'), 'kestrel/pi-1/front_door/detections');
+  assert.equal(t.all, 'kestrel/pi-1/#');
+});
+
+test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
+  const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retained);
+  assert.deepEqual(retained, ['status', 'state', 'modelState']);
+  assert.equal(TOPIC_SPECS.events.qos, 1);
+  assert.equal(TOPIC_SPECS.detections.qos, 0);
+  assert.equal(TOPIC_SPECS.stats.qos, 0);
+});
+
+test('a prefix may have several levels', () => {
+  assert.equal(topics('site1/kestrel', 'pi').events('cam'), 'site1/kestrel/pi/cam/events');
+  assert.deepEqual(parseTopic('site1/kestrel', 'site1/kestrel/pi/cam/events'), { deviceId: 'pi', kind: 'events', camera: 'cam' });
+});
+
+test('parseTopic reads back every topic topics() builds', () => {
+  const t = topics('kestrel', 'pi-1');
+  assert.deepEqual(parseTopic('kestrel', t.status), { deviceId: 'pi-1', kind: 'status' });
+  assert.deepEqual(parseTopic('kestrel', t.state), { deviceId: 'pi-1', kind: 'state' });
+  assert.deepEqual(parseTopic('kestrel', t.stats), { deviceId: 'pi-1', kind: 'stats' });
+  assert.deepEqual(parseTopic('kestrel', t.modelSet), { deviceId: 'pi-1', kind: 'modelSet' });
+  assert.deepEqual(parseTopic('kestrel', t.modelState), { deviceId: 'pi-1', kind: 'modelState' });
+  assert.deepEqual(parseTopic('kestrel', t.samples), { deviceId: 'pi-1', kind: 'samples' });
+  assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });
+  assert.deepEqual(parseTopic('kestrel', t.detections('yard')), { deviceId: 'pi-1', kind: 'detections', camera: 'yard' });
+});
+
+test('a camera named "model" does not collide with the model topics', () => {
+  const t = topics('kestrel', 'pi');
+  assert.deepEqual(parseTopic('kestrel', t.events('model')), { deviceId: 'pi', kind: 'events', camera: 'model' });
+  assert.deepEqual(parseTopic('kestrel', t.modelState), { deviceId: 'pi', kind: 'modelState' });
+});
+
+test('parseTopic returns null for topics that are not Kestrel topics', () => {
+  for (const topic of [
+    'other/pi/state',
+    'kestrelx/pi/state',
+    'kestrel/pi',
+    'kestrel/pi/unknown',
+    'kestrel/pi/cam/unknown',
+    'kestrel/pi/model/other',
+    'kestrel/pi/a/b/events',
+    'kestrel//state',
+    'kestrel/pi/state/',
+  ]) {
+    assert.equal(parseTopic('kestrel', topic), null, topic);
+  }
+});
+
+test('ids and names that would break a topic are refused with a clear error', () => {
+  assert.throws(() => topics('kestrel', ''), { code: 'E_TOPIC', message: /device id "" cannot be used in an MQTT topic: it must not be empty/ });
+  assert.throws(() => topics('kestrel', 'a/b'), { code: 'E_TOPIC', message: /device id "a\/b".*"\/"/ });
+  assert.throws(() => topics('kestrel', 'pi#'), { code: 'E_TOPIC', message: /wildcards/ });
+  assert.throws(() => topics('kestrel', 'pi').events('cam+1'), { code: 'E_TOPIC', message: /camera name "cam\+1".*wildcards/ });
+  assert.throws(() => topics('kestrel', 'pi').detections(''), { code: 'E_TOPIC', message: /camera name "" .*empty/ });
+  assert.throws(() => topics('', 'pi'), { code: 'E_TOPIC', message: /prefix "" .*empty/ });
+  assert.throws(() => topics('kestrel/', 'pi'), { code: 'E_TOPIC', message: /prefix .*start or end with "\/"/ });
+  assert.throws(() => topics('a//b', 'pi'), { code: 'E_TOPIC', message: /empty level/ });
+  assert.throws(() => topics('$SYS', 'pi'), { code: 'E_TOPIC', message: /reserved/ });
+});
+
+test('topicFilter subscribes to one kind across the fleet or for one device', () => {
+  assert.equal(topicFilter('kestrel', 'state'), 'kestrel/+/state');
+  assert.equal(topicFilter('kestrel', 'events'), 'kestrel/+/+/events');
+  assert.equal(topicFilter('kestrel', 'modelState', 'pi'), 'kestrel/pi/model/state');
+  assert.equal(topicFilter('kestrel', 'detections', 'pi'), 'kestrel/pi/+/detections');
+});

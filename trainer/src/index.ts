@@ -1,0 +1,2 @@
+// @kestrel/trainer: work in progress; its modules land in a later submission.
+export {};
