@@ -1,13 +1,29 @@
 import type { Command } from 'commander';
-import { createLogger, isKestrelError, redactUrl } from '@kestrel/core';
+import { action, createLogger, isKestrelError, redactUrl } from '@kestrel/core';
+import type { PipelineBenchFlags } from './bench/pipeline.js';
 
 interface AgentFlags {
   config?: string;
   logLevel?: string;
 }
 
-/** `kestrel agent`. Heavy modules load inside the action, so `kestrel --help` stays fast. */
+/** `kestrel agent` and `kestrel bench pipeline`. Heavy modules load inside the actions. */
 export function registerAgentCommands(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmarks (ratios taken in one run)')
+    .command('pipeline')
+    .description('frames/s through the whole agent path vs a bare ONNX Runtime loop, and frame-read → MQTT latency')
+    .option('-m, --model <path>', 'ONNX model (default: the bundled detector)')
+    .option('--source <spec>', 'demo (a generated clip read as fast as possible), a video file, or an rtsp:// URL', 'demo')
+    .option('--seconds <n>', 'seconds per measurement (two rounds each side)', '10')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads, the same for both', '2')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (flags: PipelineBenchFlags) => {
+      const { runPipelineBench } = await import('./bench/pipeline.js');
+      return runPipelineBench(flags);
+    }));
+
   program
     .command('agent')
     .description('run the device agent: cameras → detector → tracked events over MQTT (no config: a demo camera and the bundled model)')

@@ -17,7 +17,7 @@ interface Part {
 
 const PARTS: Part[] = [
   { pkg: '@kestrel/config', entry: '@kestrel/config/commands', register: 'registerConfigCommands', commands: ['config'] },
-  { pkg: '@kestrel/agent', entry: '@kestrel/agent/commands', register: 'registerAgentCommands', commands: ['agent'] },
+  { pkg: '@kestrel/agent', entry: '@kestrel/agent/commands', register: 'registerAgentCommands', commands: ['agent', 'bench'] },
   { pkg: '@kestrel/trainer', entry: '@kestrel/trainer/commands', register: 'registerTrainerCommands', commands: ['dataset', 'train', 'eval', 'export', 'distill'] },
   { pkg: '@kestrel/quantize', entry: '@kestrel/quantize/commands', register: 'registerQuantizeCommands', commands: ['quantize'] },
   { pkg: '@kestrel/deploy', entry: '@kestrel/deploy/commands', register: 'registerDeployCommands', commands: ['hub', 'deploy'] },

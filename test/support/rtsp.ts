@@ -6,6 +6,7 @@
 // `placement(t)` says where it is at any time, across publisher restarts too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createWriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import type { Box } from '@kestrel/core/image/letterbox';
 import { sceneGraph, sceneInputArgs, scenePlacement, type SceneOptions } from '@kestrel/agent/source/scene';
@@ -43,6 +44,7 @@ export interface RtspTestServer {
 }
 
 const READY_TIMEOUT_MS = 15_000;
+const DEBUG_LOG = process.env.KESTREL_RTSP_LOG;
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
@@ -74,17 +76,32 @@ export async function startRtspServer(options: RtspServerOptions = {}): Promise<
   let stopped = false;
 
   const startServer = async () => {
+    const args = [
+      '--clientport', String(clientPort),
+      '--serverport', String(sourcePort),
+      '--client_listen_address', '127.0.0.1',
+      '--source_listen_address', '127.0.0.1',
+      '--rtp_start_port', String(rtpStartPort),
+      '--loglevel', DEBUG_LOG ? '4' : '1',
+    ];
+    // rtsp-server-perl 0.06 forgets --rtp_start_port: whenever a connection closes while nothing
+    // is mounted (our readiness probes, a camera retrying) it resets the next RTP port to its
+    // package default, 20000, so every server on the machine ends up binding 20000 and a second
+    // publisher's RECORD fails (404). Setting the package default itself keeps servers apart.
+    // KESTREL_RTSP_LOG=<file>: the server's debug log, unbuffered, appended to that file.
+    const script = '$RTSP::Server::RTP_START_PORT = $ENV{KESTREL_RTP_START_PORT}; STDOUT->autoflush(1); do "/usr/bin/rtsp-server-perl"; die $@ if $@';
     server = track(
-      spawn('rtsp-server-perl', [
-        '--clientport', String(clientPort),
-        '--serverport', String(sourcePort),
-        '--client_listen_address', '127.0.0.1',
-        '--source_listen_address', '127.0.0.1',
-        '--rtp_start_port', String(rtpStartPort),
-        '--loglevel', '1',
-      ], { stdio: ['ignore', 'ignore', 'pipe'] }),
+      spawn('perl', ['-MIO::Handle', '-MRTSP::Server', '-e', script, '--', ...args], {
+        stdio: ['ignore', DEBUG_LOG ? 'pipe' : 'ignore', 'pipe'],
+        env: { ...process.env, KESTREL_RTP_START_PORT: String(rtpStartPort) },
+      }),
       'rtsp-server-perl',
     );
+    if (DEBUG_LOG) {
+      const out = createWriteStream(DEBUG_LOG, { flags: 'a' });
+      server.stdout?.pipe(out);
+      server.stderr?.pipe(out);
+    }
     await waitUntil(() => tcpAccepts(clientPort).then(async (ok) => ok && tcpAccepts(sourcePort)), READY_TIMEOUT_MS, server, 'rtsp-server-perl');
   };
 

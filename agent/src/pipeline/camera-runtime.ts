@@ -1,9 +1,8 @@
 import { encodePayload, topics as deviceTopics, roundBox, type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type InputSpec, type Logger } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
-import { DetectionFilter } from '../track/filter.js';
-import { Tracker } from '../track/tracker.js';
-import { EventLifecycle, type TrackEvent } from '../track/events.js';
+import { ObjectTracker } from '../track/object-tracker.js';
+import type { TrackEvent } from '../track/events.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 
 export type Emit = (kind: 'events' | 'detections', topic: string, payload: string) => void;
@@ -27,9 +26,7 @@ const LOW_SCORE = 0.1;
  */
 export class CameraRuntime {
   readonly source: FrameSource;
-  private readonly filter: DetectionFilter;
-  private readonly tracker: Tracker;
-  private readonly events: EventLifecycle;
+  private readonly tracker: ObjectTracker;
   private readonly latency = new LatencyWindow(512);
   private readonly eventsTopic: string;
   private readonly detectionsTopic: string;
@@ -51,15 +48,16 @@ export class CameraRuntime {
     this.eventsTopic = t.events(config.name);
     this.detectionsTopic = t.detections(config.name);
     this.scoreThreshold = Math.min(LOW_SCORE, config.filters.minScore);
-    this.filter = new DetectionFilter({ classes: config.filters.classes, minArea: config.filters.minArea });
-    this.tracker = new Tracker({
-      minHits: config.tracker.minHits,
-      maxAge: config.tracker.maxAge,
-      matchIou: config.tracker.iouThreshold,
-      highScore: config.filters.minScore,
+    this.tracker = new ObjectTracker({
+      camera: config.name,
+      classes: config.filters.classes,
+      minScore: config.filters.minScore,
       lowScore: this.scoreThreshold,
+      minArea: config.filters.minArea,
+      zones: config.filters.zones,
+      tracker: { minHits: config.tracker.minHits, maxAge: config.tracker.maxAge, matchIou: config.tracker.iouThreshold },
+      events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
-    this.events = new EventLifecycle(config.name, config.filters.zones, { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 });
     this.source = createSource({
       camera: config.name,
       source: sourceSpec(config),
@@ -94,11 +92,10 @@ export class CameraRuntime {
   handleDetections(frame: Frame, detections: Detection[], inferenceMs: number, emit: Emit): void {
     this.processed++;
     this.lastFrameTime = frame.capturedAt;
-    const kept = this.filter.apply(detections);
-    const step = this.tracker.update(kept, frame.capturedAt);
-    const events = this.events.update(step, frame.capturedAt);
+    const events = this.tracker.update(detections, frame.capturedAt);
     for (const ev of events) emit('events', this.eventsTopic, encodePayload('events', this.toPayload(ev, frame)));
-    const confident = kept.filter((d) => d.score >= this.config.filters.minScore);
+    const wanted = this.config.filters.classes;
+    const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
     emit(
       'detections',
       this.detectionsTopic,
@@ -124,7 +121,7 @@ export class CameraRuntime {
   /** Ends every open track (shutdown), so consumers see each object's `end`. */
   flush(emit: Emit): void {
     const at = this.lastFrameTime || Date.now();
-    const events = this.events.flush(this.tracker.reset(), at);
+    const events = this.tracker.flush(at);
     for (const ev of events) emit('events', this.eventsTopic, encodePayload('events', this.toPayload(ev)));
   }
 

@@ -109,7 +109,8 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
   }
 
   async start(): Promise<void> {
-    if (this.started) throw new Error(`camera ${this.camera}: start() called twice`);
+    // A source lives once: after stop(), make a new one (the controller does on reload).
+    if (this.started || this.stopping) throw new Error(`camera ${this.camera}: start() on a source that was already started or stopped`);
     this.started = true;
     this.log.info({ source: this.input.description }, 'camera starting');
     this.watchdog = setInterval(() => this.checkWatchdog(), Math.min(WATCHDOG_TICK_MS, this.stallMs / 4));
@@ -157,8 +158,10 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
       this.terminate(run, this.stopGraceMs);
       await run.closed;
     }
-    this.stopReason = 'stopped';
-    this.setState('stopped');
+    if (this.state !== 'stopped') {
+      this.stopReason = 'stopped';
+      this.setState('stopped');
+    }
     this.log.info('camera stopped');
   }
 
@@ -366,7 +369,10 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
     if (err?.code === 'ENOENT') return `ffmpeg not found at "${this.ffmpegPath}": install ffmpeg (e.g. apt install ffmpeg) or set the ffmpeg path`;
     if (err?.code === 'EACCES') return `ffmpeg at "${this.ffmpegPath}" is not executable`;
     if (err) return `could not run ffmpeg: ${err.message}`;
-    if (code === 0 && !signal) return `the stream ended (ffmpeg exited normally${run.lastFrameAt === undefined ? ' before the first frame' : ''}; the server closed the connection?)`;
+    if (code === 0 && !signal) {
+      const early = run.lastFrameAt === undefined ? ' before the first frame' : '';
+      return this.kind === 'rtsp' ? `the camera closed the stream${early}` : `the input ended unexpectedly${early}`;
+    }
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const why = run.stderr.errorSummary();
     const early = run.lastFrameAt === undefined ? ' before the first frame' : '';

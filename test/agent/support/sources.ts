@@ -2,21 +2,30 @@
 import { letterboxBox, type Box } from '@kestrel/core/image/letterbox';
 import type { Frame, FrameSource, SourceStatus } from '@kestrel/agent/source/types';
 
-/** Resolves with the first status (current or coming) that satisfies `ok`. */
+/**
+ * Resolves with the first status that satisfies `ok`: the current one, one reported in a state
+ * event (so short-lived states are not missed), or one polled (counters change without events).
+ */
 export function waitForStatus(source: FrameSource, ok: (s: SourceStatus) => boolean, timeoutMs: number, what = 'state'): Promise<SourceStatus> {
   const now = source.status();
   if (ok(now)) return Promise.resolve(now);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const done = () => {
+      clearTimeout(timer);
+      clearInterval(poll);
       source.off('state', onState);
+    };
+    const timer = setTimeout(() => {
+      done();
       reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; status: ${JSON.stringify(source.status())}`));
     }, timeoutMs);
-    const onState = (s: SourceStatus) => {
+    const check = (s: SourceStatus) => {
       if (!ok(s)) return;
-      clearTimeout(timer);
-      source.off('state', onState);
+      done();
       resolve(s);
     };
+    const onState = (s: SourceStatus) => check(s);
+    const poll = setInterval(() => check(source.status()), 50);
     source.on('state', onState);
   });
 }
