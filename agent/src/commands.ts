@@ -34,6 +34,11 @@ export function registerAgentCommands(program: Command): void {
     });
 }
 
+/** Exit status for problems a restart cannot fix (bad config, missing model): systemd's RestartPreventExitStatus=2. */
+const EXIT_CONFIG = 2;
+/** The agent's own stop is bounded at ~13 s (sources 2, in-flight 2, flush 4, MQTT 3, worker 2); this is the backstop. */
+const HARD_EXIT_MS = 15_000;
+
 async function runAgent(flags: AgentFlags): Promise<number> {
   const { loadConfig } = await import('@kestrel/config');
   let config;
@@ -42,45 +47,79 @@ async function runAgent(flags: AgentFlags): Promise<number> {
   } catch (err) {
     if (isKestrelError(err)) {
       process.stderr.write(`kestrel: ${err.message}\n`);
-      return 2;
+      return EXIT_CONFIG;
     }
     throw err;
   }
   const logger = createLogger('kestrel-agent', { level: (flags.logLevel ?? config.log.level) as 'info' });
   const { Agent } = await import('./agent.js');
-  const agent = new Agent(config, { logger, brokerConfigured: config.origin.brokerExplicit });
+  const agent = new Agent(config, {
+    logger,
+    brokerConfigured: config.origin.brokerExplicit,
+    // The same file (or $KESTREL_CONFIG) as at start, read afresh.
+    reloadConfig: () => loadConfig(flags.config),
+    watchPath: config.origin.path,
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
     const hardExit = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
+      logger.error({ afterMs: HARD_EXIT_MS }, 'shutdown took too long; exiting');
       process.exit(1);
-    }, 15_000);
+    }, HARD_EXIT_MS);
     hardExit.unref();
     await agent.stop();
+    await flushLog(logger);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // systemctl reload (ExecReload=kill -HUP): cameras change live, the rest is reported as needing a restart.
+  process.on('SIGHUP', () => {
+    if (!stopping) void agent.reload('SIGHUP');
+  });
   try {
     await agent.start();
   } catch (err) {
+    // Stopped by a signal while starting: the stop handler exits (0) once the agent is down.
+    if (stopping) return new Promise<never>(() => undefined);
     if (isKestrelError(err)) {
       logger.error({ code: err.code }, err.message);
       await agent.stop().catch(() => undefined);
-      return 2;
+      await flushLog(logger);
+      // Not a crash to retry: the message names what to fix. process.exit: a part that failed
+      // half-started must not keep the process alive.
+      process.exit(EXIT_CONFIG);
     }
     throw err;
   }
   const url = new URL(agent.mqttUrl);
+  const http = agent.httpAddress ? `Health and metrics: http://${agent.httpAddress.host.includes(':') ? `[${agent.httpAddress.host}]` : agent.httpAddress.host}:${agent.httpAddress.port}/healthz and /metrics\n` : '';
   process.stderr.write(
     `\nKestrel agent "${config.device.id}" is running (model ${agent.modelInfo?.meta.name ?? '?'} on ${agent.modelInfo?.provider}, broker ${redactUrl(agent.mqttUrl)}).\n` +
       `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v\n` +
+      http +
       `Stop it with Ctrl-C.\n\n`,
   );
   // Keep running until a signal arrives.
   await new Promise<never>(() => undefined);
   return 0;
+}
+
+/** pino writes asynchronously: give the last lines a chance before process.exit(). */
+function flushLog(logger: { flush(cb?: (err?: Error) => void): void }): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 500);
+    try {
+      logger.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
 }

@@ -1,4 +1,4 @@
-export { Agent, type AgentDeps } from './agent.js';
+export { Agent, type AgentDeps, type ReloadResult } from './agent.js';
 export { InferenceEngine } from './inference/engine.js';
 export type { ModelInfo, InferenceResult } from './inference/protocol.js';
 export { Outbox, type OutboxLimits } from './publish/outbox.js';
@@ -7,3 +7,8 @@ export { EventPublisher } from './publish/event-publisher.js';
 export { EmbeddedBroker, isListening } from './broker/embedded.js';
 export { registerAgentCommands } from './commands.js';
 export * from './source/index.js';
+export { Sampler, type SamplerDeps, type SamplerStats } from './sampling/index.js';
+export { AgentMetrics, type MetricsSnapshot, type AgentInfo } from './metrics/index.js';
+export { HealthServer, buildHealthReport, InferenceLiveness, type HealthReport } from './health/index.js';
+export { createNotifier, SystemdService, type Notifier, type Liveness } from './systemd/index.js';
+export { planReload, ConfigWatcher, type ReloadPlan } from './reload/index.js';

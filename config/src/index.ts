@@ -13,6 +13,7 @@ export {
 } from './schema/agent.js';
 export { DEFAULT_MQTT_URL } from './schema/mqtt.js';
 export { NAME_PATTERN } from './schema/common.js';
+export { STRATEGY_NAMES, type StrategyName, type SamplingConfig, type SamplingQuota, type SamplingUploadConfig } from './schema/sampling.js';
 export { configContext, deviceIdFromHostname, defaultStateDir, type ConfigContext, type Env } from './context.js';
 export { ENV_OVERRIDES, type AppliedOverride } from './env.js';
 export { formatIssue, formatPath, type ConfigIssue } from './issues.js';

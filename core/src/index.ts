@@ -18,4 +18,5 @@ export * from './eval/index.js';
 export * from './runtime/providers.js';
 export * from './version.js';
 export * from './mqtt/index.js';
+export * from './release/index.js';
 export * from './util/cli.js';

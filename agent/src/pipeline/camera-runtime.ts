@@ -38,6 +38,7 @@ export class CameraRuntime {
   private fps = 0;
   private lastFrameTime = 0;
   private lastState?: SourceStatus['state'];
+  private lastLoggedError?: string;
   readonly scoreThreshold: number;
 
   constructor(
@@ -83,7 +84,13 @@ export class CameraRuntime {
   private readonly onState = (status: SourceStatus): void => {
     if (status.state === this.lastState) return;
     this.lastState = status.state;
-    const level = status.state === 'failed' || status.state === 'stalled' ? 'warn' : 'info';
+    // A camera that stays away cycles failed → connecting → failed every few seconds: one line
+    // per new problem at warn, the repeats at debug (the source logs its own outage summary).
+    const trouble = status.state === 'failed' || status.state === 'stalled';
+    const repeat = trouble ? status.lastError === this.lastLoggedError : status.state === 'connecting' && this.lastLoggedError !== undefined;
+    const level = repeat ? 'debug' : trouble ? 'warn' : 'info';
+    if (trouble) this.lastLoggedError = status.lastError;
+    if (status.state === 'streaming') this.lastLoggedError = undefined;
     this.deps.logger[level]({ state: status.state, lastError: status.lastError, retryInMs: status.retryInMs }, 'camera state');
     this.deps.onStateChange();
   };

@@ -26,17 +26,21 @@ export function registerImportCommands(program: Command): void {
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (modelJson: string, flags: ImportFlags) => {
       // The importer lives in core but is loaded only here: agents never pay for it.
-      const { importTfjsGraphModel, nanodetMetadata } = await import('@kestrel/core/import/tfjs/index');
+      const { importTfjsGraphModel, nanodetImportOptions } = await import('@kestrel/core/import/tfjs/index');
       let metadata: KestrelMetadata | undefined;
+      // The preset also names the input and outputs the way the nanodet decoder reads them.
+      let names: { inputName?: string; outputNames?: Record<string, string> } = {};
       if (flags.preset) {
         if (flags.preset !== 'nanodet') throw new KestrelError('E_USAGE', `unknown --preset "${flags.preset}" (known: nanodet)`);
-        metadata = nanodetMetadata();
+        const preset = nanodetImportOptions();
+        metadata = preset.metadata;
+        names = { inputName: preset.inputName, outputNames: preset.outputNames };
       }
       const overrides = metadataOverrides(flags);
       if (flags.coco) overrides.labels = [...COCO_LABELS];
       if (metadata) metadata = { ...metadata, ...overrides, input: { ...metadata.input, ...overrides.input } };
       else if (overrides.decoder && overrides.labels && overrides.input) metadata = overrides as KestrelMetadata;
-      const model = await importTfjsGraphModel(modelJson, { metadata });
+      const model = await importTfjsGraphModel(modelJson, { ...names, metadata });
       await writeModel(model, flags.out);
       const nodes = model.graph?.node?.length ?? 0;
       const meta = metadata ? readMetadata(model) : undefined;

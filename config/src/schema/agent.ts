@@ -6,8 +6,9 @@ import type { ProviderName } from '@kestrel/core/runtime/providers';
 import { bindProblem } from '../bind.js';
 import type { ConfigContext } from '../context.js';
 import { camerasSchema, DEMO_CAMERAS } from './camera.js';
-import { ALWAYS, byteSize, isRecord, filePath, fraction, name, positiveInt, text } from './common.js';
+import { ALWAYS, byteSize, filePath, name, positiveInt, text } from './common.js';
 import { mqttSchema } from './mqtt.js';
+import { samplingSchema } from './sampling.js';
 
 /**
  * The agent's whole configuration, declared once. Every default is here (or, where it depends on
@@ -76,27 +77,6 @@ const log = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
 });
 
-/** Active learning: only the shape for now; the sampler issue fills it in. */
-const sampling = z.strictObject({
-  enabled: z.boolean().default(false),
-  maxPerHour: positiveInt.default(30),
-  strategies: z
-    .strictObject({
-      uncertainty: z
-        .strictObject({ enabled: z.boolean().default(true), low: fraction.default(0.3), high: fraction.default(0.6) })
-        .superRefine((value: unknown, refinement) => {
-          if (!isRecord(value)) return;
-          const { low, high } = value;
-          if (typeof low === 'number' && typeof high === 'number' && low >= high) {
-            refinement.addIssue({ code: 'custom', path: ['high'], message: `must be above low (${low})` });
-          }
-        }, ALWAYS)
-        .prefault({}),
-      random: z.strictObject({ enabled: z.boolean().default(false), probability: fraction.default(0.001) }).prefault({}),
-    })
-    .prefault({}),
-});
-
 export function createConfigSchema(ctx: ConfigContext) {
   return z
     .strictObject({
@@ -108,7 +88,7 @@ export function createConfigSchema(ctx: ConfigContext) {
       http: http.prefault({}),
       stateDir: filePath(ctx).optional().describe('where the outbox and samples live (default: $STATE_DIRECTORY under systemd, else ./.kestrel-state)'),
       log: log.prefault({}),
-      sampling: sampling.prefault({}),
+      sampling: samplingSchema(ctx).prefault({}),
     })
     .transform((config) => {
       // Defaults that depend on other values or on the machine are filled here, so the output
@@ -121,6 +101,7 @@ export function createConfigSchema(ctx: ConfigContext) {
         mqtt: { ...config.mqtt, clientId: config.mqtt.clientId ?? `kestrel-${deviceId}` },
         stateDir,
         outbox: { ...config.outbox, path: config.outbox.path ?? join(stateDir, 'outbox.sqlite') },
+        sampling: { ...config.sampling, path: config.sampling.path ?? join(stateDir, 'samples') },
       };
     });
 }
@@ -134,3 +115,4 @@ export type CameraConfig = AgentConfig['cameras'][number];
 export type CameraSource = CameraConfig['source'];
 export type MqttConfig = AgentConfig['mqtt'];
 export type ModelConfig = AgentConfig['model'];
+export type AgentSamplingConfig = AgentConfig['sampling'];

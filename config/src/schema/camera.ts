@@ -70,7 +70,7 @@ const tracker = z.strictObject({
 const watchdog = z.strictObject({
   stallSeconds: z.number().positive().default(10).describe('restart the source when no frame arrived for this long'),
   // Capped low: a camera that comes back must stream again within seconds, not after a long backoff.
-  backoff: backoff({ minMs: 500, maxMs: 4000 }).prefault({}),
+  backoff: backoff({ minMs: 500, maxMs: 2000 }).prefault({}),
 });
 
 export function cameraSchema(ctx: ConfigContext) {

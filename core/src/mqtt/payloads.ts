@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { topicLevelProblem, type TopicKind } from './topics.js';
+import { ReleaseManifestSchema } from '../release/manifest.js';
 
 /**
  * Every MQTT payload Kestrel publishes or accepts, declared once with zod: the TypeScript types
@@ -214,44 +215,51 @@ export const ModelStateSchema = z.object({
   reason: z.string().optional(),
   /** `sequence` of the last manifest the device acted on. */
   sequence: nonNegativeInt.optional(),
+  /** The hub release number of `current`, when it came from a release. */
+  release: nonNegativeInt.optional(),
+  /**
+   * After a swap the device watches the new model's live health: `watching` until `watchUntil`,
+   * then `passed` (a rollout's next wave waits for this), or status `rollback` with the reason.
+   */
+  health: z.enum(['watching', 'passed']).optional(),
+  watchUntil: epochMs.optional(),
   updatedAt: epochMs,
 });
 export type ModelState = z.infer<typeof ModelStateSchema>;
 
 /**
- * `<prefix>/<device>/model/set`: a signed release manifest from the hub. A placeholder shape; the
- * fleet issue settles what is signed and how.
+ * `<prefix>/<device>/model/set`: a signed release manifest from the hub (declared with the
+ * signing code in release/manifest.ts: what is signed and how live together).
  */
-export const ModelSetManifestSchema = z.object({
-  schema: z.literal(1),
-  name: text,
-  version: text,
-  sha256,
-  size: z.number().int().positive(),
-  url: z.url(),
-  /** Increases with every release to a device; an older or repeated sequence is refused (replay). */
-  sequence: nonNegativeInt,
-  expires: epochMs,
-  /** Base64 signature over the manifest without this field. */
-  signature: z.base64(),
-  keyId: z.string().optional(),
-});
+export const ModelSetManifestSchema = ReleaseManifestSchema;
 export type ModelSetManifest = z.infer<typeof ModelSetManifestSchema>;
 
 // --------------------------------------------------------------------------------- samples
 
-/** `<prefix>/<device>/samples`: an active-learning sample. A placeholder; the sampler issue refines it. */
+/**
+ * `<prefix>/<device>/samples` (and the body items of the hub's HTTP ingest): an active-learning
+ * sample, a kept frame with the model's detections as pre-labels. The JPEG shows the camera's
+ * whole picture at `imageSize` (the model-input resolution, letterbox padding cut away); boxes
+ * are in source pixels like every payload's, so `box × imageSize / frameSize` places them on the JPEG.
+ */
 export const SampleSchema = z.object({
   schema: z.literal(1),
-  id: z.string().min(1).max(128),
+  /** Unique per device, and the same on every resend: the hub stores a (deviceId, id) once. */
+  id: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/, 'must be 1-128 letters, digits, "_", "-" or "." (not starting with ".")'),
   deviceId: topicName,
   camera: topicName,
   capturedAt: epochMs,
-  /** Why the sampler kept this frame (uncertain, disagreement, random, ...). */
-  reasons: z.array(z.string()).min(1),
+  /** Why the sampler kept this frame: the strategies (uncertainty, random, rareClass, countChange, disagreement). */
+  reasons: z.array(z.string().min(1).max(64)).min(1),
   modelVersion: text,
   frameSize: SizeSchema,
   detections: z.array(FrameDetectionSchema),
+  /** The JPEG's pixel size (default: frameSize). */
+  imageSize: SizeSchema.optional(),
+  /** 64-bit dHash of the picture, 16 hex digits (the device's de-duplication key). */
+  hash: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits (a 64-bit dHash)').optional(),
+  /** What a shadow model found in the same frame, when one ran (the disagreement strategy). */
+  shadow: z.object({ modelVersion: text, detections: z.array(FrameDetectionSchema) }).optional(),
   image: z.object({ contentType: z.literal('image/jpeg'), data: z.base64() }),
 });
 export type Sample = z.infer<typeof SampleSchema>;

@@ -28,7 +28,9 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   status: { levels: ['status'], retained: true, qos: 1 },
   state: { levels: ['state'], retained: true, qos: 1 },
   stats: { levels: ['stats'], retained: false, qos: 0 },
-  modelSet: { levels: ['model', 'set'], retained: false, qos: 1 },
+  // Retained, so a device that was offline during a push gets the manifest when it returns;
+  // replay protection (sequence numbers) makes a re-delivered manifest harmless.
+  modelSet: { levels: ['model', 'set'], retained: true, qos: 1 },
   modelState: { levels: ['model', 'state'], retained: true, qos: 1 },
   samples: { levels: ['samples'], retained: false, qos: 1 },
   events: { levels: ['{camera}', 'events'], retained: false, qos: 1 },

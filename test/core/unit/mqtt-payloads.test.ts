@@ -94,8 +94,12 @@ const manifest: ModelSetManifest = {
   sha256: SHA,
   size: 3_800_000,
   url: 'https://hub.example.net/models/nanodet-1.1.0.onnx',
+  release: 4,
+  metadata: { decoder: 'nanodet', labelCount: 80, inputSize: [416, 416] },
   sequence: 13,
+  issuedAt: T0,
   expires: T0 + 86_400_000,
+  keyId: '0123456789abcdef',
   signature: Buffer.from('signature bytes').toString('base64'),
 };
 

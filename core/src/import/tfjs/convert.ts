@@ -173,7 +173,16 @@ export function convertGraph(json: TfjsGraphModelJson, weights: ReadonlyMap<stri
     outs.forEach((v, i) => values.set(`${node.name}:${i}`, v));
   }
 
-  // Place every output in TF order first, then rename: a rename must not strand a cached name.
+  bindOutputs(state, values, outputs);
+  return { graph, inputs };
+}
+
+/**
+ * Makes the requested values graph outputs, in TF order and under their final names. Every
+ * output is placed first and renamed after, so that no rename strands a name still referred to.
+ */
+function bindOutputs(state: ConversionState, values: ReadonlyMap<string, TfValue>, outputs: { ref: TensorRef; name: string }[]): void {
+  const graph = state.graph;
   const placed = outputs.map(({ ref, name }) => {
     const v = values.get(refKey(ref));
     if (!v) throw graphError(`output "${ref.node}:${ref.index}" is not produced by the graph`);
@@ -210,7 +219,6 @@ export function convertGraph(json: TfjsGraphModelJson, weights: ReadonlyMap<stri
     claimed.add(name);
     graph.outputs.push({ name, dtype: dtypeOf(value), dims: [...shapeOf(value)] });
   }
-  return { graph, inputs };
 }
 
 function convertNode(node: TfNodeDef, args: TfValue[], state: ConversionState): TfValue[] {

@@ -1,0 +1,74 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KestrelError, type Logger } from '@kestrel/core';
+import type { HealthReport } from './report.js';
+
+export interface HealthServerOptions {
+  host: string;
+  port: number;
+  health: () => HealthReport;
+  metrics: () => Promise<string>;
+  metricsContentType: string;
+  logger: Logger;
+}
+
+/**
+ * GET /healthz (200 when healthy, else 503; JSON either way) and GET /metrics (Prometheus text).
+ * Plain node:http: two read-only routes need no framework. Nothing here can change the agent.
+ */
+export class HealthServer {
+  private server?: Server;
+
+  constructor(private readonly options: HealthServerOptions) {}
+
+  /** Listens; a port already taken is a clear error naming the address (http.bind). */
+  async start(): Promise<AddressInfo> {
+    const { host, port, logger } = this.options;
+    const server = createServer((req, res) => void this.handle(req, res));
+    // Scrapers keep connections open; they must not hold up shutdown.
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : err.code === 'EACCES' ? 'needs privileges this user lacks' : err.message;
+        reject(new KestrelError('E_HTTP_BIND', `cannot serve /healthz and /metrics on ${host}:${port}: the address ${why} (set http.bind, or http.enabled: false)`));
+      });
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => logger.warn({ err: err.message }, 'health server error'));
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    logger.info({ address: `${address.address}:${address.port}` }, 'serving /healthz and /metrics');
+    return address;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'only GET and HEAD\n', req.method, { Allow: 'GET, HEAD' });
+    try {
+      if (path === '/healthz') {
+        const report = this.options.health();
+        return send(res, report.status === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify(report)}\n`, req.method);
+      }
+      if (path === '/metrics') return send(res, 200, this.options.metricsContentType, await this.options.metrics(), req.method);
+      return send(res, 404, 'text/plain', 'not found: try /healthz or /metrics\n', req.method);
+    } catch (err) {
+      this.options.logger.error({ err: (err as Error).message, path }, 'health endpoint failed');
+      return send(res, 500, 'text/plain', `error: ${(err as Error).message}\n`, req.method);
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, method: string | undefined, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
+  res.end(method === 'HEAD' ? undefined : body);
+}

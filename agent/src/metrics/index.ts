@@ -1,0 +1,1 @@
+export { AgentMetrics, type AgentInfo, type MetricsSnapshot } from './agent-metrics.js';

@@ -1,0 +1,139 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
+import { parsePayload, parseTopic, redactUrl, topicFilter, type Logger } from '@kestrel/core';
+import type { RecordStore } from '../store/types.js';
+import type { HubConfig } from './config.js';
+import type { SampleIngest } from './ingest.js';
+
+export interface FleetStats {
+  connected: boolean;
+  messages: number;
+  /** Payloads that did not parse (logged). */
+  malformed: number;
+  samples: { stored: number; duplicates: number; refused: number };
+}
+
+/**
+ * Follows the fleet over MQTT: the retained `status` (online/offline, the agents' last will) and
+ * `state` topics keep the device table current, and — when enabled — samples published on
+ * `<prefix>/+/samples` are ingested. The session is persistent (clean: false, fixed client id) so
+ * the broker queues QoS 1 samples while the hub is away.
+ */
+export class FleetListener {
+  private client?: MqttClient;
+  private readonly counters = { messages: 0, malformed: 0, samples: { stored: 0, duplicates: 0, refused: 0 } };
+  /** Messages are handled one at a time, in order (a state after a status stays after it). */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: { config: HubConfig['mqtt']; records: RecordStore; ingest: SampleIngest; logger: Logger; now?: () => number },
+  ) {}
+
+  start(): void {
+    const { config, logger } = this.deps;
+    const options: IClientOptions = {
+      clientId: config.clientId,
+      clean: false,
+      username: config.username,
+      password: config.password,
+      reconnectPeriod: config.reconnect.minMs,
+      connectTimeout: 10_000,
+      ...(config.ca ? { ca: readFileSync(config.ca) } : {}),
+      rejectUnauthorized: config.rejectUnauthorized,
+    };
+    const client = mqtt.connect(config.url, options);
+    this.client = client;
+    const filters = [topicFilter(config.prefix, 'status'), topicFilter(config.prefix, 'state'), ...(config.samples ? [topicFilter(config.prefix, 'samples')] : [])];
+    client.on('connect', () => {
+      logger.info({ url: redactUrl(config.url), filters }, 'following the fleet over mqtt');
+      client.subscribe(filters, { qos: 1 }, (err) => {
+        if (err) logger.error({ err: err.message }, 'mqtt subscribe failed');
+      });
+    });
+    client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
+    client.on('offline', () => logger.warn({ url: redactUrl(config.url) }, 'mqtt broker unreachable; retrying'));
+    client.on('message', (topic, payload, packet) => {
+      this.queue = this.queue.then(() => this.handle(topic, payload, packet.retain)).catch((err: Error) => logger.error({ err: err.message, topic }, 'handling an mqtt message failed'));
+    });
+  }
+
+  private async handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    const { config, records, logger } = this.deps;
+    const parsed = parseTopic(config.prefix, topic);
+    if (!parsed) return;
+    this.counters.messages++;
+    const now = this.deps.now?.() ?? Date.now();
+    try {
+      switch (parsed.kind) {
+        case 'status': {
+          const status = parsePayload('status', payload);
+          // A retained status is old news: it says online/offline, not that the device was just seen.
+          await records.upsertFleetDevice({ deviceId: parsed.deviceId, online: status === 'online', lastSeen: retained ? 0 : now });
+          return;
+        }
+        case 'state': {
+          const state = parsePayload('state', payload);
+          await records.upsertFleetDevice({
+            deviceId: parsed.deviceId,
+            agentVersion: state.agentVersion,
+            model: state.model ? { name: state.model.name, version: state.model.version, sha256: state.model.sha256, provider: state.model.provider } : null,
+            cameras: Object.fromEntries(Object.entries(state.cameras).map(([name, c]) => [name, { state: c.state, fps: c.fps }])),
+            degraded: state.degraded,
+            lastSeen: retained ? state.updatedAt : Math.max(now, state.updatedAt),
+          });
+          return;
+        }
+        case 'samples':
+          await this.ingestSample(parsed.deviceId, payload);
+          return;
+        default:
+          return;
+      }
+    } catch (err) {
+      this.counters.malformed++;
+      logger.warn({ topic, err: (err as Error).message }, 'ignored a malformed fleet message');
+    }
+  }
+
+  private async ingestSample(deviceId: string, payload: Buffer): Promise<void> {
+    const { records, ingest, logger } = this.deps;
+    // Over MQTT the broker authenticated the device; the hub still takes samples only from devices it issued a token to.
+    if (!(await records.activeToken(deviceId, 'device'))) {
+      this.counters.samples.refused++;
+      logger.warn({ device: deviceId }, 'sample from a device without an active hub token ignored (kestrel hub device add <id>)');
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      this.counters.samples.refused++;
+      logger.warn({ device: deviceId, err: (err as Error).message }, 'sample is not valid JSON');
+      return;
+    }
+    try {
+      const { results } = await ingest.ingestOne(deviceId, body);
+      if (results[0]?.status === 'stored') this.counters.samples.stored++;
+      else this.counters.samples.duplicates++;
+    } catch (err) {
+      this.counters.samples.refused++;
+      logger.warn({ device: deviceId, err: (err as Error).message }, 'sample refused');
+    }
+  }
+
+  stats(): FleetStats {
+    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, samples: { ...this.counters.samples } };
+  }
+
+  /** Waits for messages already received to be handled. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync();
+    await this.queue;
+  }
+}

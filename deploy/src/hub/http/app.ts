@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from '@kestrel/core';
+import type { BlobStore, RecordStore, SampleRecord, TokenRecord } from '../../store/types.js';
+import { authenticate } from '../tokens.js';
+import { IngestError, type SampleIngest } from '../ingest.js';
+import { frameworkError, sendError } from './errors.js';
+import { filterFrom, QueryError, unknownParams } from './query.js';
+
+export interface HubAppDeps {
+  records: RecordStore;
+  blobs: BlobStore;
+  ingest: SampleIngest;
+  logger: Logger;
+  bodyLimit: number;
+  tls?: { cert: string; key: string };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on /api routes. */
+    caller?: TokenRecord;
+  }
+}
+
+/** The hub's HTTP API. Devices upload with their token; operators list and fetch. */
+export function buildHubApp(deps: HubAppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit,
+    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } } : {}),
+  }) as unknown as FastifyInstance;
+
+  // The API speaks JSON only: anything else is a 415, not a string handed to the handlers.
+  app.removeContentTypeParser(['text/plain']);
+
+  // Authentication before the body is read: an unknown caller never makes the hub parse megabytes.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/api/')) return;
+    const auth = await authenticate(deps.records, request.headers.authorization);
+    if (!auth.ok) {
+      reply.header('www-authenticate', 'Bearer realm="kestrel-hub"');
+      return sendError(reply, 401, 'E_AUTH', auth.message);
+    }
+    request.caller = auth.token;
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = frameworkError(err, deps.bodyLimit);
+    if (known) return sendError(reply, known.status, known.code, known.message);
+    deps.logger.error({ err: err.message, url: request.url }, 'request failed');
+    return sendError(reply, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, 'E_HUB', err.message);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'E_NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.post('/api/v1/samples', async (request, reply) => {
+    const caller = request.caller!;
+    if (caller.role !== 'device') return sendError(reply, 403, 'E_FORBIDDEN', `only device tokens upload samples; this is the ${caller.role} token of "${caller.name}"`);
+    try {
+      return await deps.ingest.ingestBatch(caller.name, request.body);
+    } catch (err) {
+      if (err instanceof IngestError) {
+        deps.logger.warn({ device: caller.name, code: err.code, err: err.message }, 'sample batch refused');
+        return sendError(reply, err.status, err.code, err.message);
+      }
+      throw err;
+    }
+  });
+
+  app.get('/api/v1/samples', async (request, reply) => {
+    const query = request.query as Record<string, string>;
+    const unknown = unknownParams(query, ['limit', 'after']);
+    if (unknown.length) return sendError(reply, 400, 'E_QUERY', `unknown query parameter ${unknown.map((k) => `"${k}"`).join(', ')} (known: device, camera, label, strategy, since, until, reviewed, limit, after)`);
+    try {
+      const filter = filterFrom(query);
+      const scoped = scope(request, filter.deviceId);
+      if (scoped.denied) return sendError(reply, 403, 'E_FORBIDDEN', scoped.denied);
+      const limit = query.limit === undefined ? 100 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendError(reply, 400, 'E_QUERY', `limit: must be a whole number from 1 to 1000, got "${query.limit}"`);
+      const page = await deps.records.listSamples({ ...filter, deviceId: scoped.deviceId }, { limit, after: query.after });
+      return { samples: page.samples.map(publicSample), ...(page.next ? { next: page.next } : {}) };
+    } catch (err) {
+      if (err instanceof QueryError || (err as { code?: string }).code === 'E_HUB_QUERY') return sendError(reply, 400, 'E_QUERY', (err as Error).message);
+      throw err;
+    }
+  });
+
+  app.get('/api/v1/samples/:device/:id/image', async (request, reply) => {
+    const { device, id } = request.params as { device: string; id: string };
+    const scoped = scope(request, device);
+    if (scoped.denied) return sendError(reply, 403, 'E_FORBIDDEN', scoped.denied);
+    const sample = await deps.records.getSample(device, id);
+    const image = sample && (await deps.blobs.get(sample.blobKey));
+    if (!image) return sendError(reply, 404, 'E_NOT_FOUND', `no sample "${id}" of device "${device}"`);
+    return reply.type('image/jpeg').send(image);
+  });
+
+  app.get('/api/v1/devices', async (request, reply) => {
+    if (request.caller!.role !== 'operator') return sendError(reply, 403, 'E_FORBIDDEN', 'the device table is for operator tokens (kestrel hub operator add <name>)');
+    return { devices: await deps.records.listFleetDevices() };
+  });
+
+  return app;
+}
+
+/** Operators see every device; a device sees only its own samples. */
+function scope(request: FastifyRequest, wanted: string | undefined): { deviceId?: string; denied?: string } {
+  const caller = request.caller!;
+  if (caller.role === 'operator') return { deviceId: wanted };
+  if (wanted !== undefined && wanted !== caller.name) return { denied: `the token of device "${caller.name}" sees only its own samples, not those of "${wanted}"` };
+  return { deviceId: caller.name };
+}
+
+/** A sample as the API lists it: everything but the storage key. */
+function publicSample(s: SampleRecord): Omit<SampleRecord, 'blobKey'> & { image: string } {
+  const { blobKey: _blobKey, ...rest } = s;
+  return { ...rest, image: `/api/v1/samples/${encodeURIComponent(s.deviceId)}/${encodeURIComponent(s.id)}/image` };
+}

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { parseBind } from '@kestrel/config/bind';
+import type { Logger } from '@kestrel/core';
+import { openStores, removeOrphanBlobs, type HubStores } from '../store/open.js';
+import type { HubConfig } from './config.js';
+import { FleetListener, type FleetStats } from './fleet.js';
+import { buildHubApp } from './http/app.js';
+import { SampleIngest } from './ingest.js';
+import { registerReleaseRoutes } from '../release/routes.js';
+import { ReleaseService } from '../release/release-service.js';
+
+/**
+ * The hub's one owner: opens the stores (repairing blobs a crash left behind), serves the HTTP
+ * API and follows the fleet over MQTT; stop() undoes it in reverse.
+ */
+export class Hub {
+  private stores?: HubStores;
+  private app?: FastifyInstance;
+  private fleet?: FleetListener;
+  /** `http(s)://host:port` once listening. */
+  url = '';
+
+  constructor(
+    private readonly config: HubConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    this.stores = openStores(config);
+    const orphans = await removeOrphanBlobs(this.stores);
+    if (orphans) logger.warn({ removed: orphans }, 'removed sample images without records (an interrupted write)');
+    const ingest = new SampleIngest({ ...this.stores, limits: config.limits, logger });
+    this.app = buildHubApp({ ...this.stores, ingest, logger, bodyLimit: config.limits.maxBodyBytes, tls: config.tls });
+    // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
+    const releases = new ReleaseService({ blobs: this.stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
+    registerReleaseRoutes(this.app, { releases, blobs: this.stores.blobs });
+    const { host, port } = parseBind(config.bind);
+    await this.app.listen({ host, port });
+    const address = this.app.server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    this.url = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    if (config.mqtt.enabled) {
+      this.fleet = new FleetListener({ config: config.mqtt, records: this.stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
+      this.fleet.start();
+    }
+    logger.info({ url: this.url, records: config.records.path, blobs: config.blobs.path, mqtt: config.mqtt.enabled }, 'hub started');
+  }
+
+  fleetStats(): FleetStats | undefined {
+    return this.fleet?.stats();
+  }
+
+  async stop(): Promise<void> {
+    await this.fleet?.stop();
+    await this.app?.close();
+    await this.stores?.records.close();
+    this.logger.info('hub stopped');
+  }
+}

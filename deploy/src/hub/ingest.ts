@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { SampleSchema, type Logger, type Sample } from '@kestrel/core';
+import { formatPath } from '@kestrel/config/issues';
+import { sampleKey, type BlobStore, type InsertOutcome, type RecordStore, type SampleRecord } from '../store/types.js';
+import { checkJpeg } from './image-check.js';
+
+export interface IngestLimits {
+  maxImageBytes: number;
+  maxBatch: number;
+  maxDetections: number;
+}
+
+/** A refused request: HTTP status, a stable code, and a message naming what is wrong. */
+export class IngestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IngestError';
+  }
+}
+
+export interface IngestResult {
+  results: { id: string; status: InsertOutcome }[];
+}
+
+const MAX_ISSUES = 5;
+
+/**
+ * Sample ingest, for HTTP batches and MQTT messages alike. A batch is checked whole — schema,
+ * device, sizes, every JPEG decoded — before anything is written; then the JPEGs go to the blob
+ * store and the rows into the record store in one transaction. So a bad batch stores nothing,
+ * and a crash between the two leaves only unreferenced blobs, which the start-up repair removes.
+ * Idempotent: a (device, id) already stored is answered `duplicate` and not written again.
+ */
+export class SampleIngest {
+  constructor(
+    private readonly deps: { records: RecordStore; blobs: BlobStore; limits: IngestLimits; logger: Logger; now?: () => number },
+  ) {}
+
+  /** `body` as received: `{ samples: [...] }`, from `deviceId` (the authenticated device). */
+  async ingestBatch(deviceId: string, body: unknown): Promise<IngestResult> {
+    const { limits } = this.deps;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray((body as { samples?: unknown }).samples)) {
+      throw new IngestError(400, 'E_INGEST_SCHEMA', 'the body must be a JSON object { "samples": [ ... ] }');
+    }
+    const items = (body as { samples: unknown[] }).samples;
+    if (items.length === 0) throw new IngestError(400, 'E_INGEST_SCHEMA', 'samples: the batch is empty');
+    if (items.length > limits.maxBatch) throw new IngestError(413, 'E_INGEST_TOO_LARGE', `samples: ${items.length} samples in one batch; this hub takes at most ${limits.maxBatch}`);
+    const samples = items.map((item, index) => parseSample(item, `samples[${index}]`));
+    return this.store(deviceId, samples);
+  }
+
+  /** One sample from MQTT (`<prefix>/<device>/samples`): the topic names the device. */
+  async ingestOne(deviceId: string, item: unknown): Promise<IngestResult> {
+    return this.store(deviceId, [parseSample(item, 'sample')]);
+  }
+
+  private async store(deviceId: string, samples: { sample: Sample; where: string }[]): Promise<IngestResult> {
+    const { records, blobs, limits } = this.deps;
+    const seen = new Map<string, string>();
+    const checked: { record: SampleRecord; jpeg: Buffer }[] = [];
+    for (const { sample, where } of samples) {
+      if (sample.deviceId !== deviceId) {
+        throw new IngestError(403, 'E_INGEST_DEVICE', `${where}.deviceId: "${sample.deviceId}" is not the device this token belongs to ("${deviceId}")`);
+      }
+      const earlier = seen.get(sample.id);
+      if (earlier) throw new IngestError(400, 'E_INGEST_SCHEMA', `${where}.id: "${sample.id}" appears twice in the batch (also at ${earlier})`);
+      seen.set(sample.id, where);
+      if (sample.detections.length > limits.maxDetections) {
+        throw new IngestError(413, 'E_INGEST_TOO_LARGE', `${where}.detections: ${sample.detections.length} detections; this hub takes at most ${limits.maxDetections}`);
+      }
+      const jpeg = Buffer.from(sample.image.data, 'base64');
+      if (jpeg.length > limits.maxImageBytes) {
+        throw new IngestError(413, 'E_INGEST_TOO_LARGE', `${where}.image: ${jpeg.length} bytes; this hub takes images up to ${limits.maxImageBytes} bytes`);
+      }
+      const check = await checkJpeg(jpeg);
+      if (!check.ok) throw new IngestError(400, 'E_INGEST_IMAGE', `${where}.image.data: ${check.reason}; nothing of this batch was stored`);
+      const imageSize: [number, number] = [check.info.width, check.info.height];
+      if (sample.imageSize && (sample.imageSize[0] !== imageSize[0] || sample.imageSize[1] !== imageSize[1])) {
+        throw new IngestError(400, 'E_INGEST_IMAGE', `${where}.imageSize: says ${sample.imageSize.join('×')}, the JPEG is ${imageSize.join('×')}`);
+      }
+      checked.push({ record: toRecord(sample, imageSize, jpeg.length, this.deps.now?.() ?? Date.now()), jpeg });
+    }
+
+    const existing = await records.existingSamples(checked.map(({ record }) => record));
+    const fresh = checked.filter(({ record }) => !existing.has(sampleKey(record.deviceId, record.id)));
+    const written: string[] = [];
+    try {
+      for (const { record, jpeg } of fresh) {
+        await blobs.put(record.blobKey, jpeg);
+        written.push(record.blobKey);
+      }
+      const outcomes = await records.insertSamples(fresh.map((f) => f.record));
+      const byKey = new Map(fresh.map((f, i) => [sampleKey(f.record.deviceId, f.record.id), outcomes[i]]));
+      const results = checked.map(({ record }) => ({ id: record.id, status: byKey.get(sampleKey(record.deviceId, record.id)) ?? ('duplicate' as const) }));
+      const stored = results.filter((r) => r.status === 'stored').length;
+      this.deps.logger.info({ device: deviceId, stored, duplicates: results.length - stored }, 'samples received');
+      return { results };
+    } catch (err) {
+      // Nothing of a failed batch stays: its new blobs go (rows were one transaction).
+      await Promise.allSettled(written.map((key) => blobs.delete(key)));
+      this.deps.logger.error({ err: (err as Error).message, device: deviceId }, 'storing samples failed');
+      throw new IngestError(500, 'E_INGEST_STORE', `the hub could not store the batch (${(err as Error).message}); send it again later`);
+    }
+  }
+}
+
+function parseSample(item: unknown, where: string): { sample: Sample; where: string } {
+  const version = typeof item === 'object' && item !== null ? (item as { schema?: unknown }).schema : undefined;
+  if (version !== undefined && version !== 1) {
+    throw new IngestError(400, 'E_INGEST_SCHEMA', `${where}.schema: version ${JSON.stringify(version)} is not supported (this hub reads 1)`);
+  }
+  const result = SampleSchema.safeParse(item);
+  if (!result.success) throw new IngestError(400, 'E_INGEST_SCHEMA', describeIssues(result.error, where));
+  return { sample: result.data, where };
+}
+
+function describeIssues(error: z.ZodError, where: string): string {
+  const lines = error.issues.map((issue) => {
+    const path = formatPath(issue.path.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number'));
+    const message = issue.code === 'invalid_type' && issue.input === undefined ? `is required (${issue.expected})` : issue.message;
+    return `${where}${path ? (path.startsWith('[') ? path : `.${path}`) : ''}: ${message}`;
+  });
+  const more = lines.length > MAX_ISSUES ? ` (and ${lines.length - MAX_ISSUES} more)` : '';
+  return lines.slice(0, MAX_ISSUES).join('; ') + more;
+}
+
+function toRecord(s: Sample, imageSize: [number, number], bytes: number, receivedAt: number): SampleRecord {
+  const label = (d: { label: string; score: number; box: [number, number, number, number] }) => ({ label: d.label, score: d.score, box: d.box });
+  return {
+    deviceId: s.deviceId,
+    id: s.id,
+    camera: s.camera,
+    capturedAt: s.capturedAt,
+    receivedAt,
+    modelVersion: s.modelVersion,
+    reasons: s.reasons,
+    detections: s.detections.map(label),
+    ...(s.shadow ? { shadow: { modelVersion: s.shadow.modelVersion, detections: s.shadow.detections.map(label) } } : {}),
+    frameSize: s.frameSize,
+    imageSize,
+    ...(s.hash ? { hash: s.hash } : {}),
+    blobKey: `samples/${s.deviceId}/${s.id}.jpg`,
+    bytes,
+  };
+}

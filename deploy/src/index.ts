@@ -1,0 +1,19 @@
+// @kestrel/deploy: the fleet side. Today the hub: device tokens, sample ingest over HTTP (and
+// MQTT), the device table from the fleet's retained topics, and dataset export.
+export { registerDeployCommands } from './commands.js';
+export { Hub } from './hub/hub.js';
+export { createHubConfigSchema, loadHubConfig, parseHubConfig, DEFAULT_HUB_BIND, type HubConfig, type HubConfigInput } from './hub/config.js';
+export { SampleIngest, IngestError, type IngestLimits, type IngestResult } from './hub/ingest.js';
+export { issueToken, revokeToken, authenticate, hashToken, type IssuedToken, type Authentication } from './hub/tokens.js';
+export { checkJpeg, type JpegInfo } from './hub/image-check.js';
+export { FleetListener, type FleetStats } from './hub/fleet.js';
+export { buildHubApp, type HubAppDeps } from './hub/http/app.js';
+export { filterFrom, parseTime } from './hub/http/query.js';
+export { exportDataset, DEFAULT_EXPORT_MIN_SCORE, type ExportOptions, type ExportReport, type ExportFormat } from './export/export.js';
+export { selectLabels, imageFileName, type LabelSource, type ImageLabel } from './export/labels.js';
+export { SqliteRecordStore } from './store/sqlite-records.js';
+export { FsBlobStore } from './store/fs-blobs.js';
+export { openStores, removeOrphanBlobs, type HubStores } from './store/open.js';
+export * from './store/types.js';
+export * from './release/index.js';
+export * from './rollout/index.js';

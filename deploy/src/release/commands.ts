@@ -1,0 +1,149 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { action, createLogger, KestrelError, printJson } from '@kestrel/core';
+
+interface HubFlags {
+  hubConfig?: string;
+  key?: string;
+  hubUrl?: string;
+  json?: boolean;
+}
+
+/** What every release command opens: the hub config, its blob folder, the key, the broker. Loaded lazily. */
+async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean } = {}) {
+  const { loadHubConfig } = await import('../hub/config.js');
+  const { FsBlobStore } = await import('../store/fs-blobs.js');
+  const { ReleaseService } = await import('./release-service.js');
+  const { readSigningKey } = await import('./key-files.js');
+  const config = loadHubConfig(flags.hubConfig);
+  const blobs = new FsBlobStore(config.blobs.path);
+  const keyPath = flags.key ?? join(config.dataDir, 'keys', 'release-signing.key');
+  const signing = needs.key ? await readSigningKey(keyPath) : undefined;
+  const artifactBaseUrl = flags.hubUrl ?? `${config.tls ? 'https' : 'http'}://${config.bind}`;
+  const releases = new ReleaseService({ blobs, artifactBaseUrl, signingKey: signing?.key });
+  let mqttClient: import('mqtt').MqttClient | undefined;
+  if (needs.mqtt) {
+    const mqtt = (await import('mqtt')).default;
+    mqttClient = await mqtt.connectAsync(config.mqtt.url, { clientId: `kestrel-deploy-${process.pid}`, username: config.mqtt.username, password: config.mqtt.password, connectTimeout: 10_000, reconnectPeriod: 0 })
+      .catch((err: Error) => { throw new KestrelError('E_MQTT', `cannot reach the broker ${config.mqtt.url}: ${err.message}`); });
+  }
+  return { config, blobs, releases, keyPath, mqtt: mqttClient };
+}
+
+const hubOptions = (cmd: Command) => cmd.option('--hub-config <file>', 'hub config (default: built-in defaults, data in ./hub-data)');
+
+/**
+ * `kestrel deploy keygen | release | push | status | rollback`, added under the `deploy` command
+ * the hub registers (pass that command in).
+ */
+export function registerDeployReleaseCommands(deploy: Command): void {
+  hubOptions(deploy.command('keygen').description('create the Ed25519 key pair that signs release manifests'))
+    .option('--out <path>', 'private key file (default <dataDir>/keys/release-signing.key; the public key goes to <path>.pub)')
+    .option('--force', 'overwrite an existing key (devices that trust only the old key will refuse new releases)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (flags: HubFlags & { out?: string; force?: boolean }) => {
+      const { writeKeyPair } = await import('./key-files.js');
+      const { keyPath } = await context({ ...flags, key: flags.out });
+      const pair = await writeKeyPair(keyPath, { force: flags.force });
+      if (flags.json) printJson({ keyId: pair.keyId, privateKey: keyPath, publicKey: `${keyPath}.pub`, publicKeyPem: pair.publicKeyPem });
+      else process.stdout.write(`key ${pair.keyId}\n  private: ${keyPath} (keep it on the hub)\n  public:  ${keyPath}.pub — add to each device's update.trustedKeys:\n${pair.publicKeyPem}`);
+    }));
+
+  hubOptions(deploy.command('release <model>').description('store a model as a release (artifact + record) that devices can be given'))
+    .requiredOption('--name <name>', 'release name')
+    .requiredOption('--version <version>', 'release version')
+    .option('--notes <text>', 'release notes')
+    .option('--min-agent <x.y.z>', 'oldest agent version that may run it')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (model: string, flags: HubFlags & { name: string; version: string; notes?: string; minAgent?: string }) => {
+      const { releases } = await context(flags);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(model);
+      } catch (err) {
+        throw new KestrelError('E_RELEASE', `cannot read ${model}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      const record = await releases.create({ bytes, name: flags.name, version: flags.version, notes: flags.notes, minAgentVersion: flags.minAgent });
+      if (flags.json) printJson(record);
+      else process.stdout.write(`release ${record.id} (#${record.release}): ${record.size} bytes, sha256 ${record.sha256}, ${record.metadata.decoder}, ${record.metadata.labelCount} labels, ${record.metadata.inputSize.join('x')}\n`);
+    }));
+
+  hubOptions(deploy.command('push <release>').description('roll a release out in waves: canaries first, the rest when they stay healthy'))
+    .requiredOption('--to <devices>', 'comma-separated device ids, or "all"')
+    .option('--canary <n|percent>', 'canary devices: a count or a percentage', '1')
+    .option('--wave-size <n>', 'devices per wave after the canaries (default: all the rest)')
+    .option('--abort-if <rule>', 'failures>N or failures>P% (default: the first failure aborts)')
+    .option('--wave-timeout <seconds>', 'how long a wave may take, the devices\' health watch included', '900')
+    .option('--key <path>', 'signing key (default <dataDir>/keys/release-signing.key)')
+    .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (releaseId: string, flags: HubFlags & { to: string; canary: string; waveSize?: string; abortIf?: string; waveTimeout: string }) => {
+      const { RolloutController } = await import('../rollout/controller.js');
+      const { parseAbortRule } = await import('../rollout/plan.js');
+      const ctx = await context(flags, { key: true, mqtt: true });
+      try {
+        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, logger: createLogger('rollout') });
+        const record = await controller.push(releaseId, {
+          to: flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()).filter(Boolean),
+          canary: flags.canary,
+          waveSize: flags.waveSize === undefined ? undefined : Number(flags.waveSize),
+          abort: parseAbortRule(flags.abortIf),
+          waveTimeoutMs: Number(flags.waveTimeout) * 1000,
+        });
+        if (flags.json) printJson(record);
+        else {
+          process.stdout.write(`rollout ${record.id}: ${releaseId} ${record.status}${record.reason ? ` — ${record.reason}` : ''}\n`);
+          record.waves.forEach((w, i) => process.stdout.write(`  wave ${i + 1}: ${w.devices.map((d) => `${d}=${w.results[d]?.outcome ?? 'not started'}`).join(' ')}\n`));
+        }
+        return record.status === 'completed' ? 0 : 1;
+      } finally {
+        await ctx.mqtt?.endAsync();
+      }
+    }));
+
+  hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; the last rollouts'))
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (flags: HubFlags) => {
+      const { FleetView } = await import('../rollout/fleet-view.js');
+      const { RolloutController } = await import('../rollout/controller.js');
+      const ctx = await context(flags, { mqtt: true });
+      try {
+        const view = new FleetView(ctx.mqtt!, ctx.config.mqtt.prefix);
+        await view.start(1000);
+        const devices = view.list();
+        await view.stop();
+        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, logger: createLogger('rollout') });
+        const rollouts = (await controller.listRollouts()).slice(-5);
+        if (flags.json) return printJson({ devices, rollouts });
+        for (const d of devices) {
+          const m = d.model;
+          const model = m?.current ? `${m.current.name} ${m.current.version}` : '-';
+          process.stdout.write(`${d.deviceId.padEnd(20)} ${d.online ? 'online ' : 'offline'} ${model.padEnd(24)} ${m ? `${m.status}${m.health ? `/${m.health}` : ''}` : '-'}${m?.reason ? `  ${m.reason}` : ''}\n`);
+        }
+        for (const r of rollouts) process.stdout.write(`rollout ${r.id} ${r.release} ${r.status}${r.reason ? ` — ${r.reason}` : ''}\n`);
+      } finally {
+        await ctx.mqtt?.endAsync();
+      }
+    }));
+
+  hubOptions(deploy.command('rollback').description('send devices a signed rollback: to the release each ran before, or to --release'))
+    .requiredOption('--to <devices>', 'comma-separated device ids, or "all"')
+    .option('--release <id>', 'roll back to this release (name@version) instead of each device\'s previous one')
+    .option('--key <path>', 'signing key (default <dataDir>/keys/release-signing.key)')
+    .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (flags: HubFlags & { to: string; release?: string }) => {
+      const { RolloutController } = await import('../rollout/controller.js');
+      const ctx = await context(flags, { key: true, mqtt: true });
+      try {
+        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, logger: createLogger('rollout') });
+        const sent = await controller.rollback(flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()), flags.release);
+        if (flags.json) printJson({ sent });
+        else for (const [device, release] of Object.entries(sent)) process.stdout.write(`${device}: signed rollback to ${release}\n`);
+        return Object.keys(sent).length ? 0 : 1;
+      } finally {
+        await ctx.mqtt?.endAsync();
+      }
+    }));
+}

@@ -1,0 +1,70 @@
+import { parsePayload, parseTopic, topicFilter, type ModelState } from '@kestrel/core';
+
+/** The MQTT client surface rollouts use (mqtt.js's MqttClient fits). */
+export interface RolloutMqtt {
+  subscribeAsync(topic: string | string[], options: { qos: 0 | 1 }): Promise<unknown>;
+  unsubscribeAsync(topic: string | string[]): Promise<unknown>;
+  publishAsync(topic: string, payload: string, options: { qos: 0 | 1; retain?: boolean }): Promise<unknown>;
+  on(event: 'message', listener: (topic: string, payload: Buffer) => void): unknown;
+  removeListener(event: 'message', listener: (topic: string, payload: Buffer) => void): unknown;
+}
+
+export interface DeviceView {
+  deviceId: string;
+  online: boolean;
+  model?: ModelState;
+}
+
+/**
+ * What the fleet says about itself on retained topics: who is online (`+/status`) and where each
+ * device stands with its model (`+/model/state`). Listeners hear every model state change.
+ */
+export class FleetView {
+  private readonly devices = new Map<string, DeviceView>();
+  private readonly listeners = new Set<(device: DeviceView) => void>();
+  private readonly onMessage = (topic: string, payload: Buffer) => this.handle(topic, payload);
+  private readonly filters: string[];
+
+  constructor(private readonly mqtt: RolloutMqtt, private readonly prefix: string) {
+    this.filters = [topicFilter(prefix, 'status'), topicFilter(prefix, 'modelState')];
+  }
+
+  /** Subscribes; waits `settleMs` for the retained messages to arrive. */
+  async start(settleMs = 500): Promise<void> {
+    this.mqtt.on('message', this.onMessage);
+    await this.mqtt.subscribeAsync(this.filters, { qos: 1 });
+    await new Promise((r) => setTimeout(r, settleMs));
+  }
+
+  async stop(): Promise<void> {
+    this.mqtt.removeListener('message', this.onMessage);
+    await this.mqtt.unsubscribeAsync(this.filters).catch(() => undefined);
+  }
+
+  list(): DeviceView[] {
+    return [...this.devices.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  }
+
+  get(deviceId: string): DeviceView | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  onChange(listener: (device: DeviceView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private handle(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(this.prefix, topic);
+    if (!parsed || (parsed.kind !== 'status' && parsed.kind !== 'modelState')) return;
+    const view = this.devices.get(parsed.deviceId) ?? { deviceId: parsed.deviceId, online: false };
+    try {
+      if (parsed.kind === 'status') view.online = parsePayload('status', payload) === 'online';
+      else view.model = parsePayload('modelState', payload);
+    } catch {
+      return; // one device's bad payload does not stop a rollout
+    }
+    this.devices.set(parsed.deviceId, view);
+    for (const listener of this.listeners) listener(view);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './plan.js';
+export * from './fleet-view.js';
+export * from './controller.js';

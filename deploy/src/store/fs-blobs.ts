@@ -1,0 +1,83 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { KestrelError } from '@kestrel/core';
+import type { BlobStore } from './types.js';
+
+/**
+ * The embedded BlobStore: one file per key under a folder. Writes go to a temporary name, are
+ * fsynced, then renamed (and the folder fsynced), so a blob is either whole or absent.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    try {
+      mkdirSync(this.root, { recursive: true });
+    } catch (err) {
+      throw new KestrelError('E_HUB_STORE', `cannot create the blob folder ${this.root}: ${(err as Error).message}`);
+    }
+  }
+
+  private pathOf(key: string): string {
+    const path = resolve(this.root, key);
+    // Keys come from validated ids, but a key must never reach outside the folder.
+    if (!path.startsWith(this.root + sep) || key.split('/').some((part) => part === '' || part.startsWith('.'))) {
+      throw new Error(`blob key "${key}" is not a plain relative path`);
+    }
+    return path;
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+    const folder = await open(dirname(path), 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const start = join(this.root, prefix);
+    const walk = function* (dir: string): Generator<string> {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) yield* walk(path);
+        else yield path;
+      }
+    };
+    for (const path of walk(start)) yield relative(this.root, path).split(sep).join('/');
+  }
+}

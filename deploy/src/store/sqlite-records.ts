@@ -1,0 +1,310 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { KestrelError } from '@kestrel/core';
+import {
+  sampleKey,
+  type FleetDeviceRecord,
+  type InsertOutcome,
+  type RecordStore,
+  type SampleFilter,
+  type SamplePage,
+  type SampleRecord,
+  type TokenRecord,
+  type TokenRole,
+} from './types.js';
+
+interface SampleRow {
+  device_id: string;
+  id: string;
+  camera: string;
+  captured_at: number;
+  received_at: number;
+  model_version: string;
+  reasons: string;
+  detections: string;
+  shadow: string | null;
+  reviewed: string | null;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
+  frame_width: number;
+  frame_height: number;
+  image_width: number;
+  image_height: number;
+  hash: string | null;
+  blob_key: string;
+  bytes: number;
+}
+
+interface TokenRow {
+  hash: string;
+  name: string;
+  role: TokenRole;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+interface FleetRow {
+  device_id: string;
+  online: number;
+  agent_version: string | null;
+  model: string | null;
+  cameras: string;
+  degraded: string;
+  last_seen: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS tokens_by_name ON tokens (name, role);
+CREATE TABLE IF NOT EXISTS samples (
+  device_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  camera TEXT NOT NULL,
+  captured_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  model_version TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  detections TEXT NOT NULL,
+  shadow TEXT,
+  -- A person's labels (JSON list) win over detections in exports; NULL: not reviewed.
+  reviewed TEXT,
+  reviewed_by TEXT,
+  reviewed_at INTEGER,
+  frame_width INTEGER NOT NULL,
+  frame_height INTEGER NOT NULL,
+  image_width INTEGER NOT NULL,
+  image_height INTEGER NOT NULL,
+  hash TEXT,
+  blob_key TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (device_id, id)
+);
+CREATE INDEX IF NOT EXISTS samples_by_time ON samples (captured_at, device_id, id);
+CREATE TABLE IF NOT EXISTS fleet_devices (
+  device_id TEXT PRIMARY KEY,
+  online INTEGER NOT NULL DEFAULT 0,
+  agent_version TEXT,
+  model TEXT,
+  cameras TEXT NOT NULL DEFAULT '{}',
+  degraded TEXT NOT NULL DEFAULT '[]',
+  last_seen INTEGER NOT NULL
+);`;
+
+const MAX_PAGE = 1000;
+
+/** The embedded RecordStore: one SQLite file in WAL mode (readers — `kestrel hub export` — never block the service). */
+export class SqliteRecordStore implements RecordStore {
+  private readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+    } catch (err) {
+      throw new KestrelError('E_HUB_STORE', `cannot open the hub database ${path}: ${(err as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a sample the hub confirmed must survive a power cut (the device deletes its copy).
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  async addToken(token: TokenRecord): Promise<void> {
+    this.db.prepare('INSERT INTO tokens (hash, name, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)').run(token.hash, token.name, token.role, token.createdAt, token.revokedAt ?? null);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?').get(hash);
+    return row && fromTokenRow(row);
+  }
+
+  async activeToken(name: string, role: TokenRole): Promise<TokenRecord | undefined> {
+    const row = this.db.prepare<[string, string], TokenRow>('SELECT * FROM tokens WHERE name = ? AND role = ? AND revoked_at IS NULL').get(name, role);
+    return row && fromTokenRow(row);
+  }
+
+  async revokeTokens(name: string, role: TokenRole, at: number): Promise<number> {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND role = ? AND revoked_at IS NULL').run(at, name, role).changes;
+  }
+
+  async listTokens(role?: TokenRole): Promise<TokenRecord[]> {
+    const rows = role
+      ? this.db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE role = ? ORDER BY name, created_at').all(role)
+      : this.db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY role, name, created_at').all();
+    return rows.map(fromTokenRow);
+  }
+
+  async existingSamples(keys: readonly { deviceId: string; id: string }[]): Promise<Set<string>> {
+    const stmt = this.db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM samples WHERE device_id = ? AND id = ?');
+    return new Set(keys.filter((k) => stmt.get(k.deviceId, k.id)).map((k) => sampleKey(k.deviceId, k.id)));
+  }
+
+  async insertSamples(samples: readonly SampleRecord[]): Promise<InsertOutcome[]> {
+    const insert = this.db.prepare(`INSERT INTO samples (device_id, id, camera, captured_at, received_at, model_version, reasons, detections, shadow,
+      reviewed, reviewed_by, reviewed_at, frame_width, frame_height, image_width, image_height, hash, blob_key, bytes)
+      VALUES (@deviceId, @id, @camera, @capturedAt, @receivedAt, @modelVersion, @reasons, @detections, @shadow, @reviewed, @reviewedBy, @reviewedAt,
+      @frameWidth, @frameHeight, @imageWidth, @imageHeight, @hash, @blobKey, @bytes)
+      ON CONFLICT (device_id, id) DO NOTHING`);
+    const run = this.db.transaction((list: readonly SampleRecord[]) =>
+      list.map((s): InsertOutcome => (insert.run(toSampleParams(s)).changes > 0 ? 'stored' : 'duplicate')),
+    );
+    return run(samples);
+  }
+
+  async getSample(deviceId: string, id: string): Promise<SampleRecord | undefined> {
+    const row = this.db.prepare<[string, string], SampleRow>('SELECT * FROM samples WHERE device_id = ? AND id = ?').get(deviceId, id);
+    return row && fromSampleRow(row);
+  }
+
+  async listSamples(filter: SampleFilter, options: { limit?: number; after?: string } = {}): Promise<SamplePage> {
+    const limit = Math.min(MAX_PAGE, Math.max(1, options.limit ?? 100));
+    const { where, params } = whereClause(filter);
+    if (options.after) {
+      const [capturedAt, deviceId, id] = decodeCursor(options.after);
+      where.push('(captured_at, device_id, id) > (?, ?, ?)');
+      params.push(capturedAt, deviceId, id);
+    }
+    const sql = `SELECT * FROM samples ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY captured_at, device_id, id LIMIT ?`;
+    const rows = this.db.prepare<unknown[], SampleRow>(sql).all(...params, limit + 1);
+    const page = rows.slice(0, limit).map(fromSampleRow);
+    const last = page[page.length - 1];
+    return rows.length > limit && last ? { samples: page, next: encodeCursor(last) } : { samples: page };
+  }
+
+  async countSamples(filter: SampleFilter = {}): Promise<number> {
+    const { where, params } = whereClause(filter);
+    const sql = `SELECT count(*) AS n FROM samples ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    return this.db.prepare<unknown[], { n: number }>(sql).get(...params)!.n;
+  }
+
+  async setReviewed(deviceId: string, id: string, reviewed: NonNullable<SampleRecord['reviewed']> | null): Promise<boolean> {
+    const result = this.db
+      .prepare('UPDATE samples SET reviewed = ?, reviewed_by = ?, reviewed_at = ? WHERE device_id = ? AND id = ?')
+      .run(reviewed ? JSON.stringify(reviewed.labels) : null, reviewed?.by ?? null, reviewed?.at ?? null, deviceId, id);
+    return result.changes > 0;
+  }
+
+  async sampleBlobKeys(): Promise<Set<string>> {
+    return new Set(this.db.prepare<[], { blob_key: string }>('SELECT blob_key FROM samples').all().map((r) => r.blob_key));
+  }
+
+  async upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void> {
+    const row = this.db.prepare<[string], FleetRow>('SELECT * FROM fleet_devices WHERE device_id = ?').get(update.deviceId);
+    const current: FleetDeviceRecord = row ? fromFleetRow(row) : { deviceId: update.deviceId, online: false, cameras: {}, degraded: [], lastSeen: update.lastSeen };
+    const next: FleetDeviceRecord = { ...current, ...update, lastSeen: Math.max(current.lastSeen, update.lastSeen) };
+    this.db
+      .prepare(`INSERT INTO fleet_devices (device_id, online, agent_version, model, cameras, degraded, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (device_id) DO UPDATE SET online = excluded.online, agent_version = excluded.agent_version, model = excluded.model,
+        cameras = excluded.cameras, degraded = excluded.degraded, last_seen = excluded.last_seen`)
+      .run(next.deviceId, next.online ? 1 : 0, next.agentVersion ?? null, next.model === undefined ? null : JSON.stringify(next.model), JSON.stringify(next.cameras), JSON.stringify(next.degraded), next.lastSeen);
+  }
+
+  async listFleetDevices(): Promise<FleetDeviceRecord[]> {
+    return this.db.prepare<[], FleetRow>('SELECT * FROM fleet_devices ORDER BY device_id').all().map(fromFleetRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function whereClause(filter: SampleFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.deviceId !== undefined) (where.push('device_id = ?'), params.push(filter.deviceId));
+  if (filter.camera !== undefined) (where.push('camera = ?'), params.push(filter.camera));
+  if (filter.since !== undefined) (where.push('captured_at >= ?'), params.push(filter.since));
+  if (filter.until !== undefined) (where.push('captured_at < ?'), params.push(filter.until));
+  if (filter.strategy !== undefined) (where.push('EXISTS (SELECT 1 FROM json_each(samples.reasons) WHERE value = ?)'), params.push(filter.strategy));
+  if (filter.label !== undefined) {
+    // The labels an export would write: reviewed ones where a person gave them.
+    where.push("EXISTS (SELECT 1 FROM json_each(COALESCE(samples.reviewed, samples.detections)) WHERE json_extract(value, '$.label') = ?)");
+    params.push(filter.label);
+  }
+  if (filter.reviewed !== undefined) where.push(filter.reviewed ? 'reviewed IS NOT NULL' : 'reviewed IS NULL');
+  return { where, params };
+}
+
+function encodeCursor(s: SampleRecord): string {
+  return Buffer.from(JSON.stringify([s.capturedAt, s.deviceId, s.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 3 && typeof value[0] === 'number' && typeof value[1] === 'string' && typeof value[2] === 'string') {
+      return value as [number, string, string];
+    }
+  } catch {
+    // reported below
+  }
+  throw new KestrelError('E_HUB_QUERY', `"after" is not a cursor this hub issued: ${cursor.slice(0, 40)}`);
+}
+
+function toSampleParams(s: SampleRecord): Record<string, unknown> {
+  return {
+    deviceId: s.deviceId,
+    id: s.id,
+    camera: s.camera,
+    capturedAt: s.capturedAt,
+    receivedAt: s.receivedAt,
+    modelVersion: s.modelVersion,
+    reasons: JSON.stringify(s.reasons),
+    detections: JSON.stringify(s.detections),
+    shadow: s.shadow ? JSON.stringify(s.shadow) : null,
+    reviewed: s.reviewed ? JSON.stringify(s.reviewed.labels) : null,
+    reviewedBy: s.reviewed?.by ?? null,
+    reviewedAt: s.reviewed?.at ?? null,
+    frameWidth: s.frameSize[0],
+    frameHeight: s.frameSize[1],
+    imageWidth: s.imageSize[0],
+    imageHeight: s.imageSize[1],
+    hash: s.hash ?? null,
+    blobKey: s.blobKey,
+    bytes: s.bytes,
+  };
+}
+
+function fromSampleRow(r: SampleRow): SampleRecord {
+  return {
+    deviceId: r.device_id,
+    id: r.id,
+    camera: r.camera,
+    capturedAt: r.captured_at,
+    receivedAt: r.received_at,
+    modelVersion: r.model_version,
+    reasons: JSON.parse(r.reasons) as string[],
+    detections: JSON.parse(r.detections) as SampleRecord['detections'],
+    ...(r.shadow ? { shadow: JSON.parse(r.shadow) as NonNullable<SampleRecord['shadow']> } : {}),
+    ...(r.reviewed !== null ? { reviewed: { labels: JSON.parse(r.reviewed) as SampleRecord['detections'], by: r.reviewed_by ?? '', at: r.reviewed_at ?? 0 } } : {}),
+    frameSize: [r.frame_width, r.frame_height],
+    imageSize: [r.image_width, r.image_height],
+    ...(r.hash ? { hash: r.hash } : {}),
+    blobKey: r.blob_key,
+    bytes: r.bytes,
+  };
+}
+
+function fromTokenRow(r: TokenRow): TokenRecord {
+  return { hash: r.hash, name: r.name, role: r.role, createdAt: r.created_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
+}
+
+function fromFleetRow(r: FleetRow): FleetDeviceRecord {
+  return {
+    deviceId: r.device_id,
+    online: r.online === 1,
+    ...(r.agent_version ? { agentVersion: r.agent_version } : {}),
+    ...(r.model !== null ? { model: JSON.parse(r.model) as FleetDeviceRecord['model'] } : {}),
+    cameras: JSON.parse(r.cameras) as FleetDeviceRecord['cameras'],
+    degraded: JSON.parse(r.degraded) as string[],
+    lastSeen: r.last_seen,
+  };
+}

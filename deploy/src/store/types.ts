@@ -1,0 +1,128 @@
+/**
+ * The hub's storage, behind two small interfaces (DESIGN.md, "At fleet scale"): records (tokens,
+ * samples, the fleet table) and blobs (JPEGs, later model artifacts). The embedded default is
+ * SQLite and a folder; PostgreSQL and an S3-compatible store implement the same contracts.
+ * Every method is async so that network-backed stores fit without changing callers.
+ */
+
+export type TokenRole = 'device' | 'operator';
+
+export interface TokenRecord {
+  /** Device id (for device tokens) or a person's/tool's name (operator tokens). */
+  name: string;
+  role: TokenRole;
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  hash: string;
+  createdAt: number;
+  revokedAt?: number;
+}
+
+/** A detection or a reviewed label, boxes in source pixels of the sample's frame. */
+export interface LabelBoxRecord {
+  label: string;
+  box: [number, number, number, number];
+  /** Set for a model's detections; absent for labels a person drew or confirmed. */
+  score?: number;
+}
+
+export interface SampleRecord {
+  deviceId: string;
+  /** The device's id for the sample; (deviceId, id) is unique. */
+  id: string;
+  camera: string;
+  capturedAt: number;
+  receivedAt: number;
+  modelVersion: string;
+  reasons: string[];
+  /** The device model's detections: the pre-labels. */
+  detections: LabelBoxRecord[];
+  shadow?: { modelVersion: string; detections: LabelBoxRecord[] };
+  /**
+   * Labels a person reviewed (a labelling UI writes them). When set — even to an empty list, which
+   * means "nothing here" — they take precedence over `detections` in exports.
+   */
+  reviewed?: { labels: LabelBoxRecord[]; by: string; at: number };
+  frameSize: [number, number];
+  imageSize: [number, number];
+  hash?: string;
+  /** Key of the JPEG in the blob store. */
+  blobKey: string;
+  bytes: number;
+}
+
+/** What listing and export select by; every field optional, all given fields must match. */
+export interface SampleFilter {
+  deviceId?: string;
+  camera?: string;
+  /** A label among the sample's effective labels (reviewed, else detections). */
+  label?: string;
+  /** A strategy among the sample's reasons. */
+  strategy?: string;
+  /** capturedAt ≥ since (epoch ms). */
+  since?: number;
+  /** capturedAt < until (epoch ms). */
+  until?: number;
+  /** Only samples with (true) or without (false) reviewed labels. */
+  reviewed?: boolean;
+}
+
+export interface SamplePage {
+  samples: SampleRecord[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
+}
+
+/** What the hub knows of a device from its retained MQTT topics. */
+export interface FleetDeviceRecord {
+  deviceId: string;
+  online: boolean;
+  /** From the `state` payload. */
+  agentVersion?: string;
+  model?: { name: string; version: string; sha256: string; provider: string } | null;
+  cameras: Record<string, { state: string; fps: number }>;
+  degraded: string[];
+  /** Epoch ms of the last status or state message. */
+  lastSeen: number;
+}
+
+export type InsertOutcome = 'stored' | 'duplicate';
+
+export interface RecordStore {
+  addToken(token: TokenRecord): Promise<void>;
+  tokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  /** The active (not revoked) token of a name and role. */
+  activeToken(name: string, role: TokenRole): Promise<TokenRecord | undefined>;
+  /** Revokes every active token of a name and role; returns how many. */
+  revokeTokens(name: string, role: TokenRole, at: number): Promise<number>;
+  listTokens(role?: TokenRole): Promise<TokenRecord[]>;
+
+  /** Which of these (deviceId, id) pairs are already stored. */
+  existingSamples(keys: readonly { deviceId: string; id: string }[]): Promise<Set<string>>;
+  /** Inserts all or none (one transaction); samples already there are reported as duplicates. */
+  insertSamples(samples: readonly SampleRecord[]): Promise<InsertOutcome[]>;
+  getSample(deviceId: string, id: string): Promise<SampleRecord | undefined>;
+  listSamples(filter: SampleFilter, options?: { limit?: number; after?: string }): Promise<SamplePage>;
+  countSamples(filter?: SampleFilter): Promise<number>;
+  setReviewed(deviceId: string, id: string, reviewed: NonNullable<SampleRecord['reviewed']> | null): Promise<boolean>;
+  /** Every blob key a sample row refers to (for the blob repair). */
+  sampleBlobKeys(): Promise<Set<string>>;
+
+  upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void>;
+  listFleetDevices(): Promise<FleetDeviceRecord[]>;
+
+  close(): Promise<void>;
+}
+
+export interface BlobStore {
+  /** Stores durably: when this resolves, the blob survives a crash. Overwrites. */
+  put(key: string, data: Buffer): Promise<void>;
+  get(key: string): Promise<Buffer | undefined>;
+  delete(key: string): Promise<void>;
+  /** Keys under a prefix ("samples/"). */
+  list(prefix: string): AsyncIterable<string>;
+}
+
+/** `(deviceId, id)` as one string, for sets and maps. */
+export function sampleKey(deviceId: string, id: string): string {
+  return `${deviceId}/${id}`;
+}

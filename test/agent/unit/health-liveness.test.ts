@@ -1,0 +1,59 @@
+// When inference counts as alive, and what /healthz says about it and the cameras.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InferenceLiveness } from '@kestrel/agent/health/inference-liveness';
+import { buildHealthReport, type HealthInput } from '@kestrel/agent/health/report';
+
+test('inference is alive once loaded, while it answers, and not when a frame waits past the limit', () => {
+  const l = new InferenceLiveness(1000);
+  assert.equal(l.check({ now: 0, ready: false, framesFlowing: false }).alive, false);
+  l.loaded(0);
+  assert.equal(l.check({ now: 10, ready: true, framesFlowing: true }).alive, true);
+  const t = l.begin(100);
+  assert.equal(l.check({ now: 900, ready: true, framesFlowing: true }).alive, true, 'a frame in the worker within the limit');
+  const hung = l.check({ now: 1200, ready: true, framesFlowing: true });
+  assert.equal(hung.alive, false);
+  assert.match(hung.reason!, /not answered a frame for 1 s/);
+  l.answered(t, 1300);
+  assert.equal(l.check({ now: 1400, ready: true, framesFlowing: true }).alive, true);
+});
+
+test('no answer for long while frames arrive is not alive; with no frames, silence is fine', () => {
+  const l = new InferenceLiveness(1000);
+  l.loaded(0);
+  assert.equal(l.check({ now: 5000, ready: true, framesFlowing: false }).alive, true, 'nothing to answer');
+  const stuck = l.check({ now: 5000, ready: true, framesFlowing: true });
+  assert.equal(stuck.alive, false);
+  assert.match(stuck.reason!, /frames arrive but inference last answered 5 s ago/);
+  const failed = l.begin(5000);
+  l.failed(failed);
+  assert.equal(l.check({ now: 5001, ready: true, framesFlowing: false }).inFlight, 0);
+});
+
+function input(over: Partial<HealthInput> = {}): HealthInput {
+  return {
+    now: 10_000,
+    deviceId: 'd',
+    startedAt: 0,
+    cameras: [{ name: 'a', state: 'streaming', lastFrameAt: 9_900 }],
+    inference: { alive: true, inFlight: 0, restarts: 0, provider: 'cpu', lastAnswerAgeMs: 50 },
+    mqtt: { connected: false, reconnects: 3, telemetryDropped: 9 },
+    outbox: { depth: 12, bytes: 3000, dropped: 0, durable: true },
+    degraded: [],
+    ...over,
+  };
+}
+
+test('healthy needs every camera streaming and inference alive; the broker being away does not count', () => {
+  const ok = buildHealthReport(input());
+  assert.equal(ok.status, 'ok');
+  assert.equal(ok.cameras.a!.lastFrameAgeMs, 100);
+  assert.equal(ok.uptimeSeconds, 10);
+  const camera = buildHealthReport(input({ cameras: [{ name: 'a', state: 'streaming' }, { name: 'b', state: 'failed', lastError: 'Connection refused' }] }));
+  assert.equal(camera.status, 'unhealthy');
+  assert.deepEqual(camera.reasons, ['camera b is failed: Connection refused']);
+  assert.equal(camera.cameras.b!.ok, false);
+  const inference = buildHealthReport(input({ inference: { alive: false, reason: 'stuck', inFlight: 1, restarts: 2 } }));
+  assert.deepEqual(inference.reasons, ['stuck']);
+  assert.equal(inference.inference.ok, false);
+});

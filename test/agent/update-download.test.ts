@@ -1,0 +1,111 @@
+// Artifact download with HTTP Range resume against a hub that dies mid-download and comes back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { silentLogger } from '@kestrel/core';
+import { FsBlobStore } from '@kestrel/deploy/store/fs-blobs';
+import { ReleaseService, registerReleaseRoutes } from '@kestrel/deploy/release/index';
+import { downloadArtifact } from '@kestrel/agent/update/download';
+import { freePort } from '../support/ports.js';
+
+const artifact = randomBytes(3 * 1024 * 1024);
+const sha256 = createHash('sha256').update(artifact).digest('hex');
+
+/** The real release routes, behind a hook that kills the connection after `cutAfter` bytes of the first body. */
+async function hub(port: number, blobs: FsBlobStore, ranges: string[], cutAfter?: number) {
+  const app = Fastify();
+  const releases = new ReleaseService({ blobs, artifactBaseUrl: `http://127.0.0.1:${port}` });
+  app.addHook('onRequest', async (request) => {
+    ranges.push(request.headers.range ?? 'none');
+  });
+  if (cutAfter !== undefined) {
+    // The hub process dies mid-body: headers and part of the bytes went out, then the socket closes.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (!Buffer.isBuffer(payload)) return payload;
+      reply.raw.writeHead(reply.statusCode, { ...(reply.getHeaders() as Record<string, string>) });
+      reply.raw.write(payload.subarray(0, cutAfter), () => reply.raw.socket?.destroy());
+      await app.close().catch(() => undefined);
+      return new Promise(() => undefined);
+    });
+  }
+  registerReleaseRoutes(app, { releases, blobs });
+  await app.listen({ host: '127.0.0.1', port });
+  return app;
+}
+
+test('a download cut off by a hub that died resumes with Range where it stopped, across a restart of the device process', async () => {
+  const blobs = new FsBlobStore(mkdtempSync(join(tmpdir(), 'kestrel-dl-blobs-')));
+  await blobs.put(`artifacts/${sha256}.onnx`, artifact);
+  const port = await freePort();
+  const dest = join(mkdtempSync(join(tmpdir(), 'kestrel-dl-')), 'model.onnx');
+  const url = `http://127.0.0.1:${port}/api/v1/artifacts/${sha256}`;
+  const ranges: string[] = [];
+
+  // First process: the hub dies after 1 MiB and stays down; the device gives up, keeping the partial file.
+  const dying = await hub(port, blobs, ranges, 1024 * 1024);
+  await assert.rejects(downloadArtifact({ url, dest, size: artifact.length, sha256, deadlineMs: 1500, logger: silentLogger }), /failed after \d+ attempts/);
+  await dying.close().catch(() => undefined);
+  const kept = statSync(`${dest}.partial`).size;
+  assert.ok(kept > 0 && kept <= 1024 * 1024, `partial file kept: ${kept} bytes`);
+
+  // The hub is back; a new device process resumes from the partial file.
+  const back = await hub(port, blobs, ranges);
+  try {
+    const result = await downloadArtifact({ url, dest, size: artifact.length, sha256, logger: silentLogger });
+    assert.equal(result.resumedFrom, kept);
+    assert.equal(ranges.at(-1), `bytes=${kept}-`);
+    assert.ok(readFileSync(dest).equals(artifact));
+    assert.equal(existsSync(`${dest}.partial`), false);
+  } finally {
+    await back.close();
+  }
+});
+
+test('a download whose server restarts mid-body resumes within one attempt budget', async () => {
+  const blobs = new FsBlobStore(mkdtempSync(join(tmpdir(), 'kestrel-dl-blobs-')));
+  await blobs.put(`artifacts/${sha256}.onnx`, artifact);
+  const port = await freePort();
+  const dest = join(mkdtempSync(join(tmpdir(), 'kestrel-dl-')), 'model.onnx');
+  const ranges: string[] = [];
+  const dying = await hub(port, blobs, ranges, 512 * 1024);
+  const download = downloadArtifact({ url: `http://127.0.0.1:${port}/api/v1/artifacts/${sha256}`, dest, size: artifact.length, sha256, deadlineMs: 20_000, logger: silentLogger });
+  // Restart the hub while the device waits to retry.
+  await new Promise((r) => setTimeout(r, 100));
+  await dying.close().catch(() => undefined);
+  const back = await hub(port, blobs, ranges);
+  try {
+    const result = await download;
+    assert.ok(result.attempts >= 2);
+    assert.equal(ranges[0], 'none');
+    assert.match(ranges.at(-1)!, /^bytes=\d+-$/);
+    assert.ok(readFileSync(dest).equals(artifact));
+  } finally {
+    await back.close();
+  }
+});
+
+test('the artifact route answers Range requests: 206 with Content-Range, suffix ranges, and 416 past the end', async () => {
+  const blobs = new FsBlobStore(mkdtempSync(join(tmpdir(), 'kestrel-dl-blobs-')));
+  await blobs.put(`artifacts/${sha256}.onnx`, artifact);
+  const port = await freePort();
+  const app = await hub(port, blobs, []);
+  try {
+    const base = `http://127.0.0.1:${port}/api/v1/artifacts/${sha256}`;
+    const part = await fetch(base, { headers: { range: 'bytes=10-19' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers.get('content-range'), `bytes 10-19/${artifact.length}`);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(artifact.subarray(10, 20)));
+    const suffix = await fetch(base, { headers: { range: 'bytes=-5' } });
+    assert.ok(Buffer.from(await suffix.arrayBuffer()).equals(artifact.subarray(artifact.length - 5)));
+    const beyond = await fetch(base, { headers: { range: `bytes=${artifact.length}-` } });
+    assert.equal(beyond.status, 416);
+    const missing = await fetch(`http://127.0.0.1:${port}/api/v1/artifacts/${'0'.repeat(64)}`);
+    assert.equal(missing.status, 404);
+  } finally {
+    await app.close();
+  }
+});

@@ -1,0 +1,54 @@
+// kestrel deploy keygen / release / status, run in-process through commander against a hub config.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { TrustedKeys } from '@kestrel/core';
+import { fixedDetector } from '../agent/support/update-kit.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function run(args: string[]): { out: string; err: string; code: number } {
+  const result = spawnSync(process.execPath, ['--conditions=kestrel-source', '--import', 'tsx', 'test/deploy/support/deploy-cli.ts', 'deploy', ...args], {
+    cwd: root, encoding: 'utf8', env: { ...process.env, KESTREL_LOG_LEVEL: 'warn' }, timeout: 60_000,
+  });
+  return { out: result.stdout, err: result.stderr, code: result.status ?? -1 };
+}
+
+test('keygen writes a private key only its owner can read and a public key devices can trust', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-keygen-'));
+  const key = join(dir, 'signing.key');
+  const result = run(['keygen', '--out', key, '--json']);
+  assert.equal(result.code, 0, result.err);
+  const doc = JSON.parse(result.out) as { keyId: string };
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  assert.deepEqual(new TrustedKeys([{ publicKey: readFileSync(`${key}.pub`, 'utf8'), keyId: doc.keyId }]).ids, [doc.keyId]);
+  const again = run(['keygen', '--out', key]);
+  assert.equal(again.code, 2);
+  assert.match(again.err, /already exists; to rotate keys write the new key to another file/);
+});
+
+test('release stores the artifact and a record with the metadata summary; a file that is not a model is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-release-'));
+  const config = join(dir, 'hub.yaml');
+  writeFileSync(config, `dataDir: ${join(dir, 'data')}\n`);
+  const model = join(dir, 'model.onnx');
+  writeFileSync(model, fixedDetector(32, 0.9, '1.0.0'));
+  const result = run(['release', model, '--name', 'fixed', '--version', '1.0.0', '--notes', 'first', '--hub-config', config, '--json']);
+  assert.equal(result.code, 0, result.err);
+  const record = JSON.parse(result.out) as { id: string; release: number; metadata: unknown; sha256: string; notes: string };
+  assert.equal(record.id, 'fixed@1.0.0');
+  assert.equal(record.release, 1);
+  assert.deepEqual(record.metadata, { decoder: 'yolov8', labelCount: 1, inputSize: [32, 32] });
+  assert.equal(statSync(join(dir, 'data', 'blobs', 'artifacts', `${record.sha256}.onnx`)).size, statSync(model).size);
+  const duplicate = run(['release', model, '--name', 'fixed', '--version', '1.0.0', '--hub-config', config]);
+  assert.match(duplicate.err, /release fixed@1\.0\.0 exists already/);
+  const junk = join(dir, 'junk.onnx');
+  writeFileSync(junk, 'not a model');
+  const bad = run(['release', junk, '--name', 'junk', '--version', '1', '--hub-config', config]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /junk@1: not a Kestrel model/);
+});

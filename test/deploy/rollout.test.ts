@@ -1,0 +1,102 @@
+// Staged rollouts over three in-process device updaters (each a real ONNX Runtime worker, a real
+// MQTT connection and the real updater) on one broker, from a real hub (release routes over HTTP).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import mqtt from 'mqtt';
+import { silentLogger } from '@kestrel/core';
+import { RolloutController, parseAbortRule, planWaves } from '@kestrel/deploy/rollout/index';
+import { startBroker, type BrokerHandle } from '../support/broker.js';
+import { uniquePrefix } from '../support/ports.js';
+import { fixedDetector, SimDevice } from '../agent/support/update-kit.js';
+import { startTestHub, type TestHub } from '../agent/support/update-hub.js';
+
+const SIZE = 32;
+const prefix = uniquePrefix('rollout');
+const v1 = fixedDetector(SIZE, 0.9, '1.0.0');
+const v2 = fixedDetector(SIZE, 0.8, '2.0.0');
+const blind = fixedDetector(SIZE, 0, '3.0.0');
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+let broker: BrokerHandle;
+let hub: TestHub;
+let client: mqtt.MqttClient;
+let controller: RolloutController;
+const devices = new Map<string, SimDevice>();
+
+function device(id: string, stateDir?: string): SimDevice {
+  const d = new SimDevice({ deviceId: id, prefix, brokerUrl: broker.url, trustedKeys: [{ publicKey: hub.keys.publicKeyPem }], initialModel: v1, size: SIZE, stateDir });
+  devices.set(id, d);
+  return d;
+}
+
+before(async () => {
+  broker = await startBroker();
+  hub = await startTestHub();
+  await hub.releases.create({ bytes: v1, name: 'fixed', version: '1.0.0' });
+  await hub.releases.create({ bytes: v2, name: 'fixed', version: '2.0.0' });
+  await hub.releases.create({ bytes: blind, name: 'fixed', version: '3.0.0' });
+  for (const id of ['dev1', 'dev2', 'dev3']) await device(id).start();
+  client = mqtt.connect(broker.url, { clientId: `${prefix}-hub` });
+  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  controller = new RolloutController({ mqtt: client, prefix, releases: hub.releases, blobs: hub.blobs, logger: silentLogger });
+});
+
+after(async () => {
+  for (const d of devices.values()) await d.stop().catch(() => undefined);
+  // Retained manifests and states of this prefix are left on the shared broker; clear them.
+  for (const id of ['dev1', 'dev2', 'dev3']) {
+    for (const level of ['model/set', 'model/state', 'status']) await client.publishAsync(`${prefix}/${id}/${level}`, '', { qos: 1, retain: true });
+  }
+  await client?.endAsync();
+  await hub?.close();
+  await broker?.stop();
+});
+
+test('waves: canaries first, then waves of --wave-size; offline devices are not canaries', () => {
+  assert.deepEqual(planWaves(['d', 'a', 'c', 'b', 'e'], { canary: 2, waveSize: 2 }), [['a', 'b'], ['c', 'd'], ['e']]);
+  assert.deepEqual(planWaves(['a', 'b', 'c', 'd'], { canary: '50%' }, (d) => d !== 'a'), [['b', 'c'], ['a', 'd']]);
+  assert.throws(() => planWaves(['a'], { canary: 'x' }), /--canary must be a count \(2\) or a percentage \(10%\)/);
+  assert.deepEqual(parseAbortRule('failures>2'), { maxFailures: 2 });
+  assert.throws(() => parseAbortRule('errors>2'), /--abort-if must be failures>N or failures>P%/);
+});
+
+test('a release reaches the fleet wave by wave; a device offline during the push gets it when it comes back', async () => {
+  // dev3 is off during the push.
+  const dev3 = devices.get('dev3')!;
+  await dev3.stop();
+  const record = await controller.push('fixed@2.0.0', { to: 'all', canary: 1, waveSize: 1, abort: parseAbortRule(), waveTimeoutMs: 30_000 });
+  assert.equal(record.status, 'completed', record.reason);
+  assert.deepEqual(record.waves.map((w) => w.devices), [['dev1'], ['dev2'], ['dev3']]);
+  assert.equal(record.waves[0].results.dev1.outcome, 'passed');
+  assert.equal(record.waves[1].results.dev2.outcome, 'passed');
+  assert.equal(record.waves[2].results.dev3.outcome, 'pending');
+  assert.equal(devices.get('dev1')!.engine.info?.sha256, sha(v2));
+  assert.equal(devices.get('dev2')!.engine.info?.sha256, sha(v2));
+
+  // dev3 comes back with its state folder: the retained manifest reaches it.
+  const back = device('dev3', dev3.stateDir);
+  await back.start();
+  const deadline = Date.now() + 30_000;
+  while (back.updater.modelState?.health !== 'passed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(back.engine.info?.sha256, sha(v2));
+  assert.equal(back.updater.modelState?.status, 'applied');
+  assert.equal((await controller.listRollouts()).at(-1)?.id, record.id);
+});
+
+test('a release that fails its health watch on the canary stops the rollout at the canary wave', async () => {
+  const record = await controller.push('fixed@3.0.0', { to: ['dev1', 'dev2', 'dev3'], canary: 1, abort: parseAbortRule(), waveTimeoutMs: 30_000 });
+  assert.equal(record.status, 'aborted');
+  assert.equal(record.waves[0].results.dev1.status, 'rollback');
+  assert.match(record.reason!, /wave 1 \(canary\): 1 device\(s\) failed: dev1: rollback \(fixed 3\.0\.0 rolled back to fixed 2\.0\.0: detections per frame fell/);
+  assert.deepEqual(record.notStarted, ['dev2', 'dev3']);
+  for (const id of ['dev1', 'dev2', 'dev3']) assert.equal(devices.get(id)!.engine.info?.sha256, sha(v2), id);
+});
+
+test('kestrel deploy rollback sends a signed rollback to each device\'s previous release', async () => {
+  const sent = await controller.rollback(['dev2']);
+  assert.deepEqual(sent, { dev2: 'fixed@1.0.0' });
+  const dev2 = devices.get('dev2')!;
+  const deadline = Date.now() + 30_000;
+  while (dev2.engine.info?.sha256 !== sha(v1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(dev2.engine.info?.sha256, sha(v1));
+});

@@ -1,0 +1,47 @@
+// The hub config: defaults, paths relative to the file, and errors that name the path and line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseHubConfig } from '@kestrel/deploy';
+
+const parse = (yaml: string, env: Record<string, string> = {}) => parseHubConfig(yaml, { name: 'hub.yaml', baseDir: '/etc/kestrel', env, cwd: '/' });
+
+function errorOf(yaml: string): string {
+  try {
+    parse(yaml);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+test('an empty hub config gets every default, data beside the config file', () => {
+  const c = parse('');
+  assert.equal(c.bind, '127.0.0.1:8470');
+  assert.equal(c.dataDir, '/etc/kestrel/hub-data');
+  assert.equal(c.records.path, '/etc/kestrel/hub-data/hub.sqlite');
+  assert.equal(c.blobs.path, '/etc/kestrel/hub-data/blobs');
+  assert.deepEqual(c.limits, { maxBodyBytes: 32 * 2 ** 20, maxImageBytes: 4 * 2 ** 20, maxBatch: 64, maxDetections: 1000 });
+  assert.equal(c.mqtt.enabled, true);
+  assert.equal(c.mqtt.prefix, 'kestrel');
+  assert.equal(c.mqtt.samples, false);
+});
+
+test('paths are taken from the config file folder; ${VAR} references are resolved', () => {
+  const c = parse('dataDir: /srv/hub\nrecords: { path: db/hub.sqlite }\nmqtt: { password: "${HUB_MQTT_PASSWORD}" }\nlimits: { maxImageBytes: 1MiB }\n', { HUB_MQTT_PASSWORD: 's3cret' });
+  assert.equal(c.records.path, '/etc/kestrel/db/hub.sqlite');
+  assert.equal(c.blobs.path, '/srv/hub/blobs');
+  assert.equal(c.mqtt.password, 's3cret');
+  assert.equal(c.limits.maxImageBytes, 2 ** 20);
+});
+
+test('mistakes are listed with path and line, as the agent config does', () => {
+  const message = errorOf('bind: localhost\nmqtt:\n  prefx: site1\n  url: http://broker\nlimits: { maxBodyBytes: 1000, maxImageBytes: 1000 }\n');
+  assert.match(message, /^hub config hub\.yaml has 4 errors:/);
+  assert.match(message, /bind: must be host:port, e\.g\. 127\.0\.0\.1:9464.* \(line 1\)/);
+  assert.match(message, /mqtt\.prefx: unknown key "prefx" \(did you mean "prefix"\?\) \(line 3\)/);
+  assert.match(message, /mqtt\.url: must be a broker URL.* \(line 4\)/);
+  assert.match(message, /limits\.maxBodyBytes: must leave room for one base64 image of maxImageBytes \(1000\): at least 1340 \(line 5\)/);
+  assert.match(errorOf('- a list\n'), /must be a mapping of settings/);
+  assert.match(errorOf('bind: [\n'), /line 1|YAML/);
+  assert.match(errorOf('mqtt: { password: "${NOPE}" }\n'), /mqtt\.password: environment variable NOPE is not set/);
+});

@@ -1,0 +1,63 @@
+// The training-time augmentation pipeline: mosaic or a random scale/translate, flips, colour
+// jitter. Every random choice comes from the rng passed in, so a seed replays a whole epoch.
+import type { Rng } from '../rng.js';
+import { uniform } from '../rng.js';
+import type { Sample } from '../types.js';
+import { DEFAULT_COLOUR_JITTER, jitterColour, type ColourJitter } from './colour.js';
+import { flipHorizontal, flipVertical, letterboxTransform, warpSample, DEFAULT_CLIP, type ClipRules } from './geometry.js';
+import { mosaic, DEFAULT_MOSAIC } from './mosaic.js';
+
+export interface AugmentOptions {
+  /** Probability of a mosaic of four images. */
+  mosaic: number;
+  /** Random zoom: scale drawn from 1 ± scale (after letterboxing). */
+  scale: number;
+  /** Random shift as a share of the size, ± this. */
+  translate: number;
+  flipLR: number;
+  flipUD: number;
+  /** Probability of colour jitter, and its strength. */
+  colour: number;
+  jitter: ColourJitter;
+  pad: number;
+  clip: ClipRules;
+}
+
+export const DEFAULT_AUGMENT: AugmentOptions = {
+  mosaic: 0.5,
+  scale: 0.35,
+  translate: 0.1,
+  flipLR: 0.5,
+  flipUD: 0,
+  colour: 0.8,
+  jitter: DEFAULT_COLOUR_JITTER,
+  pad: 114,
+  clip: DEFAULT_CLIP,
+};
+
+/** No augmentation at all: just the letterbox (validation and evaluation). */
+export const NO_AUGMENT: AugmentOptions = { ...DEFAULT_AUGMENT, mosaic: 0, scale: 0, translate: 0, flipLR: 0, flipUD: 0, colour: 0 };
+
+/**
+ * One training sample of size×size. `others` supplies three more samples when a mosaic is drawn.
+ */
+export function augmentSample(sample: Sample, size: number, rng: Rng, o: AugmentOptions, others?: () => [Sample, Sample, Sample]): Sample {
+  let out: Sample;
+  if (o.mosaic > 0 && others && rng() < o.mosaic) {
+    out = mosaic([sample, ...others()], size, rng, { ...DEFAULT_MOSAIC, pad: o.pad, clip: o.clip });
+  } else {
+    const base = letterboxTransform(sample.width, sample.height, size);
+    const zoom = o.scale > 0 ? uniform(rng, 1 - o.scale, 1 + o.scale) : 1;
+    const s = base.sx * zoom;
+    const w = sample.width * s;
+    const h = sample.height * s;
+    const shift = o.translate * size;
+    const tx = (size - w) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
+    const ty = (size - h) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
+    out = warpSample(sample, size, { sx: s, sy: s, tx, ty }, o.pad, o.clip);
+  }
+  if (o.flipLR > 0 && rng() < o.flipLR) out = flipHorizontal(out);
+  if (o.flipUD > 0 && rng() < o.flipUD) out = flipVertical(out);
+  if (o.colour > 0 && rng() < o.colour) jitterColour(out.data, rng, o.jitter);
+  return out;
+}

@@ -1,0 +1,89 @@
+// `kestrel eval`: score a model (ONNX file or TF.js checkpoint) on a dataset split with core's
+// COCO-style metrics. The same function serves validation during training.
+import { existsSync, statSync } from 'node:fs';
+import { evaluateDetections } from '@kestrel/core/eval/metrics';
+import type { DetectionMetrics, ImageGroundTruth, ImagePredictions } from '@kestrel/core/eval/types';
+import { KestrelError } from '@kestrel/core/util/errors';
+import { loadDataset, splitItems } from '../data/dataset.js';
+import { effectiveSplits } from '../data/split.js';
+import type { Dataset, DatasetItem, SplitName } from '../data/types.js';
+import { isCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
+import { selectBackend } from '../backend/select.js';
+import { imageSize } from '../data/image.js';
+import { CheckpointPredictor, OnnxPredictor, type Predictor } from './predictors.js';
+
+export interface EvaluateOptions {
+  /** An .onnx file or a checkpoint folder. */
+  model: string;
+  data: string;
+  split?: SplitName;
+  /** Seed of the split when the dataset defines none (the same default as training). */
+  seed?: number;
+  batch?: number;
+  threads?: number;
+}
+
+export interface EvalRun {
+  metrics: DetectionMetrics;
+  predictions: ImagePredictions[];
+  truths: ImageGroundTruth[];
+  msPerImage: number;
+}
+
+export interface EvalReport {
+  model: string;
+  modelKind: 'checkpoint' | 'onnx';
+  data: string;
+  split: SplitName;
+  images: number;
+  labels: string[];
+  msPerImage: number;
+  metrics: DetectionMetrics;
+}
+
+export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
+  const ds = loadDataset(options.data);
+  const split = options.split ?? 'test';
+  const splits = effectiveSplits(ds, options.seed ?? 0);
+  const items = splitItems({ ...ds, splits }, split);
+  if (items.length === 0) throw new KestrelError('E_DATASET_EMPTY', `${options.data} has no images in its ${split} split`);
+  const predictor = await openPredictor(options.model, options.batch, options.threads);
+  try {
+    const run = await evaluatePredictor(predictor, items, ds);
+    return { model: options.model, modelKind: predictor.kind, data: ds.root, split, images: items.length, labels: predictor.meta.labels, msPerImage: run.msPerImage, metrics: run.metrics };
+  } finally {
+    await predictor.close();
+  }
+}
+
+export async function openPredictor(path: string, batch?: number, threads?: number): Promise<Predictor> {
+  if (!existsSync(path)) throw new KestrelError('E_MODEL_MISSING', `model ${path} does not exist`);
+  if (statSync(path).isDirectory()) {
+    if (!isCheckpoint(path)) throw new KestrelError('E_CHECKPOINT', `${path} is a folder but not a Kestrel checkpoint`);
+    await selectBackend();
+    const { model } = await loadCheckpoint(path);
+    return new CheckpointPredictor(model, batch);
+  }
+  return OnnxPredictor.load(path, threads);
+}
+
+/** Runs the predictor over `items` and scores it against their labels (classes matched by name). */
+export async function evaluatePredictor(predictor: Predictor, items: readonly DatasetItem[], ds: Pick<Dataset, 'classes' | 'root'>): Promise<EvalRun> {
+  const labels = predictor.meta.labels;
+  const toModel = ds.classes.map((name) => labels.indexOf(name));
+  const missing = ds.classes.filter((_, i) => toModel[i] < 0);
+  if (missing.length > 0) {
+    throw new KestrelError('E_EVAL_LABELS', `the model does not know the dataset's classes ${missing.join(', ')} (model labels: ${labels.join(', ')})`);
+  }
+  const predictions: ImagePredictions[] = [];
+  const truths: ImageGroundTruth[] = [];
+  for await (const r of predictor.predict(items)) predictions.push({ imageId: r.item.id, detections: r.detections });
+  for (const item of items) truths.push({ imageId: item.id, boxes: await truthInPixels(item, toModel) });
+  const metrics = evaluateDetections(predictions, truths, { labels });
+  return { metrics, predictions, truths, msPerImage: predictor.msPerImage };
+}
+
+async function truthInPixels(item: DatasetItem, toModel: number[]): Promise<ImageGroundTruth['boxes']> {
+  const { width, height } = await imageSize(item.imagePath);
+  return item.boxes.map(({ classId, box }) => ({ classId: toModel[classId], box: [box[0] * width, box[1] * height, box[2] * width, box[3] * height] }));
+}

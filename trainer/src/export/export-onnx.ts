@@ -1,0 +1,154 @@
+// Checkpoint → ONNX for the agent. The graph is built from the same spec as the TF.js model:
+// Conv (BatchNorm folded into weights and bias) → Relu, nearest Resize, Add, then the head tail
+// that makes the `kestrel` decoder's contract: `scores` [1,N,C] after Sigmoid and `boxes` [1,N,4]
+// = Softplus(raw) × stride, anchors stride by stride, row-major. Full kestrel.* metadata.
+import * as tf from '@tensorflow/tfjs';
+import { writeModel, type ModelProto } from '@kestrel/core/onnx/io';
+import { writeMetadata, type KestrelMetadata } from '@kestrel/core/model/metadata';
+import { KESTREL_VERSION } from '@kestrel/core/version';
+import { KestrelError } from '@kestrel/core/util/errors';
+import type { KestrelModel } from '../model/build.js';
+import { BN_EPSILON } from '../model/build.js';
+import { levelSizes } from '../model/config.js';
+import { detectorMetadata } from '../model/metadata.js';
+import type { ConvNode } from '../model/spec.js';
+import { loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
+import { selectBackend } from '../backend/select.js';
+import { OnnxGraphBuilder } from './onnx-graph.js';
+
+export interface ExportOptions {
+  checkpoint: string;
+  output: string;
+  /** Model name and version written into the metadata. */
+  name?: string;
+  version?: string;
+  /** Evaluation figures to embed (kestrel.eval); default: the checkpoint's validation figures. */
+  eval?: Record<string, unknown>;
+}
+
+export interface ExportReport {
+  output: string;
+  metadata: KestrelMetadata;
+  nodes: number;
+  anchors: number;
+}
+
+export async function exportCheckpoint(o: ExportOptions): Promise<ExportReport> {
+  await selectBackend();
+  const file = readCheckpointFile(o.checkpoint);
+  const { model } = await loadCheckpoint(o.checkpoint);
+  const meta = detectorMetadata(model.config, {
+    name: o.name ?? 'kestrel-detector',
+    version: o.version ?? new Date().toISOString().slice(0, 10),
+    ...(file.state.datasetHash ? { trainedFrom: file.state.datasetHash } : {}),
+    eval: o.eval ?? { split: 'val', ...(file.state.metrics ?? {}), epoch: file.state.epoch + 1 },
+  });
+  const proto = buildOnnx(model, meta);
+  await writeModel(proto, o.output);
+  model.net.dispose();
+  return { output: o.output, metadata: meta, nodes: proto.graph!.node!.length, anchors: levelSizes(model.config).reduce((n, l) => n + l.rows * l.cols, 0) };
+}
+
+/** The ONNX ModelProto of a TF.js detector (weights read from the live model). */
+export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorMetadata(model.config)): ModelProto {
+  const { config, spec } = model;
+  const g = new OnnxGraphBuilder();
+  const H = config.inputHeight, W = config.inputWidth;
+  g.input('input', [1, 3, H, W]);
+  // Spatial size and channels of every node's output, to compute TF's 'same' padding.
+  const shapes = new Map<string, { h: number; w: number; c: number }>([['input', { h: H, w: W, c: 3 }]]);
+  const layer = (name: string): tf.layers.Layer => model.net.getLayer(name);
+
+  for (const node of spec.nodes) {
+    if (node.op === 'conv') {
+      const inShape = shapes.get(node.input)!;
+      const { weight, bias } = foldedConv(node, layer(node.name), node.bn ? layer(`${node.name}_bn`) : undefined);
+      const out = { h: Math.ceil(inShape.h / node.stride), w: Math.ceil(inShape.w / node.stride), c: node.depthwise ? inShape.c : node.filters };
+      const pads = [samePad(inShape.h, node.kernel, node.stride), samePad(inShape.w, node.kernel, node.stride)];
+      const wName = g.float(`${node.name}.weight`, weight.dims, weight.data);
+      const bName = g.float(`${node.name}.bias`, [out.c], bias);
+      const conv = g.node('Conv', [node.input === 'input' ? 'input' : node.input, wName, bName], node.relu ? `${node.name}.conv` : node.name, {
+        kernel_shape: [node.kernel, node.kernel],
+        strides: [node.stride, node.stride],
+        pads: [pads[0][0], pads[1][0], pads[0][1], pads[1][1]],
+        group: node.depthwise ? inShape.c : 1,
+        dilations: [1, 1],
+      }, node.name);
+      if (node.relu) g.node('Relu', [conv], node.name, {}, `${node.name}.relu`);
+      shapes.set(node.name, out);
+    } else if (node.op === 'upsample') {
+      const s = shapes.get(node.input)!;
+      const scales = g.float(`${node.name}.scales`, [4], [1, 1, 2, 2]);
+      g.node('Resize', [node.input, '', scales], node.name, { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+      shapes.set(node.name, { h: s.h * 2, w: s.w * 2, c: s.c });
+    } else {
+      g.node('Add', node.inputs, node.name);
+      shapes.set(node.name, shapes.get(node.inputs[0])!);
+    }
+  }
+
+  // Head tail: per level [1,C,h,w] → [1,C,h·w], levels concatenated, then [1,N,C].
+  const C = config.labels.length;
+  const sizes = levelSizes(config);
+  const N = sizes.reduce((n, l) => n + l.rows * l.cols, 0);
+  const clsFlat: string[] = [];
+  const boxFlat: string[] = [];
+  spec.levels.forEach((level, i) => {
+    const hw = sizes[i].rows * sizes[i].cols;
+    clsFlat.push(g.node('Reshape', [level.cls, g.int64(`${level.cls}.flat_shape`, [1, C, hw])], `${level.cls}.flat`));
+    boxFlat.push(g.node('Reshape', [level.box, g.int64(`${level.box}.flat_shape`, [1, 4, hw])], `${level.box}.flat`));
+  });
+  const cls = clsFlat.length > 1 ? g.node('Concat', clsFlat, 'cls_all', { axis: 2 }) : clsFlat[0];
+  const box = boxFlat.length > 1 ? g.node('Concat', boxFlat, 'box_all', { axis: 2 }) : boxFlat[0];
+  g.node('Transpose', [g.node('Sigmoid', [cls], 'cls_sigmoid')], 'scores', { perm: [0, 2, 1] });
+  const strideRow = new Float32Array(N);
+  let a = 0;
+  for (const l of sizes) for (let k = 0; k < l.rows * l.cols; k++) strideRow[a++] = l.stride;
+  const dist = g.node('Mul', [g.node('Softplus', [box], 'box_softplus'), g.float('anchor_strides', [1, 1, N], strideRow)], 'box_pixels');
+  g.node('Transpose', [dist], 'boxes', { perm: [0, 2, 1] });
+  g.output('scores', [1, N, C]);
+  g.output('boxes', [1, N, 4]);
+
+  const proto = g.build('kestrel_detector', KESTREL_VERSION);
+  writeMetadata(proto, meta);
+  return proto;
+}
+
+/** TF 'same' padding: total = max((out−1)·s + k − in, 0), the odd pixel at the end. */
+function samePad(size: number, k: number, s: number): [number, number] {
+  const out = Math.ceil(size / s);
+  const total = Math.max((out - 1) * s + k - size, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/** Conv weights in ONNX layout [Cout, Cin/group, kh, kw] with BatchNorm folded in, and the bias. */
+function foldedConv(node: ConvNode, conv: tf.layers.Layer, bn?: tf.layers.Layer): { weight: { dims: number[]; data: Float32Array }; bias: Float32Array } {
+  const [kernelT, biasT] = conv.getWeights();
+  const kernel = kernelT.dataSync() as Float32Array;
+  const [kh, kw, cin, mult] = kernelT.shape as [number, number, number, number];
+  const cout = node.depthwise ? cin * mult : mult;
+  let scale = new Float32Array(cout).fill(1);
+  let bias = biasT ? Float32Array.from(biasT.dataSync()) : new Float32Array(cout);
+  if (bn) {
+    const [gamma, beta, mean, variance] = bn.getWeights().map((t) => t.dataSync() as Float32Array);
+    scale = Float32Array.from(gamma, (g, c) => g / Math.sqrt(variance[c] + BN_EPSILON));
+    bias = Float32Array.from(beta, (b, c) => b + (bias[c] - mean[c]) * scale[c]);
+  }
+  if (!node.depthwise && kernelT.shape[3] !== node.filters) throw new KestrelError('E_EXPORT', `layer ${node.name}: kernel has ${kernelT.shape[3]} outputs, spec says ${node.filters}`);
+  const perGroupIn = node.depthwise ? 1 : cin;
+  const data = new Float32Array(cout * perGroupIn * kh * kw);
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      for (let i = 0; i < cin; i++) {
+        for (let m = 0; m < mult; m++) {
+          const src = ((y * kw + x) * cin + i) * mult + m;
+          // Dense: output m, input i. Depthwise: output i·mult + m, its single input.
+          const o = node.depthwise ? i * mult + m : m;
+          const ii = node.depthwise ? 0 : i;
+          data[((o * perGroupIn + ii) * kh + y) * kw + x] = kernel[src] * scale[o];
+        }
+      }
+    }
+  }
+  return { weight: { dims: [cout, perGroupIn, kh, kw], data }, bias };
+}

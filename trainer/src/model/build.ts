@@ -1,0 +1,95 @@
+// The TF.js side of the detector: a tf.LayersModel built from the spec (so checkpoints are
+// ordinary LayersModel artifacts), plus the head decoding that turns its per-level maps into the
+// export contract's `scores` and `boxes`.
+import * as tf from '@tensorflow/tfjs';
+import { detectorSpec, type DetectorSpec } from './spec.js';
+import { levelSizes, type DetectorConfig } from './config.js';
+import { fastBatchNormalization } from './batch-norm.js';
+
+/** BatchNorm momentum: short training runs need the running statistics to keep up. */
+export const BN_MOMENTUM = 0.97;
+export const BN_EPSILON = 1e-3;
+
+export interface KestrelModel {
+  config: DetectorConfig;
+  spec: DetectorSpec;
+  /** Outputs: per level (ascending stride) class logits [B,h,w,C] then box values [B,h,w,4]. */
+  net: tf.LayersModel;
+}
+
+export function buildDetector(config: DetectorConfig, seed?: number): KestrelModel {
+  const spec = detectorSpec(config);
+  const input = tf.input({ shape: [config.inputHeight, config.inputWidth, 3], name: spec.input });
+  const out = new Map<string, tf.SymbolicTensor>([[spec.input, input]]);
+  let k = 0;
+  const init = (): tf.serialization.Serializable => tf.initializers.heNormal({ seed: seed === undefined ? undefined : seed + k++ });
+  for (const node of spec.nodes) {
+    if (node.op === 'conv') {
+      const common = { name: node.name, kernelSize: node.kernel, strides: node.stride, padding: 'same' as const, useBias: !node.bn };
+      const biasInitializer = node.biasInit !== undefined ? tf.initializers.constant({ value: node.biasInit }) : 'zeros';
+      const layer = node.depthwise
+        ? tf.layers.depthwiseConv2d({ ...common, depthwiseInitializer: init() as never, biasInitializer })
+        : tf.layers.conv2d({ ...common, filters: node.filters, kernelInitializer: (node.bn || node.relu ? init() : tf.initializers.randomNormal({ stddev: 0.01, seed: seed === undefined ? undefined : seed + k++ })) as never, biasInitializer });
+      let y = layer.apply(out.get(node.input)!) as tf.SymbolicTensor;
+      if (node.bn) y = fastBatchNormalization({ name: `${node.name}_bn`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }).apply(y) as tf.SymbolicTensor;
+      if (node.relu) y = tf.layers.reLU({ name: `${node.name}_relu` }).apply(y) as tf.SymbolicTensor;
+      out.set(node.name, y);
+    } else if (node.op === 'upsample') {
+      out.set(node.name, tf.layers.upSampling2d({ name: node.name, size: [2, 2], interpolation: 'nearest' }).apply(out.get(node.input)!) as tf.SymbolicTensor);
+    } else {
+      out.set(node.name, tf.layers.add({ name: node.name }).apply(node.inputs.map((n) => out.get(n)!)) as tf.SymbolicTensor);
+    }
+  }
+  const outputs = spec.levels.flatMap((l) => [out.get(l.cls)!, out.get(l.box)!]);
+  const net = tf.model({ inputs: input, outputs, name: 'kestrel_detector' });
+  return { config, spec, net };
+}
+
+export interface HeadOutputs {
+  /** [B, N, C] class logits (sigmoid gives the exported `scores`). */
+  logits: tf.Tensor3D;
+  /** [B, N, 4] distances left, top, right, bottom in input pixels (the exported `boxes`). */
+  distances: tf.Tensor3D;
+}
+
+/**
+ * Level maps → the contract's layout: anchors stride by stride, row-major. Distances are
+ * softplus(raw) × stride: positive, smooth, and in pixels.
+ */
+export function decodeHead(model: KestrelModel, maps: tf.Tensor[]): HeadOutputs {
+  const C = model.config.labels.length;
+  const sizes = levelSizes(model.config);
+  const logits: tf.Tensor[] = [];
+  const distances: tf.Tensor[] = [];
+  sizes.forEach(({ stride, rows, cols }, i) => {
+    const batch = maps[2 * i].shape[0];
+    logits.push(tf.reshape(maps[2 * i], [batch, rows * cols, C]));
+    distances.push(tf.mul(tf.softplus(tf.reshape(maps[2 * i + 1], [batch, rows * cols, 4])), stride));
+  });
+  return { logits: tf.concat(logits, 1) as tf.Tensor3D, distances: tf.concat(distances, 1) as tf.Tensor3D };
+}
+
+/** Forward pass: images [B,H,W,3] scaled 0..1 → head outputs. */
+export function forward(model: KestrelModel, images: tf.Tensor4D, training: boolean): HeadOutputs {
+  const maps = model.net.apply(images, { training }) as tf.Tensor[];
+  return decodeHead(model, maps);
+}
+
+/** Anchor points [N, 2] (x, y) and their strides [N], in the contract's order. */
+export function anchorPoints(config: DetectorConfig): { points: Float32Array; strides: Float32Array } {
+  const sizes = levelSizes(config);
+  const n = sizes.reduce((s, l) => s + l.rows * l.cols, 0);
+  const points = new Float32Array(n * 2);
+  const strides = new Float32Array(n);
+  let a = 0;
+  for (const { stride, rows, cols } of sizes) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++, a++) {
+        points[2 * a] = (c + 0.5) * stride;
+        points[2 * a + 1] = (r + 0.5) * stride;
+        strides[a] = stride;
+      }
+    }
+  }
+  return { points, strides };
+}

@@ -1,0 +1,64 @@
+// The Kestrel detector's shape: everything needed to rebuild the same network, stored in every
+// checkpoint so a checkpoint alone is enough to resume, fine-tune, evaluate or export.
+import { KestrelError } from '@kestrel/core/util/errors';
+
+export interface DetectorConfig {
+  labels: string[];
+  /** Input height and width in pixels (multiples of the largest stride). */
+  inputHeight: number;
+  inputWidth: number;
+  /** Channel multiplier on the default widths (0.5 = half as many channels everywhere). */
+  width: number;
+  /** Output strides, ascending; each is one head level. */
+  strides: number[];
+  /** Plain 3×3 convolutions, or depthwise-separable blocks (fewer MACs, more layers). */
+  block: 'conv' | 'dws';
+  /** Extra stride-1 convs per backbone stage, for the stages at stride 4, 8, 16, 32. */
+  depth: [number, number, number, number];
+  /** 3×3 convs in each head level before its class and box outputs. */
+  headConvs: number;
+}
+
+export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
+  inputHeight: 320,
+  inputWidth: 320,
+  width: 1,
+  strides: [8, 16, 32],
+  block: 'conv',
+  depth: [1, 2, 2, 1],
+  headConvs: 1,
+};
+
+/** Channels at width 1 for the stem and the stages at stride 4, 8, 16, 32; and the neck/head. */
+export const BASE_CHANNELS = { stem: 16, stages: [32, 64, 96, 128], neck: 64 } as const;
+
+export function scaledChannels(c: number, width: number): number {
+  return Math.max(8, Math.round((c * width) / 8) * 8);
+}
+
+export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { labels: string[] }): DetectorConfig {
+  const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<DetectorConfig>;
+  const cfg: DetectorConfig = { ...DEFAULT_DETECTOR, ...given, labels: partial.labels };
+  if (cfg.labels.length === 0) throw new KestrelError('E_MODEL_CONFIG', 'the detector needs at least one class label');
+  const strides = [...cfg.strides];
+  if (strides.length === 0 || strides.some((s, i) => ![8, 16, 32].includes(s) || (i > 0 && s <= strides[i - 1]))) {
+    throw new KestrelError('E_MODEL_CONFIG', `strides must be an ascending subset of 8, 16, 32; got ${strides.join(',')}`);
+  }
+  const maxStride = strides[strides.length - 1];
+  for (const [what, v] of [['height', cfg.inputHeight], ['width', cfg.inputWidth]] as const) {
+    if (!Number.isInteger(v) || v < maxStride * 2 || v % maxStride !== 0) {
+      throw new KestrelError('E_MODEL_CONFIG', `input ${what} ${v} must be a multiple of ${maxStride} (the largest stride) and at least ${maxStride * 2}`);
+    }
+  }
+  if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
+  return cfg;
+}
+
+/** Anchor points per level and in total. */
+export function levelSizes(cfg: Pick<DetectorConfig, 'inputHeight' | 'inputWidth' | 'strides'>): Array<{ stride: number; rows: number; cols: number }> {
+  return cfg.strides.map((stride) => ({ stride, rows: cfg.inputHeight / stride, cols: cfg.inputWidth / stride }));
+}
+
+export function anchorCount(cfg: Pick<DetectorConfig, 'inputHeight' | 'inputWidth' | 'strides'>): number {
+  return levelSizes(cfg).reduce((n, l) => n + l.rows * l.cols, 0);
+}

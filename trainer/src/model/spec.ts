@@ -1,0 +1,109 @@
+// The detector as a list of named operations. Both the TF.js model (training) and the ONNX
+// export are built from this one list, so the two cannot drift apart.
+import { BASE_CHANNELS, scaledChannels, type DetectorConfig } from './config.js';
+
+/** Conv (+ folded-at-export BatchNorm) (+ ReLU). */
+export interface ConvNode {
+  op: 'conv';
+  name: string;
+  input: string;
+  filters: number;
+  kernel: number;
+  stride: number;
+  /** Depthwise (filters = input channels). */
+  depthwise?: boolean;
+  bn: boolean;
+  relu: boolean;
+  /** Initial bias (only without BN), e.g. the class prior. */
+  biasInit?: number;
+}
+
+export interface UpsampleNode {
+  op: 'upsample';
+  name: string;
+  input: string;
+}
+
+export interface AddNode {
+  op: 'add';
+  name: string;
+  inputs: [string, string];
+}
+
+export type SpecNode = ConvNode | UpsampleNode | AddNode;
+
+export interface HeadLevel {
+  stride: number;
+  /** Node producing class logits [.., C]. */
+  cls: string;
+  /** Node producing raw box values [.., 4] (softplus × stride gives distances). */
+  box: string;
+}
+
+export interface DetectorSpec {
+  input: string;
+  nodes: SpecNode[];
+  levels: HeadLevel[];
+}
+
+/** Focal-loss practice: start every class at probability 0.01, so the many negatives do not swamp training. */
+export const CLASS_PRIOR = 0.01;
+export const CLASS_BIAS_INIT = -Math.log((1 - CLASS_PRIOR) / CLASS_PRIOR);
+
+export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
+  const nodes: SpecNode[] = [];
+  const w = cfg.width;
+  const conv = (name: string, input: string, filters: number, kernel: number, stride: number, extra: Partial<ConvNode> = {}): string => {
+    nodes.push({ op: 'conv', name, input, filters, kernel, stride, bn: true, relu: true, ...extra });
+    return name;
+  };
+  /** A 3×3 block: plain conv, or depthwise 3×3 + pointwise 1×1. */
+  const block = (name: string, input: string, inChannels: number, filters: number, stride: number): string => {
+    if (cfg.block === 'dws') {
+      const dw = conv(`${name}_dw`, input, inChannels, 3, stride, { depthwise: true });
+      return conv(`${name}_pw`, dw, filters, 1, 1);
+    }
+    return conv(name, input, filters, 3, stride);
+  };
+
+  const stem = scaledChannels(BASE_CHANNELS.stem, w);
+  let x = conv('stem', 'input', stem, 3, 2);
+  let channels = stem;
+  const features = new Map<number, { node: string; channels: number }>();
+  BASE_CHANNELS.stages.forEach((base, i) => {
+    const stride = 4 << i;
+    if (stride > cfg.strides[cfg.strides.length - 1]) return;
+    const c = scaledChannels(base, w);
+    x = block(`s${stride}_down`, x, channels, c, 2);
+    channels = c;
+    for (let r = 0; r < cfg.depth[i]; r++) x = block(`s${stride}_c${r + 1}`, x, c, c, 1);
+    features.set(stride, { node: x, channels: c });
+  });
+
+  // FPN-lite neck: 1×1 laterals to one width, then top-down nearest-upsample and add.
+  const neck = scaledChannels(BASE_CHANNELS.neck, w);
+  const strides = [...cfg.strides].reverse();
+  const merged = new Map<number, string>();
+  let above: string | undefined;
+  for (const stride of strides) {
+    const f = features.get(stride)!;
+    let p = conv(`p${stride}_lat`, f.node, neck, 1, 1, { relu: false });
+    if (above) {
+      const up = `p${stride}_up`;
+      nodes.push({ op: 'upsample', name: up, input: above });
+      p = `p${stride}_sum`;
+      nodes.push({ op: 'add', name: p, inputs: [`p${stride}_lat`, up] });
+    }
+    merged.set(stride, p);
+    above = p;
+  }
+
+  const levels: HeadLevel[] = cfg.strides.map((stride) => {
+    let h = merged.get(stride)!;
+    for (let k = 0; k < cfg.headConvs; k++) h = block(`h${stride}_c${k + 1}`, h, neck, neck, 1);
+    const cls = conv(`h${stride}_cls`, h, cfg.labels.length, 1, 1, { bn: false, relu: false, biasInit: CLASS_BIAS_INIT });
+    const box = conv(`h${stride}_box`, h, 4, 1, 1, { bn: false, relu: false, biasInit: 0 });
+    return { stride, cls, box };
+  });
+  return { input: 'input', nodes, levels };
+}

@@ -1,0 +1,81 @@
+// Progress for people: a bar with loss and ETA on a terminal (stderr), plain log lines elsewhere
+// (CI, systemd, --json runs), so stdout stays clean either way.
+import cliProgress from 'cli-progress';
+import type { Logger } from '@kestrel/core/util/log';
+
+export interface ProgressValues {
+  loss: number;
+  cls: number;
+  box: number;
+  lr: number;
+}
+
+export interface Progress {
+  startEpoch(epoch: number, epochs: number, steps: number): void;
+  step(done: number, v: ProgressValues): void;
+  endEpoch(summary: string): void;
+  stop(): void;
+}
+
+export function createProgress(logger: Logger, interactive = process.stderr.isTTY === true): Progress {
+  return interactive ? new BarProgress(logger) : new LogProgress(logger);
+}
+
+class BarProgress implements Progress {
+  private bar?: cliProgress.SingleBar;
+
+  constructor(private readonly logger: Logger) {}
+
+  startEpoch(epoch: number, epochs: number, steps: number): void {
+    this.bar = new cliProgress.SingleBar(
+      { format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss} (cls {cls} box {box}) lr {lr} ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
+      cliProgress.Presets.shades_classic,
+    );
+    this.bar.start(steps, 0, { loss: '-', cls: '-', box: '-', lr: '-' });
+  }
+
+  step(done: number, v: ProgressValues): void {
+    this.bar?.update(done, { loss: v.loss.toFixed(3), cls: v.cls.toFixed(3), box: v.box.toFixed(3), lr: v.lr.toExponential(1) });
+  }
+
+  endEpoch(summary: string): void {
+    this.bar?.stop();
+    this.logger.info(summary);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+  }
+}
+
+class LogProgress implements Progress {
+  private epoch = 0;
+  private epochs = 0;
+  private steps = 0;
+  private started = 0;
+  private lastLog = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  startEpoch(epoch: number, epochs: number, steps: number): void {
+    Object.assign(this, { epoch, epochs, steps, started: Date.now(), lastLog: Date.now() });
+  }
+
+  step(done: number, v: ProgressValues): void {
+    const now = Date.now();
+    if (now - this.lastLog < 15000 && done < this.steps) return;
+    this.lastLog = now;
+    const eta = ((now - this.started) / done) * (this.steps - done) / 1000;
+    this.logger.info({ epoch: this.epoch + 1, epochs: this.epochs, step: done, steps: this.steps, loss: round(v.loss), cls: round(v.cls), box: round(v.box), lr: v.lr, etaSeconds: Math.round(eta) }, 'training');
+  }
+
+  endEpoch(summary: string): void {
+    this.logger.info(summary);
+  }
+
+  stop(): void {}
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

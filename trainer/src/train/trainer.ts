@@ -1,0 +1,237 @@
+// `kestrel train`, top to bottom: data, model (new, fine-tuned or resumed), the epoch loop with
+// warm-up + cosine learning rate, EMA weights, validation, checkpoints and early stopping, then
+// the run folder's report. Ultralytics' trainer is the model for the experience.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { KestrelError } from '@kestrel/core/util/errors';
+import { createLogger, type Logger } from '@kestrel/core/util/log';
+import type { DetectionMetrics, ImageGroundTruth, ImagePredictions } from '@kestrel/core/eval/types';
+import { selectBackend, describeBackend } from '../backend/select.js';
+import { datasetHash, loadDataset, splitItems } from '../data/dataset.js';
+import { effectiveSplits } from '../data/split.js';
+import { DEFAULT_AUGMENT, type AugmentOptions } from '../data/augment/pipeline.js';
+import { SampleCache, TrainBatches } from '../data/loader.js';
+import { showAugmented } from '../data/show.js';
+import type { Dataset } from '../data/types.js';
+import { buildDetector, type KestrelModel } from '../model/build.js';
+import { resolveDetectorConfig } from '../model/config.js';
+import { isCheckpoint, loadCheckpoint, readCheckpointFile, saveCheckpoint, type NamedTensor, type TrainingState } from '../model/checkpoint.js';
+import { classBalancedWeights } from '../model/loss.js';
+import { CheckpointPredictor } from '../eval/predictors.js';
+import { evaluatePredictor } from '../eval/evaluate.js';
+import { confusionPng, curvesPng, prCurvePng, samplePredictionsPng } from '../report/run-report.js';
+import { WeightEma } from './ema.js';
+import { resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.js';
+import { createProgress } from './progress.js';
+import { RunFolder, type EpochMetrics } from './run-folder.js';
+import { learningRateAt, type LrSchedule } from './schedule.js';
+import { TrainStep } from './step.js';
+
+export interface TrainResult {
+  runDir: string;
+  best: string;
+  last: string;
+  backend: string;
+  epochs: number;
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  seconds: number;
+  datasetHash: string;
+  /** Validation metrics of the best weights. */
+  metrics: DetectionMetrics;
+}
+
+/** Ultralytics' fitness: mostly mAP@0.5:0.95, a little mAP@0.5. */
+export function fitness(m: Pick<DetectionMetrics, 'map50' | 'map50to95'>): number {
+  return 0.1 * (m.map50 || 0) + 0.9 * (m.map50to95 || 0);
+}
+
+export async function train(input: TrainOptions): Promise<TrainResult> {
+  const logger = input.logger ?? createLogger('train');
+  const resumed = input.resume ? resumeSource(input.resume) : undefined;
+  const o = resolveTrainOptions(resumed ? { ...(resumed.state.args as unknown as TrainOptions), ...definedOnly(input), resume: input.resume } : input);
+  const backend = await selectBackend({ logger });
+
+  const ds = loadDataset(o.data);
+  const splits = effectiveSplits(ds, o.seed);
+  const trainItems = splitItems({ ...ds, splits }, 'train');
+  const valItems = splitItems({ ...ds, splits }, 'val');
+  const hash = datasetHash(ds);
+  logger.info({ dataset: ds.root, train: trainItems.length, val: valItems.length, classes: ds.classes.length, hash }, 'dataset');
+
+  const { model, startEpoch, state, optimizerWeights, run } = await prepareModel(o, ds, resumed, logger);
+  const classCounts = ds.classes.map((_, c) => trainItems.reduce((n, it) => n + it.boxes.filter((b) => b.classId === c).length, 0));
+  const classWeights = o.classBalanced ? classBalancedWeights(classCounts) : ds.classes.map(() => 1);
+  run.writeJson('args.json', { ...serialisableArgs(o), backend: backend.choice, datasetHash: hash, classes: ds.classes, classWeights, detector: model.config });
+
+  const augment: AugmentOptions = { ...DEFAULT_AUGMENT, ...o.augment };
+  // What the model is about to see, as Ultralytics' train_batch picture: wrong labels show here.
+  if (startEpoch === 0) await showAugmented({ ...ds, splits }, { output: run.path('train_batch.png'), count: Math.min(16, Math.max(4, o.batch)), imgsz: o.imgsz, seed: o.seed, augment });
+  const batches = new TrainBatches(trainItems, new SampleCache(o.imgsz), { size: o.imgsz, crop: o.cropSize, cropClassWeights: classWeights, batch: o.batch, augment, seed: o.seed });
+  // With --crop, a second network of the crop size trains; `model` (the deploy size) gets its
+  // weights for validation and checkpoints. Same layers, so the weights are interchangeable.
+  const trainNet = o.cropSize && o.cropSize < o.imgsz ? buildDetector({ ...model.config, inputHeight: o.cropSize, inputWidth: o.cropSize }) : model;
+  const syncDeploy = (): void => {
+    if (trainNet !== model) model.net.setWeights(trainNet.net.getWeights());
+  };
+  if (trainNet !== model) trainNet.net.setWeights(model.net.getWeights());
+  const optimizer = tf.train.adam(o.lr);
+  const step = new TrainStep(trainNet, optimizer, classWeights, o.temperature);
+  if (optimizerWeights && !(await step.restoreOptimizer(optimizerWeights))) {
+    logger.warn('the saved optimizer state does not fit this model; continuing with a fresh optimizer');
+    tf.dispose(optimizerWeights.map((w) => w.tensor));
+  }
+  const ema = o.ema ? new WeightEma(trainNet) : undefined;
+  const progress = createProgress(logger, o.progress);
+
+  let epochs = o.epochs;
+  const schedule = (): LrSchedule => ({ lr: o.lr, totalSteps: epochs * batches.steps, warmupSteps: Math.min(o.warmupEpochs * batches.steps, 300), finalFraction: 0.05, warmupStartFraction: 0.1 });
+  let best = state?.bestFitness ?? -1;
+  let bestEpoch = state?.bestEpoch ?? -1;
+  let globalStep = state?.step ?? 0;
+  let stoppedEarly = false;
+  const started = Date.now();
+  let bestMetrics: DetectionMetrics | undefined;
+  logger.info({ backend: describeBackend(backend), epochs, steps: batches.steps, batch: o.batch, imgsz: o.imgsz, run: run.dir }, 'training');
+
+  let epoch = startEpoch;
+  for (; epoch < epochs; epoch++) {
+    const epochStart = Date.now();
+    const mosaicOff = epoch >= epochs - o.closeMosaic;
+    const epochAugment = mosaicOff ? { ...augment, mosaic: 0 } : augment;
+    progress.startEpoch(epoch, epochs, batches.steps);
+    let sum = { total: 0, cls: 0, box: 0 };
+    let n = 0;
+    let lr = 0;
+    for await (const batch of batches.epoch(epoch, epochAugment)) {
+      lr = learningRateAt(schedule(), globalStep);
+      const l = step.run(batch, lr);
+      if (!Number.isFinite(l.total)) throw new KestrelError('E_TRAIN_DIVERGED', `the loss became ${l.total} at epoch ${epoch + 1}; lower --lr (now ${o.lr})`);
+      ema?.update();
+      globalStep++;
+      n++;
+      sum = { total: sum.total + l.total, cls: sum.cls + l.cls, box: sum.box + l.box };
+      progress.step(n, { loss: sum.total / n, cls: sum.cls / n, box: sum.box / n, lr });
+    }
+    const evaluateNow = async (): Promise<Awaited<ReturnType<typeof evaluatePredictor>>> => {
+      syncDeploy();
+      return evaluatePredictor(new CheckpointPredictor(model, o.valBatch), valItems, ds);
+    };
+    const val = ema ? await ema.withAveraged(evaluateNow) : await evaluateNow();
+    const m: EpochMetrics = {
+      epoch, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n,
+      valMap50: val.metrics.map50, valMap50to95: val.metrics.map50to95, precision: val.metrics.precision, recall: val.metrics.recall, f1: val.metrics.f1,
+      elapsed: (Date.now() - started) / 1000,
+    };
+    run.appendMetrics(m);
+    const f = fitness(val.metrics);
+    const improved = f > best;
+    if (improved) {
+      best = f;
+      bestEpoch = epoch;
+      bestMetrics = val.metrics;
+    }
+    const trainingState: TrainingState = { epoch, step: globalStep, bestFitness: best, bestEpoch, datasetHash: hash, args: serialisableArgs(o), metrics: { map50: val.metrics.map50, map50to95: val.metrics.map50to95 } };
+    const save = async (): Promise<void> => {
+      syncDeploy();
+      if (improved) await saveCheckpoint(run.bestWeights, model, trainingState);
+    };
+    // The averaged weights are the ones worth keeping; the optimizer state belongs to the raw ones.
+    if (ema) await ema.withAveraged(save);
+    else await save();
+    syncDeploy();
+    await saveCheckpoint(run.lastWeights, model, trainingState, optimizer);
+    progress.endEpoch(`epoch ${epoch + 1}/${epochs}: loss ${m.trainLoss.toFixed(3)}, val mAP@0.5 ${fmt(m.valMap50)}, mAP@0.5:0.95 ${fmt(m.valMap50to95)}${improved ? ' (best)' : ''}, ${((Date.now() - epochStart) / 1000).toFixed(0)} s`);
+
+    if (o.timeMinutes !== undefined) {
+      // Fit the run to the time budget at the pace so far (a shared machine speeds up and slows
+      // down); the cosine schedule follows the new length.
+      const minutes = (Date.now() - started) / 60000;
+      const perEpoch = minutes / (epoch - startEpoch + 1);
+      const fit = Math.min(o.epochs, Math.max(epoch + 1, epoch + 1 + Math.floor((o.timeMinutes - minutes) / perEpoch)));
+      if (fit !== epochs) {
+        logger.info({ epochs: fit, minutesPerEpoch: Math.round(perEpoch * 100) / 100 }, 'epochs fitted to the time budget');
+        epochs = fit;
+      }
+    }
+    if (epoch - bestEpoch >= o.patience) {
+      logger.info({ epoch: epoch + 1, bestEpoch: bestEpoch + 1, patience: o.patience }, 'early stopping: no improvement');
+      stoppedEarly = true;
+      epoch++;
+      break;
+    }
+  }
+  progress.stop();
+  step.dispose();
+  ema?.dispose();
+  if (trainNet !== model) trainNet.net.dispose();
+
+  // Final report on the best weights.
+  const { model: bestModel } = await loadCheckpoint(existsSync(run.bestWeights) ? run.bestWeights : run.lastWeights);
+  const final = await evaluatePredictor(new CheckpointPredictor(bestModel, o.valBatch), valItems, ds);
+  await writeReport(run, final.metrics, final.predictions, final.truths, valItems, ds.classes);
+  const result: TrainResult = {
+    runDir: run.dir, best: run.bestWeights, last: run.lastWeights, backend: backend.choice, epochs: epoch, bestEpoch: bestEpoch + 1, stoppedEarly,
+    seconds: Math.round((Date.now() - started) / 1000), datasetHash: hash, metrics: bestMetrics ?? final.metrics,
+  };
+  run.writeJson('summary.json', { ...result, metrics: summariseMetrics(final.metrics) });
+  bestModel.net.dispose();
+  return result;
+}
+
+async function prepareModel(o: ResolvedTrainOptions, ds: Dataset, resumed: ReturnType<typeof resumeSource> | undefined, logger: Logger): Promise<{ model: KestrelModel; startEpoch: number; state?: TrainingState; optimizerWeights?: NamedTensor[]; run: RunFolder }> {
+  if (resumed) {
+    const loaded = await loadCheckpoint(resumed.checkpoint);
+    const run = new RunFolder(resumed.runDir);
+    run.truncateMetrics(loaded.file.state.epoch);
+    logger.info({ run: run.dir, epoch: loaded.file.state.epoch + 1 }, 'resuming');
+    return { model: loaded.model, startEpoch: loaded.file.state.epoch + 1, state: loaded.file.state, optimizerWeights: loaded.optimizerWeights, run };
+  }
+  const run = RunFolder.create(o.project, o.name, o.existOk);
+  if (o.from) {
+    if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is not a Kestrel checkpoint folder (weights/best of a run)`);
+    const loaded = await loadCheckpoint(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
+    loaded.optimizerWeights?.forEach((w) => w.tensor.dispose());
+    logger.info({ from: o.from, reinitialised: loaded.reinitialised }, loaded.reinitialised.length > 0 ? 'fine-tuning: new class head' : 'fine-tuning');
+    return { model: loaded.model, startEpoch: 0, run };
+  }
+  const config = resolveDetectorConfig({ labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz, width: o.width, block: o.block, ...(o.strides ? { strides: o.strides } : {}) });
+  return { model: buildDetector(config, o.seed), startEpoch: 0, run };
+}
+
+function resumeSource(path: string): { runDir: string; checkpoint: string; state: TrainingState } {
+  const checkpoint = isCheckpoint(path) ? path : join(path, 'weights', 'last');
+  if (!isCheckpoint(checkpoint)) throw new KestrelError('E_RESUME', `cannot resume from ${path}: no weights/last checkpoint in it`);
+  const file = readCheckpointFile(checkpoint);
+  const runDir = isCheckpoint(path) ? join(path, '..', '..') : path;
+  return { runDir, checkpoint, state: file.state };
+}
+
+async function writeReport(run: RunFolder, metrics: DetectionMetrics, predictions: ImagePredictions[], truths: ImageGroundTruth[], items: Dataset['items'], labels: string[]): Promise<void> {
+  run.write('curves.png', await curvesPng(run.readMetrics()));
+  run.write('pr_curve.png', await prCurvePng(predictions, truths, labels, metrics));
+  run.write('confusion_matrix.png', await confusionPng(metrics, labels));
+  run.write('val_predictions.png', await samplePredictionsPng(items, predictions, truths, labels, Math.max(0.25, metrics.scoreThreshold)));
+  run.writeJson('val_metrics.json', metrics);
+}
+
+export function summariseMetrics(m: DetectionMetrics): Record<string, unknown> {
+  return {
+    map50: m.map50, map50to95: m.map50to95, precision: m.precision, recall: m.recall, f1: m.f1, scoreThreshold: m.scoreThreshold,
+    perClass: m.perClass.map((c) => ({ label: c.label, ap50: c.ap50, ap50to95: c.ap50to95, precision: c.precision, recall: c.recall, truths: c.truths })),
+  };
+}
+
+function serialisableArgs(o: ResolvedTrainOptions): Record<string, unknown> {
+  const { logger: _logger, ...rest } = o;
+  return rest;
+}
+
+function definedOnly(o: TrainOptions): Partial<TrainOptions> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<TrainOptions>;
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(3) : 'n/a';
+}
