@@ -7,6 +7,7 @@ import type { AgentConfig, CameraConfig } from '@kestrel/config';
 import { parseBind } from '@kestrel/config';
 import { InferenceEngine } from './inference/engine.js';
 import { Sampler } from './sampling/index.js';
+import { ModelUpdater, MqttUpdateChannel, InferenceCounters } from './update/index.js';
 import type { ModelInfo } from './inference/protocol.js';
 import { MqttLink } from './publish/mqtt-link.js';
 import { Outbox, type OutboxLimits } from './publish/outbox.js';
@@ -58,6 +59,12 @@ export class Agent {
   private engine?: InferenceEngine;
   /** Active learning: keeps uncertain frames and delivers them to the hub (off by default). */
   private sampler?: Sampler;
+  /** Fleet model updates (signed manifests from the hub); off unless `update.enabled`. */
+  private updater?: ModelUpdater;
+  private updateChannel?: MqttUpdateChannel;
+  private readonly updateCounters = new InferenceCounters();
+  /** The newest frame per camera: what a new model is smoke-tested on before it serves. */
+  private readonly lastFrames = new Map<string, Frame>();
   private http?: HealthServer;
   private systemd?: SystemdService;
   private watcher?: ConfigWatcher;
@@ -111,8 +118,11 @@ export class Agent {
     this.progressSince = this.startedAt;
     this.topics = topics(config.mqtt.prefix, config.device.id);
     // Before anything starts: a model that is not there is a configuration error (exit 2), not a retry.
-    const modelPath = config.model.path ?? BUNDLED_MODEL_PATH;
-    checkModelFile(modelPath, config.model.path !== undefined);
+    const configuredModelPath = config.model.path ?? BUNDLED_MODEL_PATH;
+    checkModelFile(configuredModelPath, config.model.path !== undefined);
+    // A model installed by a fleet update serves instead of the configured one (unless the config
+    // now names another model, or the agent stopped while a new model was still being watched).
+    const modelPath = config.update.enabled ? ModelUpdater.startupModel(config.stateDir, configuredModelPath) : configuredModelPath;
     this.systemd = new SystemdService({
       notifier: createNotifier({ env: deps.env, logger: log.child({ part: 'systemd' }) }),
       logger: log.child({ part: 'systemd' }),
@@ -191,6 +201,8 @@ export class Agent {
 
     for (const camera of config.cameras.filter((c) => c.enabled)) await this.startCamera(camera, 'throw');
 
+    if (config.update.enabled) await this.startUpdater(configuredModelPath);
+
     this.loop = this.runInference();
     const statsMs = config.mqtt.statsIntervalSeconds * 1000;
     this.statsTimer = setInterval(() => this.publishStats(), statsMs);
@@ -204,6 +216,33 @@ export class Agent {
     this.progressSince = Date.now();
     this.systemd.ready();
     log.info({ cameras: [...this.cameras.keys()], mqtt: redactUrl(this.mqttUrl) }, 'agent started');
+  }
+
+  /** Listens for signed releases on `<prefix>/<device>/model/set` over its own MQTT connection. */
+  private async startUpdater(configuredModelPath: string): Promise<void> {
+    const { config, deps } = this;
+    const log = deps.logger.child({ part: 'update' });
+    this.updateChannel = new MqttUpdateChannel({ url: this.mqttUrl, clientId: `${config.mqtt.clientId}-update`, username: config.mqtt.username, password: config.mqtt.password, logger: log });
+    this.updateChannel.start();
+    const u = config.update;
+    this.updater = new ModelUpdater({
+      deviceId: config.device.id,
+      prefix: config.mqtt.prefix,
+      stateDir: config.stateDir,
+      configuredModelPath,
+      trustedKeys: u.trustedKeys,
+      agentVersion: KESTREL_VERSION,
+      engine: this.engine!,
+      channel: this.updateChannel,
+      recentFrames: () => [...this.lastFrames.values()],
+      counters: () => this.updateCounters.totals(),
+      load: { providers: config.model.providers, threads: config.model.threads, overrides: modelOverrides(config), cacheDir: join(config.stateDir, 'engine-cache') },
+      smoke: u.smoke,
+      health: stripUndefined(u.watch),
+      download: { ...u.download, ...(u.hubToken ? { headers: { authorization: `Bearer ${u.hubToken}` } } : {}) },
+      logger: log,
+    });
+    await this.updater.start();
   }
 
   /**
@@ -266,6 +305,7 @@ export class Agent {
         logger: this.deps.logger.child({ camera: camera.name }),
         onFrame: (frame) => {
           this.frameOwners.set(frame, runtime);
+          this.lastFrames.set(camera.name, frame);
           this.metrics.framesIn.inc({ camera: camera.name });
           this.scheduler.push(frame);
         },
@@ -333,6 +373,7 @@ export class Agent {
       }
       runtime!.handleDetections(frame, result.detections, result.inferenceMs, this.emitFor(frame.camera));
       this.sampler?.consider(frame, result.detections, this.engine?.info?.meta.version ?? '0');
+      this.updateCounters.ok(frame.camera, result.detections.length, result.inferenceMs);
       this.answers.processed();
       this.metrics.framesProcessed.inc({ camera: frame.camera });
       this.metrics.endToEndSeconds.observe({ camera: frame.camera }, (Date.now() - frame.capturedAt) / 1000);
@@ -342,6 +383,7 @@ export class Agent {
       if (code === 'E_INFERENCE_RESTARTING' || code === 'E_INFERENCE_STOPPED') this.answers.failed(token);
       else this.answers.answered(token);
       runtime!.countFailed();
+      this.updateCounters.failed(frame.camera);
       this.metrics.framesDropped.inc({ camera: frame.camera, reason: 'inference_failed' });
       if (!code.startsWith('E_INFERENCE')) this.deps.logger.error({ err: (err as Error).message, camera: frame.camera }, 'inference failed');
     }
@@ -555,6 +597,8 @@ export class Agent {
     if (flushed === false) log.warn({ depth: this.outbox?.depth, durable: this.outboxProblem === undefined }, 'events left in the outbox for the next start');
     this.publisher?.stop();
     await this.sampler?.stop();
+    await this.updater?.stop();
+    await this.updateChannel?.stop();
     await this.link?.stop();
     await this.engine?.stop();
     this.outbox?.close();
@@ -563,6 +607,11 @@ export class Agent {
     this.systemd?.close();
     log.info('agent stopped');
   }
+}
+
+/** Config leaves unset fields undefined; policy defaults apply only to absent keys. */
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function modelOverrides(config: AgentConfig): Partial<import('@kestrel/core').KestrelMetadata> {

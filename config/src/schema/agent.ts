@@ -8,6 +8,7 @@ import type { ConfigContext } from '../context.js';
 import { camerasSchema, DEMO_CAMERAS } from './camera.js';
 import { ALWAYS, byteSize, filePath, name, positiveInt, text } from './common.js';
 import { mqttSchema } from './mqtt.js';
+import { updateSchema } from './update.js';
 import { samplingSchema } from './sampling.js';
 
 /**
@@ -89,6 +90,7 @@ export function createConfigSchema(ctx: ConfigContext) {
       stateDir: filePath(ctx).optional().describe('where the outbox and samples live (default: $STATE_DIRECTORY under systemd, else ./.kestrel-state)'),
       log: log.prefault({}),
       sampling: samplingSchema(ctx).prefault({}),
+      update: updateSchema.prefault({}),
     })
     .transform((config) => {
       // Defaults that depend on other values or on the machine are filled here, so the output

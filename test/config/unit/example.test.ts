@@ -39,7 +39,7 @@ test('the JSON Schema is draft 2020-12, strict about unknown keys, and shows def
   };
   assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
   assert.equal(schema.additionalProperties, false);
-  assert.deepEqual(Object.keys(schema.properties).sort(), ['cameras', 'device', 'http', 'log', 'model', 'mqtt', 'outbox', 'sampling', 'stateDir']);
+  assert.deepEqual(Object.keys(schema.properties).sort(), ['cameras', 'device', 'http', 'log', 'model', 'mqtt', 'outbox', 'sampling', 'stateDir', 'update']);
   assert.equal(schema.properties.mqtt.properties?.url.default, 'mqtt://127.0.0.1:1883');
   assert.equal(schema.properties.mqtt.properties?.prefix.default, 'kestrel');
   assert.ok(JSON.stringify(schema).includes('"const":"rtsp"'), 'the source union lists its types');

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { positiveInt, text } from './common.js';
+
+/**
+ * Fleet model updates: which release-signing keys this device trusts, and how a new model is
+ * tried and watched before it stays. Off unless enabled: a device takes no model it was not
+ * configured to trust.
+ */
+const trustedKey = z.strictObject({
+  publicKey: text.describe('SPKI PEM, or the raw 32-byte Ed25519 key in base64 (from `kestrel deploy keygen`)'),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits (as `kestrel deploy keygen` prints)').optional(),
+  notAfter: z.number().int().positive().optional().describe('epoch ms after which this key is no longer trusted (key rotation)'),
+});
+
+const fraction = z.number().min(0).max(1);
+
+export const updateSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    trustedKeys: z.array(trustedKey).default([]),
+    /** Sent as `Authorization: Bearer` when downloading artifacts from the hub. */
+    hubToken: text.optional().describe('device token from `kestrel hub device add` (secret: use ${ENV_VAR})'),
+    smoke: z
+      .strictObject({
+        loadTimeoutMs: positiveInt.optional(),
+        frameBudgetMs: positiveInt.optional().describe('each smoke-test inference must finish within this'),
+        maxFrames: positiveInt.optional(),
+      })
+      .prefault({}),
+    watch: z
+      .strictObject({
+        watchMs: positiveInt.optional().describe('how long after a swap the new model is watched (default 5 min)'),
+        minFrames: positiveInt.optional(),
+        maxFailureRatio: fraction.optional(),
+        maxInferenceMs: positiveInt.optional(),
+        minDetectionRatio: fraction.optional(),
+        minBaselineDetections: positiveInt.optional(),
+      })
+      .prefault({}),
+    download: z.strictObject({ deadlineMs: positiveInt.optional(), idleTimeoutMs: positiveInt.optional() }).prefault({}),
+  })
+  .superRefine((value, ctx) => {
+    if (value.enabled && value.trustedKeys.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['trustedKeys'], message: 'list at least one trusted public key when updates are enabled' });
+    }
+  });
