@@ -18,8 +18,11 @@ export function registerConfigCommands(program: Command): Command {
     .command('schema')
     .description('print the JSON Schema of the config file (editors use it for completion and checks)')
     .option('--out <file>', 'write it to a file instead of stdout')
-    .action(function (this: Command, options: { out?: string }) {
-      const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+    .option('--payloads', 'instead: the JSON Schema of every MQTT payload, by topic kind')
+    .action(async function (this: Command, options: { out?: string; payloads?: boolean }) {
+      // The payload schemas live with the MQTT contract in core; loaded only when asked for.
+      const schema = options.payloads ? (await import('@kestrel/core/mqtt/index')).payloadJsonSchemas() : configJsonSchema();
+      const text = `${JSON.stringify(schema, null, 2)}\n`;
       if (options.out) {
         writeFileSync(options.out, text);
         this.configureOutput().writeErr?.(`wrote ${options.out}\n`);
