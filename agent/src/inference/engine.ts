@@ -9,7 +9,10 @@ export interface InferenceEngineOptions {
   logger: Logger;
   /** A request that takes longer than this means the worker hung: it is killed and restarted. */
   hangTimeoutMs?: number;
-  /** Requests allowed in the worker at once; 2 keeps the session busy while results travel. */
+  /**
+   * Requests allowed in the worker at once. 1 by default: a second one only waits in the worker
+   * (adding a whole inference to its latency) while a newer frame may arrive meanwhile.
+   */
   maxInFlight?: number;
 }
 
@@ -64,7 +67,7 @@ export class InferenceEngine extends EventEmitter<EngineEvents> {
   }
 
   get maxInFlight(): number {
-    return this.options.maxInFlight ?? 2;
+    return this.options.maxInFlight ?? 1;
   }
 
   /** Spawns the worker and loads the model; throws the model's error if it cannot load. */
