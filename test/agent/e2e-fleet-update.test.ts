@@ -16,6 +16,7 @@ import { REPO_ROOT } from '../support/images.js';
 import { runKestrel } from '../support/cli.js';
 import { startHub, type HubProcess } from '../deploy/support/hub-process.js';
 import { fixedDetector } from './support/update-kit.js';
+import { waitFor } from './support/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-fleet-'));
 const agents: ChildProcess[] = [];
@@ -30,18 +31,6 @@ after(async () => {
 
 const SIZE = 64;
 
-function waitFor<T>(what: string, timeoutMs: number, poll: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = poll();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 200);
-    };
-    tick();
-  });
-}
 
 test('a signed release reaches three agent processes in waves; a release that stops detecting is rolled back at the canary', { timeout: 240_000 }, async () => {
   broker = await startBroker();

@@ -13,6 +13,7 @@ import { startRtspServer, type RtspTestServer } from '../support/rtsp.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { uniquePrefix } from '../support/ports.js';
 import { REPO_ROOT } from '../support/images.js';
+import { waitFor } from './support/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-e2e-'));
 let rtsp: RtspTestServer | undefined;
@@ -47,18 +48,6 @@ interface Seen {
   retain: boolean;
 }
 
-function waitFor<T>(what: string, timeoutMs: number, poll: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = poll();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 100);
-    };
-    tick();
-  });
-}
 
 test('an RTSP camera yields new, update and end events for the person, with boxes where the photo is, plus state, stats and offline', { timeout: 150_000 }, async () => {
   [rtsp, broker] = await Promise.all([startRtspServer({ photo: 'astronaut' }), startBroker()]);
