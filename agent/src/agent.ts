@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { setImmediate as setImmediateAsync } from 'node:timers/promises';
 import {
   BUNDLED_MODEL_PATH, KESTREL_VERSION, encodePayload, topics, redactUrl, isKestrelError,
   type CameraStatus, type Detection, type Logger, type DeviceTopics, type Stats,
@@ -6,6 +7,7 @@ import {
 import type { AgentConfig, CameraConfig } from '@kestrel/config';
 import { parseBind } from '@kestrel/config';
 import { InferenceEngine } from './inference/engine.js';
+import { PrefetchPacer } from './inference/prefetch-pacer.js';
 import { Sampler } from './sampling/index.js';
 import { ModelUpdater, MqttUpdateChannel, InferenceCounters } from './update/index.js';
 import type { ModelInfo } from './inference/protocol.js';
@@ -336,24 +338,52 @@ export class Agent {
     this.cameras.delete(name);
   }
 
-  /** The inference loop: up to maxInFlight frames in the worker, cameras served in turn. */
+  /**
+   * The inference loop, cameras served in turn. The worker holds the running frame and, sent just
+   * before that one is expected to end (PrefetchPacer), the next: it never idles for a round trip,
+   * and the next frame is as fresh as it can be. A frame's place is freed as soon as the worker
+   * answers, and its tracking and publishing wait until the next frame is on its way.
+   */
   private async runInference(): Promise<void> {
     const engine = this.engine!;
-    const inFlight = new Set<Promise<void>>();
+    const pacer = new PrefetchPacer();
+    const inWorker: Promise<void>[] = [];
+    const finishing = new Set<Promise<void>>();
     while (!this.abort.signal.aborted) {
-      if (inFlight.size >= engine.maxInFlight) {
-        await Promise.race(inFlight);
+      if (inWorker.length >= engine.maxInFlight) {
+        await Promise.race(inWorker);
         continue;
+      }
+      if (inWorker.length > 0) {
+        const dueInMs = pacer.prefetchInMs();
+        if (dueInMs === undefined || dueInMs > 0) {
+          await raceDelay(Promise.race(inWorker), dueInMs);
+          continue;
+        }
       }
       const frame = await this.scheduler.wait(this.abort.signal);
       if (!frame) break;
-      const p = this.process(engine, frame).finally(() => inFlight.delete(p));
-      inFlight.add(p);
+      if (inWorker.length === 0) pacer.started();
+      let release!: (ok: boolean) => void;
+      const answered = new Promise<boolean>((resolve) => (release = resolve)).then((ok) => {
+        inWorker.splice(inWorker.indexOf(answered), 1);
+        if (ok) pacer.finished();
+        else pacer.reset();
+        // The frame sent ahead starts now.
+        if (inWorker.length > 0) pacer.started();
+      });
+      inWorker.push(answered);
+      const done = this.process(engine, frame, release).finally(() => {
+        release(false);
+        finishing.delete(done);
+      });
+      finishing.add(done);
     }
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(finishing);
   }
 
-  private async process(engine: InferenceEngine, frame: Frame): Promise<void> {
+  /** One frame through inference, then its camera's tracking and publishing. `answered(ok)` is called when the worker answers. */
+  private async process(engine: InferenceEngine, frame: Frame, answered: (ok: boolean) => void): Promise<void> {
     const runtime = this.frameOwners.get(frame);
     const current = () => runtime !== undefined && this.cameras.get(frame.camera) === runtime;
     if (!current()) {
@@ -364,6 +394,9 @@ export class Agent {
     try {
       const result = await engine.infer(frame.data, frame.geometry, { scoreThreshold: runtime!.scoreThreshold });
       this.answers.answered(token);
+      answered(true);
+      // Let the loop hand the next frame to the worker first (a few microtasks), then do this one's work.
+      await setImmediateAsync();
       this.inferenceMs.add(result.inferenceMs);
       this.metrics.inferenceSeconds.observe(result.inferenceMs / 1000);
       // The camera was stopped or replaced (reload) while its frame was in the worker.
@@ -624,3 +657,10 @@ function modelOverrides(config: AgentConfig): Partial<import('@kestrel/core').Ke
 }
 
 export type { Detection };
+
+/** `promise`, or `ms` elapsing first (never, when `ms` is undefined). */
+function raceDelay(promise: Promise<unknown>, ms: number | undefined): Promise<unknown> {
+  if (ms === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}

@@ -1,5 +1,5 @@
 import { fork, spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,13 +24,35 @@ interface BareResult {
   runs: number;
 }
 
+/** One agent run: throughput from its stats, and each measured frame from its `detections`. */
 interface PipelineResult {
+  offeredFps: number;
   fps: number;
-  inferenceP50: number;
-  inferenceP99: number;
+  /** The agent's own frame read → MQTT figures: mean of the intervals' p50, worst interval's p99. */
   latencyP50: number;
   latencyP99: number;
   framesDropped: number;
+  frames: FrameSample[];
+}
+
+interface FrameSample {
+  /** Frame read → the `detections` message received from the broker. */
+  latency: number;
+  /** session.run of the same frame, from the payload. */
+  inference: number;
+}
+
+/** What the agent adds to each frame: latency − inference covers preprocess, queueing, decode, tracking, MQTT. */
+interface LatencySummary {
+  frames: number;
+  latency: Percentiles;
+  inference: Percentiles;
+  overhead: Percentiles;
+}
+
+interface Percentiles {
+  p50: number;
+  p99: number;
 }
 
 const execFileAsync = promisify(execFile);
@@ -42,6 +64,15 @@ const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
  * Whole agent path vs a bare ONNX Runtime loop, same model and threads, in one run. Each side
  * runs in its own process and they alternate (bare, pipeline, bare, pipeline) so a noisy
  * neighbour hurts both alike.
+ *
+ * Two questions, two camera rates:
+ * - throughput: the camera offers 1.5x what bare inference can take, so inference never waits for
+ *   a frame; frames processed per second against the bare loop.
+ * - latency: the camera offers half of it, the operating point a deployment is sized for. Each
+ *   frame's read → MQTT time is taken from its `detections` message, next to that frame's own
+ *   inference time, so the agent's overhead is measured frame by frame. (Under saturation a frame
+ *   also waits in its latest-frame slot for the inference before it to finish, up to one camera
+ *   interval: that wait is reported too, but it is the camera outrunning the model, not overhead.)
  */
 export async function runPipelineBench(flags: PipelineBenchFlags): Promise<number> {
   const seconds = Number(flags.seconds);
@@ -52,7 +83,6 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
   let broker: EmbeddedBroker | undefined;
   try {
-    const source = await benchSource(flags.source, dir);
     let url = 'mqtt://127.0.0.1:1883';
     if (!(await isListening('127.0.0.1', 1883))) {
       broker = new EmbeddedBroker('127.0.0.1', 18830 + Math.floor(Math.random() * 1000), silentLogger);
@@ -60,25 +90,30 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
       url = broker.url;
     }
     const bare: BareResult[] = [];
-    const piped: PipelineResult[] = [];
+    const saturated: PipelineResult[] = [];
+    const nominal: PipelineResult[] = [];
+    const run = { modelPath, threads, seconds, url, dir };
     for (let round = 0; round < 2; round++) {
-      bare.push(await runBare(modelPath, threads, seconds));
-      // The camera offers 1.5× what bare inference can take: enough that inference never waits for
-      // a frame, without ffmpeg decoding flat out and stealing the cores inference needs (a real
-      // camera delivers at its own rate too; latest-frame-wins drops the surplus).
-      const offered = Math.max(2, Math.ceil(bare[round].fps * 1.5));
-      piped.push(await runPipeline(modelPath, threads, seconds, source, url, dir, round, offered));
+      const b = await runBare(modelPath, threads, seconds);
+      bare.push(b);
+      // The camera runs at its own rate, faster than inference (1.25x) or within it (0.5x). With the
+      // demo source it is a clip made at exactly that rate, so ffmpeg decodes what a camera at that
+      // rate would send: a file decoded flat out, or a fast clip thinned by the fps filter, would
+      // steal the cores inference needs and measure the decoder instead.
+      const fast = Math.max(2, Math.ceil(b.fps * 1.25));
+      const slow = Math.max(1, Math.round(b.fps * 0.5));
+      saturated.push(await runPipeline(run, await benchSource(flags.source, dir, fast), `${round}-saturated`, fast, false));
+      nominal.push(await runPipeline(run, await benchSource(flags.source, dir, slow), `${round}-nominal`, slow, true));
     }
     const b = { fps: mean(bare.map((r) => r.fps)), p50: mean(bare.map((r) => r.p50)), p99: Math.max(...bare.map((r) => r.p99)) };
-    const p = {
-      fps: mean(piped.map((r) => r.fps)),
-      inferenceP50: mean(piped.map((r) => r.inferenceP50)),
-      inferenceP99: Math.max(...piped.map((r) => r.inferenceP99)),
-      latencyP50: mean(piped.map((r) => r.latencyP50)),
-      latencyP99: Math.max(...piped.map((r) => r.latencyP99)),
-      framesDropped: piped.reduce((s, r) => s + r.framesDropped, 0),
-    };
-    const ratio = p.fps / b.fps;
+    const fps = mean(saturated.map((r) => r.fps));
+    const ratio = fps / b.fps;
+    // Both rounds' frames pooled: one p99 over all of them, not a mean of two p99s.
+    // Under saturation the agent's own stats (frame read → handed to MQTT, per 1 s interval):
+    // frames also wait in their latest-frame slot there, for up to one camera interval.
+    const sat = { p50: round(mean(saturated.map((r) => r.latencyP50))), worstIntervalP99: Math.max(...saturated.map((r) => r.latencyP99)) };
+    const nom = summarize(nominal.flatMap((r) => r.frames));
+    const latencyMet = nom.latency.p99 <= nom.inference.p99 + 15;
     const report = {
       ok: true,
       model: modelPath,
@@ -86,17 +121,26 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
       seconds,
       source: flags.source,
       bareOrt: round2(b),
-      pipeline: round2(p),
+      pipeline: { fps: round2({ fps }).fps, cameraFps: saturated[0].offeredFps, framesDropped: saturated.reduce((s, r) => s + r.framesDropped, 0), latencyMs: sat },
+      nominal: nom,
       throughputRatio: +ratio.toFixed(3),
-      targets: { throughput: { want: '>= 0.9', met: ratio >= 0.9 }, latency: { want: 'publish p99 <= inference p99 + 15 ms', met: p.latencyP99 <= p.inferenceP99 + 15 } },
+      targets: {
+        throughput: { want: '>= 0.9', got: +ratio.toFixed(3), met: ratio >= 0.9 },
+        latency: { want: 'publish p99 <= inference p99 + 15 ms (camera within capacity)', got: nom.latency.p99, limit: round(nom.inference.p99 + 15), met: latencyMet },
+      },
     };
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
+      const line = (r: LatencySummary) =>
+        `p50 ${r.latency.p50.toFixed(1)} / p99 ${r.latency.p99.toFixed(1)} ms; inference p50 ${r.inference.p50.toFixed(1)} / p99 ${r.inference.p99.toFixed(1)} ms; ` +
+        `added p50 ${r.overhead.p50.toFixed(1)} / p99 ${r.overhead.p99.toFixed(1)} ms (${r.frames} frames)`;
       process.stdout.write(
         `bare ONNX Runtime : ${b.fps.toFixed(1)} frames/s  (inference p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms)\n` +
-          `agent pipeline    : ${p.fps.toFixed(1)} frames/s  (inference p50 ${p.inferenceP50.toFixed(1)} ms, p99 ${p.inferenceP99.toFixed(1)} ms)\n` +
-          `ratio             : ${ratio.toFixed(2)}x  (target >= 0.9)\n` +
-          `frame read → MQTT : p50 ${p.latencyP50.toFixed(1)} ms, p99 ${p.latencyP99.toFixed(1)} ms  (target p99 <= ${(p.inferenceP99 + 15).toFixed(1)} ms)\n`,
+          `agent pipeline    : ${fps.toFixed(1)} frames/s  (camera at ${saturated[0].offeredFps} fps)\n` +
+          `ratio             : ${ratio.toFixed(2)}x  (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'MISSED'})\n` +
+          `frame read → MQTT, camera within capacity (${nominal[0].offeredFps} fps):\n  ${line(nom)}\n` +
+          `  target p99 <= inference p99 + 15 = ${(nom.inference.p99 + 15).toFixed(1)} ms: ${latencyMet ? 'met' : 'MISSED'}\n` +
+          `frame read → MQTT, camera faster than inference (agent stats; frames also wait in their latest-frame slot):\n  p50 ${sat.p50} ms, worst 1 s interval's p99 ${sat.worstIntervalP99} ms\n`,
       );
     }
     return 0;
@@ -106,16 +150,17 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
   }
 }
 
-/** A 30 fps clip played in real time, looped: a camera faster than inference on small devices. */
-async function benchSource(spec: string, dir: string): Promise<string> {
+/** A clip at `fps` frames a second, played in real time and looped: a camera at that rate. */
+async function benchSource(spec: string, dir: string, fps: number): Promise<string> {
   if (spec !== 'demo') return spec;
-  const clip = join(dir, 'clip.mp4');
+  const clip = join(dir, `clip-${fps}.mp4`);
+  if (existsSync(clip)) return clip;
   await execFileAsync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+    '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${fps}`,
     '-i', DEMO_PHOTO,
     '-filter_complex', "[1:v]scale=220:220[p];[0:v][p]overlay=x='mod(t*120\\,420)':y=100",
-    '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip,
+    '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip,
   ]);
   return clip;
 }
@@ -129,28 +174,47 @@ function runBare(modelPath: string, threads: number, seconds: number): Promise<B
   });
 }
 
-async function runPipeline(modelPath: string, threads: number, seconds: number, source: string, url: string, dir: string, round: number, fps: number): Promise<PipelineResult> {
-  const prefix = `kestrel-bench-${process.pid}-${round}`;
-  const config = join(dir, `agent-${round}.yaml`);
+interface PipelineRun {
+  modelPath: string;
+  threads: number;
+  seconds: number;
+  url: string;
+  dir: string;
+}
+
+/**
+ * One agent process on a camera offering `offeredFps`, measured for `seconds` after warm-up.
+ * `publishDetections` only where frames are timed one by one: it is off by default in the agent.
+ */
+async function runPipeline(run: PipelineRun, source: string, label: string, offeredFps: number, publishDetections: boolean): Promise<PipelineResult> {
+  const prefix = `kestrel-bench-${process.pid}-${label}`;
+  const config = join(run.dir, `agent-${label}.yaml`);
   const isRtsp = /^rtsps?:\/\//.test(source);
   writeFileSync(
     config,
     [
       'device: { id: bench }',
-      `mqtt: { url: "${url}", prefix: ${prefix}, statsIntervalSeconds: 1 }`,
-      `stateDir: "${join(dir, `state-${round}`)}"`,
+      `mqtt: { url: "${run.url}", prefix: ${prefix}, statsIntervalSeconds: 1, publishDetections: ${publishDetections} }`,
+      `stateDir: "${join(run.dir, `state-${label}`)}"`,
       'http: { enabled: false }',
-      `model: { path: "${modelPath}", threads: ${threads}, providers: [cpu] }`,
+      `model: { path: "${run.modelPath}", threads: ${run.threads}, providers: [cpu] }`,
       'cameras:',
       '  - name: bench',
       isRtsp ? `    source: { type: rtsp, url: "${source}" }` : `    source: { type: file, path: "${source}", loop: true, realtime: true }`,
-      `    fps: ${fps}`,
+      `    fps: ${offeredFps}`,
     ].join('\n'),
   );
-  const client = await mqtt.connectAsync(url, { clientId: `${prefix}-watch` });
+  const client = await mqtt.connectAsync(run.url, { clientId: `${prefix}-watch` });
   const stats: Stats[] = [];
-  client.on('message', (_t, payload) => stats.push(parsePayload('stats', payload)));
-  await client.subscribeAsync(`${prefix}/bench/stats`);
+  const frames: FrameSample[] = [];
+  let measuring = false;
+  client.on('message', (topic, payload) => {
+    if (topic.endsWith('/stats')) return void stats.push(parsePayload('stats', payload));
+    if (!measuring) return;
+    const d = parsePayload('detections', payload);
+    if (d.inferenceMs !== undefined) frames.push({ latency: Date.now() - d.frameTime, inference: d.inferenceMs });
+  });
+  await client.subscribeAsync([`${prefix}/bench/stats`, `${prefix}/bench/bench/detections`]);
   // The CLI that runs this bench is the one that runs the agent: same entry, same loader flags.
   const agent = spawn(process.execPath, [...process.execArgv, process.argv[1], 'agent', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KESTREL_LOG_LEVEL: 'warn' } });
   let log = '';
@@ -159,22 +223,46 @@ async function runPipeline(modelPath: string, threads: number, seconds: number, 
     // Warm-up: model load, ffmpeg start, first intervals.
     await waitUntil(() => stats.some((s) => (s.cameras.bench?.framesProcessed ?? 0) > 0), 60_000, () => log);
     const from = stats.length + 2;
-    await waitUntil(() => stats.length >= from + seconds, (seconds + 30) * 1000, () => log);
-    const window = stats.slice(from, from + seconds);
+    await waitUntil(() => stats.length >= from, 30_000, () => log);
+    measuring = true;
+    await waitUntil(() => stats.length >= from + run.seconds, (run.seconds + 30) * 1000, () => log);
+    measuring = false;
+    const window = stats.slice(from, from + run.seconds);
     const cam = window.map((s) => s.cameras.bench);
     return {
+      offeredFps,
       fps: mean(cam.map((c) => c.fpsProcessed)),
-      inferenceP50: mean(window.map((s) => s.inference.ms?.p50 ?? 0)),
-      inferenceP99: Math.max(...window.map((s) => s.inference.ms?.p99 ?? 0)),
       latencyP50: mean(cam.map((c) => c.latencyMs?.p50 ?? 0)),
       latencyP99: Math.max(...cam.map((c) => c.latencyMs?.p99 ?? 0)),
       framesDropped: cam.at(-1)!.framesDropped - cam[0].framesDropped,
+      frames,
     };
   } finally {
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('exit', r));
     await client.endAsync();
   }
+}
+
+function summarize(frames: FrameSample[]): LatencySummary {
+  if (frames.length === 0) throw new KestrelError('E_BENCH', 'no detections messages arrived while measuring');
+  return {
+    frames: frames.length,
+    latency: percentiles(frames.map((f) => f.latency)),
+    inference: percentiles(frames.map((f) => f.inference)),
+    overhead: percentiles(frames.map((f) => f.latency - f.inference)),
+  };
+}
+
+/** Nearest rank, as the agent's own stats. */
+function percentiles(xs: number[]): Percentiles {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { p50: round(at(0.5)), p99: round(at(0.99)) };
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
 }
 
 function waitUntil(cond: () => boolean, timeoutMs: number, log: () => string): Promise<void> {

@@ -3,7 +3,8 @@ import type { Detection, DetectOptions, KestrelMetadata, LetterboxGeometry, Prov
 /** What the main thread asks of the inference worker. */
 export type WorkerRequest =
   | { type: 'load'; id: number; modelPath: string; options: LoadOptions }
-  | { type: 'infer'; id: number; rgb: Uint8Array; geometry: LetterboxGeometry; options: DetectOptions }
+  /** `tensor`: the model input (NCHW float32), prepared on the main thread and transferred, not copied. */
+  | { type: 'infer'; id: number; tensor: Float32Array; geometry: LetterboxGeometry; options: DetectOptions }
   | { type: 'close'; id: number };
 
 export interface LoadOptions {
@@ -31,6 +32,7 @@ export interface InferenceResult {
 /** What the worker answers; `id` matches the request. */
 export type WorkerResponse =
   | { type: 'loaded'; id: number; info: ModelInfo }
-  | { type: 'result'; id: number; result: InferenceResult }
+  /** `tensor` is the request's input buffer, transferred back for the next frame. */
+  | { type: 'result'; id: number; result: Omit<InferenceResult, 'preprocessMs'>; tensor: Float32Array }
   | { type: 'closed'; id: number }
   | { type: 'error'; id: number; code: string; message: string };
