@@ -22,6 +22,12 @@ export interface BenchmarkOptions {
   /** Timed runs per model per round (default 30), after `warmup` untimed ones (default 5). */
   iterations?: number;
   warmup?: number;
+  /**
+   * ...and untimed runs for at least this long (default 1000 ms). Measured here: a fresh process
+   * runs the same model 1.6–3× slower for its first ~250 ms (clock ramp on these VMs), so a count
+   * of warm-up runs that suits a 100 ms model leaves a 3 ms model timed while still cold.
+   */
+  warmupMs?: number;
   /** The input tensor to time with (a real preprocessed frame); default fixed pseudo-random. */
   input?: Float32Array;
   /** Let idle ORT threads spin (ORT's default; fastest when the model is alone). Default true. */
@@ -56,6 +62,7 @@ export async function benchmarkModels(models: readonly BenchmarkModel[], options
   const rounds = options.rounds ?? 3;
   const iterations = options.iterations ?? 30;
   const warmup = options.warmup ?? 5;
+  const warmupMs = options.warmupMs ?? 1000;
   const dir = options.input ? await mkdtemp(join(tmpdir(), 'kestrel-bench-')) : undefined;
   const inputFile = dir ? join(dir, 'input.f32') : undefined;
   if (inputFile && options.input) await writeFile(inputFile, new Uint8Array(options.input.buffer, options.input.byteOffset, options.input.byteLength));
@@ -65,7 +72,7 @@ export async function benchmarkModels(models: readonly BenchmarkModel[], options
     let done = 0;
     for (let r = 0; r < rounds; r++) {
       for (const [i, m] of models.entries()) {
-        const times = await timeInChild({ path: m.path, threads, warmup, iterations, allowSpinning: options.allowSpinning ?? true, ...(inputFile ? { inputFile } : {}) });
+        const times = await timeInChild({ path: m.path, threads, warmup, warmupMs, iterations, allowSpinning: options.allowSpinning ?? true, ...(inputFile ? { inputFile } : {}) });
         perRound[i].push(median(times));
         fastest[i] = Math.min(fastest[i], ...times);
         options.onRun?.(++done, rounds * models.length);
