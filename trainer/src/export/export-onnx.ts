@@ -13,6 +13,7 @@ import { levelSizes } from '../model/config.js';
 import { detectorMetadata } from '../model/metadata.js';
 import type { ConvNode } from '../model/spec.js';
 import { loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
+import { ARCHITECTURE_KEY, architectureOf } from '../model/onnx-import.js';
 import { selectBackend } from '../backend/select.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
 
@@ -42,6 +43,8 @@ export async function exportCheckpoint(o: ExportOptions): Promise<ExportReport> 
     version: o.version ?? new Date().toISOString().slice(0, 10),
     ...(file.state.datasetHash ? { trainedFrom: file.state.datasetHash } : {}),
     eval: o.eval ?? { split: 'val', ...(file.state.metrics ?? {}), epoch: file.state.epoch + 1 },
+    // What `kestrel train --from model.onnx` rebuilds the network from (model/onnx-import.ts).
+    extra: { [ARCHITECTURE_KEY]: JSON.stringify(architectureOf(model.config)) },
   });
   const proto = buildOnnx(model, meta);
   await writeModel(proto, o.output);

@@ -7,7 +7,7 @@ import type { DetectorConfig } from '../model/config.js';
 export interface TrainOptions {
   /** Dataset folder (dataset.json or data.yaml). */
   data: string;
-  /** Fine-tune from this checkpoint; a different class list re-initialises only the class outputs. */
+  /** Fine-tune from this checkpoint or exported .onnx; a different class list re-initialises only the class outputs. */
   from?: string;
   /** Continue an interrupted run: its folder (or its weights/last checkpoint). */
   resume?: string;

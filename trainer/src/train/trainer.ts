@@ -16,6 +16,7 @@ import { showAugmented } from '../data/show.js';
 import type { Dataset } from '../data/types.js';
 import { buildDetector, type KestrelModel } from '../model/build.js';
 import { resolveDetectorConfig } from '../model/config.js';
+import { loadOnnxDetector, recalibrateBatchNorm } from '../model/onnx-import.js';
 import { isCheckpoint, loadCheckpoint, readCheckpointFile, saveCheckpoint, type NamedTensor, type TrainingState } from '../model/checkpoint.js';
 import { classBalancedWeights } from '../model/loss.js';
 import { CheckpointPredictor } from '../eval/predictors.js';
@@ -60,7 +61,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const hash = datasetHash(ds);
   logger.info({ dataset: ds.root, train: trainItems.length, val: valItems.length, classes: ds.classes.length, hash }, 'dataset');
 
-  const { model, startEpoch, state, optimizerWeights, run } = await prepareModel(o, ds, resumed, logger);
+  const { model, startEpoch, state, optimizerWeights, run, foldedBatchNorm } = await prepareModel(o, ds, resumed, logger);
   const classCounts = ds.classes.map((_, c) => trainItems.reduce((n, it) => n + it.boxes.filter((b) => b.classId === c).length, 0));
   const classWeights = o.classBalanced ? classBalancedWeights(classCounts) : ds.classes.map(() => 1);
   run.writeJson('args.json', { ...serialisableArgs(o), backend: backend.choice, datasetHash: hash, classes: ds.classes, classWeights, detector: model.config });
@@ -76,6 +77,19 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
     if (trainNet !== model) model.net.setWeights(trainNet.net.getWeights());
   };
   if (trainNet !== model) trainNet.net.setWeights(model.net.getWeights());
+  if (foldedBatchNorm) {
+    // An exported model's BatchNorms are folded away: measure them again on this data first.
+    const iterator = batches.epoch(0, augment);
+    const first = await iterator.next();
+    await iterator.return(undefined);
+    if (!first.done) {
+      const images = tf.tensor4d(first.value.images, [first.value.count, first.value.size, first.value.size, 3]);
+      const layers = recalibrateBatchNorm(trainNet, images);
+      images.dispose();
+      syncDeploy();
+      logger.info({ layers, images: first.value.count }, 'BatchNorm statistics measured on the new data');
+    }
+  }
   const optimizer = tf.train.adam(o.lr);
   const step = new TrainStep(trainNet, optimizer, classWeights, o.temperature);
   if (optimizerWeights && !(await step.restoreOptimizer(optimizerWeights))) {
@@ -180,7 +194,12 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   return result;
 }
 
-async function prepareModel(o: ResolvedTrainOptions, ds: Dataset, resumed: ReturnType<typeof resumeSource> | undefined, logger: Logger): Promise<{ model: KestrelModel; startEpoch: number; state?: TrainingState; optimizerWeights?: NamedTensor[]; run: RunFolder }> {
+async function prepareModel(
+  o: ResolvedTrainOptions,
+  ds: Dataset,
+  resumed: ReturnType<typeof resumeSource> | undefined,
+  logger: Logger,
+): Promise<{ model: KestrelModel; startEpoch: number; state?: TrainingState; optimizerWeights?: NamedTensor[]; run: RunFolder; foldedBatchNorm?: boolean }> {
   if (resumed) {
     const loaded = await loadCheckpoint(resumed.checkpoint);
     const run = new RunFolder(resumed.runDir);
@@ -189,8 +208,13 @@ async function prepareModel(o: ResolvedTrainOptions, ds: Dataset, resumed: Retur
     return { model: loaded.model, startEpoch: loaded.file.state.epoch + 1, state: loaded.file.state, optimizerWeights: loaded.optimizerWeights, run };
   }
   const run = RunFolder.create(o.project, o.name, o.existOk);
+  if (o.from && /\.onnx$/i.test(o.from) && !isCheckpoint(o.from)) {
+    const imported = loadOnnxDetector(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
+    logger.info({ from: o.from, reinitialised: imported.reinitialised }, imported.reinitialised.length > 0 ? 'fine-tuning an exported model: new class head' : 'fine-tuning an exported model');
+    return { model: imported.model, startEpoch: 0, run, foldedBatchNorm: true };
+  }
   if (o.from) {
-    if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is not a Kestrel checkpoint folder (weights/best of a run)`);
+    if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is neither a Kestrel checkpoint folder (weights/best of a run) nor an .onnx file made by \`kestrel export\``);
     const loaded = await loadCheckpoint(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
     loaded.optimizerWeights?.forEach((w) => w.tensor.dispose());
     logger.info({ from: o.from, reinitialised: loaded.reinitialised }, loaded.reinitialised.length > 0 ? 'fine-tuning: new class head' : 'fine-tuning');
