@@ -571,6 +571,7 @@ export class Agent {
       ...(outbox && this.outbox ? { outbox: { depth: outbox.depth, bytes: outbox.bytes, droppedBudget: outbox.droppedByReason.count, droppedAge: outbox.droppedByReason.age, owner: this.outbox } } : {}),
       ...(this.link ? { mqtt: { connected: this.link.connected, reconnects: Math.max(0, this.link.stats.connects - 1), telemetryDropped: this.link.stats.telemetryDropped, owner: this.link } } : {}),
       ...(this.publisher ? { eventsPublished: { total: this.publisher.published, owner: this.publisher } } : {}),
+      ...(this.sampler ? { samples: samplesSnapshot(this.sampler) } : {}),
     };
   }
 
@@ -581,6 +582,7 @@ export class Agent {
     const queues = this.scheduler.stats();
     const cameras = Object.fromEntries([...this.cameras].map(([name, rt]) => [name, rt.takeStats(intervalSeconds, queues[name]?.pending ? 1 : 0, queues[name]?.dropped ?? 0)]));
     const outbox = this.outbox!.stats();
+    const samples = this.sampler && samplesSnapshot(this.sampler);
     const stats: Stats = {
       schema: 1,
       deviceId: this.config.device.id,
@@ -590,6 +592,7 @@ export class Agent {
       inference: { ms: this.inferenceMs.percentiles(), queue: this.scheduler.pendingCount, provider: this.engine?.info?.provider },
       cameras,
       outbox: { depth: outbox.depth, dropped: outbox.droppedEvents },
+      ...(samples?.enabled ? { samples: statsSamples(samples) } : {}),
     };
     this.inferenceMs.reset();
     return stats;
@@ -663,4 +666,25 @@ function raceDelay(promise: Promise<unknown>, ms: number | undefined): Promise<u
   if (ms === undefined) return promise;
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
+
+function samplesSnapshot(sampler: Sampler): NonNullable<MetricsSnapshot['samples']> {
+  const s = sampler.stats();
+  const upload = 'sent' in s.upload ? s.upload : undefined;
+  return {
+    owner: sampler,
+    enabled: s.enabled,
+    considered: s.considered,
+    kept: s.kept,
+    dropped: { ...s.dropped, evictedBudget: s.buffer?.evicted.budget ?? 0, evictedAge: s.buffer?.evicted.age ?? 0 },
+    uploaded: upload?.sent ?? 0,
+    uploadRejected: upload?.rejected ?? 0,
+    backlog: s.backlog,
+    bufferBytes: s.buffer?.bytes ?? 0,
+  };
+}
+
+function statsSamples(s: NonNullable<MetricsSnapshot['samples']>): NonNullable<Stats['samples']> {
+  const d = s.dropped;
+  return { considered: s.considered, kept: s.kept, dropped: d.quota + d.duplicate + d.queueFull + d.writeFailed, uploaded: s.uploaded, backlog: s.backlog };
 }

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { parse as parseYaml } from 'yaml';
-import { parsePayload, type FrameDetections } from '@kestrel/core';
+import { parsePayload, type FrameDetections, type Stats } from '@kestrel/core';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
-import { uniquePrefix } from '../support/ports.js';
+import { freePort, uniquePrefix } from '../support/ports.js';
 import { REPO_ROOT } from '../support/images.js';
 import { runKestrel } from '../support/cli.js';
 import { startHub, type HubProcess } from '../deploy/support/hub-process.js';
@@ -36,13 +36,14 @@ test('uncertain demo frames are kept under the quota, reach the hub, and export 
   const prefix = uniquePrefix('al');
   const quotaPerMinute = 3;
   const configPath = join(dir, 'kestrel.yaml');
+  const httpPort = await freePort();
   writeFileSync(
     configPath,
     [
       'device: { id: al-1 }',
-      `mqtt: { url: "${broker.url}", prefix: ${prefix}, publishDetections: true }`,
+      `mqtt: { url: "${broker.url}", prefix: ${prefix}, publishDetections: true, statsIntervalSeconds: 2 }`,
       `stateDir: "${join(dir, 'state')}"`,
-      'http: { enabled: false }',
+      `http: { enabled: true, bind: "127.0.0.1:${httpPort}" }`,
       'model: { threads: 1 }',
       'cameras:',
       '  - name: demo',
@@ -59,11 +60,13 @@ test('uncertain demo frames are kept under the quota, reach the hub, and export 
 
   const published = new Map<number, FrameDetections>();
   const client = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-watch` });
-  client.on('message', (_topic, payload) => {
+  let lastStats: Stats | undefined;
+  client.on('message', (topic, payload) => {
+    if (topic.endsWith('/stats')) return void (lastStats = parsePayload('stats', payload));
     const d = parsePayload('detections', payload);
     published.set(d.frameTime, d);
   });
-  await client.subscribeAsync(`${prefix}/al-1/demo/detections`, { qos: 0 });
+  await client.subscribeAsync([`${prefix}/al-1/demo/detections`, `${prefix}/al-1/stats`], { qos: 0 });
 
   const startedAt = Date.now();
   agent = spawn(process.execPath, ['--conditions=kestrel-source', '--import', 'tsx', join(REPO_ROOT, 'cli/src/entry.ts'), 'agent', '--config', configPath], {
@@ -85,6 +88,16 @@ test('uncertain demo frames are kept under the quota, reach the hub, and export 
   }).catch((err: Error) => {
     throw new Error(`${err.message}; agent log:\n${log}`);
   });
+  // The agent's own account in /metrics: what it looked at, kept, and had confirmed by the hub.
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const kept = value('kestrel_samples_kept_total');
+  assert.ok(value('kestrel_samples_uploaded_total{result="stored"}') >= listed.length, `uploads confirmed in /metrics:\n${metrics}`);
+  assert.ok(kept >= listed.length && value('kestrel_samples_considered_total') > kept, `kept ${kept} of ${value('kestrel_samples_considered_total')}`);
+  assert.equal(value('kestrel_samples_dropped_total{reason="duplicate"}'), 0, 'de-duplication is off here');
+  assert.ok(value('kestrel_samples_backlog') >= 0);
+  // ...and in the stats it publishes, for fleet dashboards that only see MQTT.
+  assert.ok(lastStats?.samples && lastStats.samples.considered > 0 && lastStats.samples.kept <= kept, `stats: ${JSON.stringify(lastStats?.samples)}`);
   agent.kill('SIGTERM');
   await new Promise((r) => agent!.once('exit', r));
   await client.endAsync();

@@ -16,6 +16,19 @@ export interface MetricsSnapshot {
   outbox?: { depth: number; bytes: number; droppedBudget: number; droppedAge: number; owner: object };
   mqtt?: { connected: boolean; reconnects: number; telemetryDropped: number; owner: object };
   eventsPublished?: { total: number; owner: object };
+  /** Active learning, when the sampler runs (its own totals since it started). */
+  samples?: {
+    owner: object;
+    enabled: boolean;
+    considered: number;
+    kept: number;
+    dropped: { quota: number; duplicate: number; queueFull: number; writeFailed: number; evictedBudget: number; evictedAge: number };
+    uploaded: number;
+    uploadRejected: number;
+    /** Kept samples waiting for upload, and the buffer's size on disk. */
+    backlog: number;
+    bufferBytes: number;
+  };
 }
 
 export interface AgentInfo {
@@ -59,6 +72,12 @@ export class AgentMetrics {
   readonly cameraState = this.gauge('kestrel_camera_state', 'The camera state, one series per state set to 1', ['camera', 'state']);
   readonly inferenceUp = this.gauge('kestrel_inference_up', '1 while the inference worker is loaded and answering', []);
   readonly configReloads = this.counter('kestrel_config_reloads_total', 'Configuration reloads (SIGHUP or file change)', ['result']);
+  readonly samplesConsidered = this.counter('kestrel_samples_considered_total', 'Processed frames the active-learning sampler looked at', []);
+  readonly samplesKept = this.counter('kestrel_samples_kept_total', 'Frames kept for active learning', []);
+  readonly samplesDropped = this.counter('kestrel_samples_dropped_total', 'Frames a strategy picked but not kept (quota, duplicate, queue_full, write_failed), and kept samples removed before upload (evicted_budget, evicted_age)', ['reason']);
+  readonly samplesUploaded = this.counter('kestrel_samples_uploaded_total', 'Samples the hub confirmed', ['result']);
+  readonly samplesBacklog = this.gauge('kestrel_samples_backlog', 'Kept samples waiting for upload', []);
+  readonly samplesBufferBytes = this.gauge('kestrel_samples_buffer_bytes', 'Size of the sample buffer on disk (JPEGs)', []);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {
@@ -104,6 +123,17 @@ export class AgentMetrics {
       this.mirror(this.telemetryDropped, {}, s.mqtt.owner, s.mqtt.telemetryDropped);
     }
     if (s.eventsPublished) this.mirror(this.eventsPublished, {}, s.eventsPublished.owner, s.eventsPublished.total);
+    if (s.samples) {
+      const { owner, dropped } = s.samples;
+      this.mirror(this.samplesConsidered, {}, owner, s.samples.considered);
+      this.mirror(this.samplesKept, {}, owner, s.samples.kept);
+      const reasons = { quota: dropped.quota, duplicate: dropped.duplicate, queue_full: dropped.queueFull, write_failed: dropped.writeFailed, evicted_budget: dropped.evictedBudget, evicted_age: dropped.evictedAge };
+      for (const [reason, total] of Object.entries(reasons)) this.mirror(this.samplesDropped, { reason }, owner, total);
+      this.mirror(this.samplesUploaded, { result: 'stored' }, owner, s.samples.uploaded);
+      this.mirror(this.samplesUploaded, { result: 'rejected' }, owner, s.samples.uploadRejected);
+      this.samplesBacklog.set(s.samples.backlog);
+      this.samplesBufferBytes.set(s.samples.bufferBytes);
+    }
   }
 
   /**

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DECODERS } from '@kestrel/core/model/metadata';
-// Type only: the provider module loads ONNX Runtime, which checking a config file must not need.
-import type { ProviderName } from '@kestrel/core/runtime/providers';
+import { PROVIDERS } from '@kestrel/core/runtime/provider-names';
 import { bindProblem } from '../bind.js';
 import type { ConfigContext } from '../context.js';
 import { camerasSchema, DEMO_CAMERAS } from './camera.js';
@@ -17,7 +16,8 @@ import { samplingSchema } from './sampling.js';
  * `kestrel config schema` all use this one declaration.
  */
 
-export const PROVIDER_NAMES = ['tensorrt', 'cuda', 'cpu'] as const satisfies readonly ProviderName[];
+/** The execution providers a config may list: core's list (no ONNX Runtime loaded to know it). */
+export const PROVIDER_NAMES = PROVIDERS;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

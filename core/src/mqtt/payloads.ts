@@ -194,6 +194,18 @@ export const StatsSchema = z.object({
     /** Events dropped by the size/age budget since the agent started. */
     dropped: nonNegativeInt,
   }),
+  /** Active learning, when sampling is enabled: totals since the agent started, and the upload backlog. */
+  samples: z
+    .object({
+      considered: nonNegativeInt,
+      kept: nonNegativeInt,
+      /** Picked by a strategy but not kept: quota spent, near-duplicate, writer busy, write failed. */
+      dropped: nonNegativeInt,
+      uploaded: nonNegativeInt,
+      /** Kept, waiting for upload. */
+      backlog: nonNegativeInt,
+    })
+    .optional(),
 });
 export type Stats = z.infer<typeof StatsSchema>;
 

@@ -6,10 +6,9 @@ import { KestrelError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 
-/** Execution providers Kestrel knows, fastest first. */
-export const PROVIDERS = ['tensorrt', 'cuda', 'cpu'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
-export const DEFAULT_PROVIDERS: ProviderName[] = ['tensorrt', 'cuda', 'cpu'];
+import { DEFAULT_PROVIDERS, PROVIDERS, type ProviderName } from './provider-names.js';
+
+export { DEFAULT_PROVIDERS, PROVIDERS, type ProviderName };
 
 export interface SessionOptions {
   /** Tried in order; the first that creates a session wins. */
