@@ -20,6 +20,7 @@ import { CameraRuntime, type Emit } from './pipeline/camera-runtime.js';
 import { LatencyWindow } from './stats/latency-window.js';
 import { buildDeviceState } from './state/device-state.js';
 import { AgentMetrics, type MetricsSnapshot } from './metrics/agent-metrics.js';
+import { samplesSnapshot, statsSamples } from './metrics/sample-counters.js';
 import { HealthServer } from './health/server.js';
 import { buildHealthReport, type HealthReport } from './health/report.js';
 import { InferenceLiveness, type InferenceCheck } from './health/inference-liveness.js';
@@ -666,25 +667,4 @@ function raceDelay(promise: Promise<unknown>, ms: number | undefined): Promise<u
   if (ms === undefined) return promise;
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
-}
-
-function samplesSnapshot(sampler: Sampler): NonNullable<MetricsSnapshot['samples']> {
-  const s = sampler.stats();
-  const upload = 'sent' in s.upload ? s.upload : undefined;
-  return {
-    owner: sampler,
-    enabled: s.enabled,
-    considered: s.considered,
-    kept: s.kept,
-    dropped: { ...s.dropped, evictedBudget: s.buffer?.evicted.budget ?? 0, evictedAge: s.buffer?.evicted.age ?? 0 },
-    uploaded: upload?.sent ?? 0,
-    uploadRejected: upload?.rejected ?? 0,
-    backlog: s.backlog,
-    bufferBytes: s.buffer?.bytes ?? 0,
-  };
-}
-
-function statsSamples(s: NonNullable<MetricsSnapshot['samples']>): NonNullable<Stats['samples']> {
-  const d = s.dropped;
-  return { considered: s.considered, kept: s.kept, dropped: d.quota + d.duplicate + d.queueFull + d.writeFailed, uploaded: s.uploaded, backlog: s.backlog };
 }
