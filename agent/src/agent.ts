@@ -513,6 +513,8 @@ export class Agent {
     for (const [name, rt] of this.cameras) {
       const s = rt.cameraStatus();
       if (s.state === 'failed' || s.state === 'stalled') reasons.push(`camera ${name} ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`);
+      // Between retries an outage passes through `connecting`: still degraded, not a fresh start.
+      else if (s.state === 'connecting' && s.lastError) reasons.push(`camera ${name} reconnecting after: ${s.lastError}`);
     }
     return reasons;
   }

@@ -1,6 +1,8 @@
 // A device-side uploader as its own process, so tests can kill it mid-upload:
 //   node ... upload-worker.ts <bufferDir> <hubUrl> <token> [crashAfterConfirmedBatches]
-// Runs until the buffer is empty, then prints its stats as JSON and exits 0. With the last
+// Prints one JSON line per answered batch ({ duplicates }: how many the hub already had), so a
+// test sees them even from a worker it killed; runs until the buffer is empty, then prints its
+// stats as JSON and exits 0. With the last
 // argument it SIGKILLs itself right after the hub confirmed that many batches — before the
 // buffer removes them: the worst moment to die.
 import { createLogger } from '@kestrel/core';
@@ -17,6 +19,7 @@ const transport: SampleTransport = {
   async send(samples: readonly OutgoingSample[]) {
     const outcomes = await http.send(samples);
     confirmed++;
+    process.stdout.write(`${JSON.stringify({ batch: confirmed, duplicates: outcomes.filter((o) => o.status === 'duplicate').length })}\n`);
     if (crashAfter && confirmed >= Number(crashAfter)) process.kill(process.pid, 'SIGKILL');
     return outcomes;
   },
