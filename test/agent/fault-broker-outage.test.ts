@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startBroker, type PrivateBroker } from '../support/broker.js';
 import { freePort, uniquePrefix } from '../support/ports.js';
-import { Recorder, httpGet, cleanUp, metric, queuedEventIds, startAgentProcess, stopAgent, waitFor } from './support/agent-process.js';
+import { Recorder, demoAgentYaml, httpGet, cleanUp, metric, queuedEventIds, startAgentProcess, stopAgent, waitFor } from './support/agent-process.js';
 import { checkDelivery } from './support/delivery.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-fault-broker-'));
@@ -37,19 +37,7 @@ test('events produced while the broker is down arrive once it is back: none miss
   const configPath = join(dir, 'agent.yaml');
   writeFileSync(
     configPath,
-    [
-      `device: { id: ${deviceId} }`,
-      `mqtt: { url: "${broker.url}", prefix: ${prefix}, statsIntervalSeconds: 5, reconnect: { minMs: 300, maxMs: 1000 } }`,
-      `stateDir: "${stateDir}"`,
-      `http: { enabled: true, bind: "127.0.0.1:${httpPort}" }`,
-      'model: { threads: 1 }',
-      'cameras:',
-      '  - name: demo',
-      '    source: { type: demo }',
-      '    fps: 2',
-      '    tracker: { minHits: 2 }',
-      '    eventUpdateIntervalSeconds: 1',
-    ].join('\n'),
+    demoAgentYaml({ deviceId, brokerUrl: broker.url, prefix, stateDir, httpPort, mqtt: 'statsIntervalSeconds: 5, reconnect: { minMs: 300, maxMs: 1000 }', eventUpdateIntervalSeconds: 1 }),
   );
   const rec = new Recorder(broker.url, prefix);
   await rec.connect();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runKestrel } from '../support/cli.js';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { freePort, uniquePrefix } from '../support/ports.js';
-import { Recorder, httpGet, cleanUp, startAgentProcess, stopAgent, waitFor } from './support/agent-process.js';
+import { Recorder, demoAgentYaml, httpGet, cleanUp, startAgentProcess, stopAgent, waitFor } from './support/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-fault-config-'));
 let broker: BrokerHandle | undefined;
@@ -104,21 +104,7 @@ test('an unwritable state dir: the agent runs with an in-memory outbox and says 
   mkdirSync(stateDir);
   chmodSync(stateDir, 0o555);
   const path = join(dir, 'rostate.yaml');
-  writeFileSync(
-    path,
-    [
-      `device: { id: ${deviceId} }`,
-      `mqtt: { url: "${broker.url}", prefix: ${prefix} }`,
-      `stateDir: "${stateDir}"`,
-      `http: { enabled: true, bind: "127.0.0.1:${httpPort}" }`,
-      'model: { threads: 1 }',
-      'cameras:',
-      '  - name: demo',
-      '    source: { type: demo }',
-      '    fps: 2',
-      '    tracker: { minHits: 2 }',
-    ].join('\n'),
-  );
+  writeFileSync(path, demoAgentYaml({ deviceId, brokerUrl: broker.url, prefix, stateDir, httpPort }));
   const rec = new Recorder(broker.url, prefix);
   await rec.connect();
   // root writes through any mode bits; without CAP_DAC_OVERRIDE it meets them like any user.

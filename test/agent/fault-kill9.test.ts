@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import type { DetectionEvent } from '@kestrel/core';
 import { startBroker, type PrivateBroker } from '../support/broker.js';
 import { uniquePrefix } from '../support/ports.js';
-import { Recorder, cleanUp, queuedEventIds, startAgentProcess, stopAgent, waitFor } from './support/agent-process.js';
+import { Recorder, cleanUp, demoAgentYaml, queuedEventIds, startAgentProcess, stopAgent, waitFor } from './support/agent-process.js';
 import { checkDelivery } from './support/delivery.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-fault-kill9-'));
@@ -45,19 +45,7 @@ test('events queued when the agent was killed -9 are delivered after it restarts
   const configPath = join(dir, 'agent.yaml');
   writeFileSync(
     configPath,
-    [
-      `device: { id: ${deviceId} }`,
-      `mqtt: { url: "${broker.url}", prefix: ${prefix}, reconnect: { minMs: 300, maxMs: 1000 } }`,
-      `stateDir: "${stateDir}"`,
-      'http: { enabled: false }',
-      'model: { threads: 1 }',
-      'cameras:',
-      '  - name: demo',
-      '    source: { type: demo }',
-      '    fps: 2',
-      '    tracker: { minHits: 2 }',
-      '    eventUpdateIntervalSeconds: 1',
-    ].join('\n'),
+    demoAgentYaml({ deviceId, brokerUrl: broker.url, prefix, stateDir, mqtt: 'reconnect: { minMs: 300, maxMs: 1000 }', eventUpdateIntervalSeconds: 1 }),
   );
   const rec = new Recorder(broker.url, prefix);
   await rec.connect();

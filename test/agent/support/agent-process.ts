@@ -224,3 +224,33 @@ export function metric(text: string, name: string, labels: Record<string, string
 export function queuedEventIds(log: LogLine[], camera?: string): string[] {
   return log.filter((l) => l.msg === 'event queued' && (camera === undefined || l.camera === camera)).map((l) => l.id as string);
 }
+
+export interface DemoAgentConfig {
+  deviceId: string;
+  brokerUrl: string;
+  prefix: string;
+  stateDir: string;
+  /** Port for /healthz and /metrics; none: HTTP off. */
+  httpPort?: number;
+  /** More keys inside `mqtt: { ... }`, e.g. `reconnect: { minMs: 300, maxMs: 1000 }`. */
+  mqtt?: string;
+  /** Events sooner than the defaults: a track is `new` after 2 frames, `update` every second. */
+  eventUpdateIntervalSeconds?: number;
+}
+
+/** The YAML of an agent on the demo camera at 2 fps with NanoDet on one thread: what fault tests run. */
+export function demoAgentYaml(c: DemoAgentConfig): string {
+  return [
+    `device: { id: ${c.deviceId} }`,
+    `mqtt: { url: "${c.brokerUrl}", prefix: ${c.prefix}${c.mqtt ? `, ${c.mqtt}` : ''} }`,
+    `stateDir: "${c.stateDir}"`,
+    c.httpPort === undefined ? 'http: { enabled: false }' : `http: { enabled: true, bind: "127.0.0.1:${c.httpPort}" }`,
+    'model: { threads: 1 }',
+    'cameras:',
+    '  - name: demo',
+    '    source: { type: demo }',
+    '    fps: 2',
+    '    tracker: { minHits: 2 }',
+    ...(c.eventUpdateIntervalSeconds === undefined ? [] : [`    eventUpdateIntervalSeconds: ${c.eventUpdateIntervalSeconds}`]),
+  ].join('\n');
+}
