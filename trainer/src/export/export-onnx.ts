@@ -16,6 +16,7 @@ import { loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { ARCHITECTURE_KEY, architectureOf } from '../model/onnx-import.js';
 import { selectBackend } from '../backend/select.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
+import { forEachKernelWeight, onnxKernelDims } from '../model/kernel-layout.js';
 
 export interface ExportOptions {
   checkpoint: string;
@@ -128,7 +129,7 @@ function samePad(size: number, k: number, s: number): [number, number] {
 function foldedConv(node: ConvNode, conv: tf.layers.Layer, bn?: tf.layers.Layer): { weight: { dims: number[]; data: Float32Array }; bias: Float32Array } {
   const [kernelT, biasT] = conv.getWeights();
   const kernel = kernelT.dataSync() as Float32Array;
-  const [kh, kw, cin, mult] = kernelT.shape as [number, number, number, number];
+  const [, , cin, mult] = kernelT.shape as [number, number, number, number];
   const cout = node.depthwise ? cin * mult : mult;
   let scale = new Float32Array(cout).fill(1);
   let bias = biasT ? Float32Array.from(biasT.dataSync()) : new Float32Array(cout);
@@ -138,20 +139,8 @@ function foldedConv(node: ConvNode, conv: tf.layers.Layer, bn?: tf.layers.Layer)
     bias = Float32Array.from(beta, (b, c) => b + (bias[c] - mean[c]) * scale[c]);
   }
   if (!node.depthwise && kernelT.shape[3] !== node.filters) throw new KestrelError('E_EXPORT', `layer ${node.name}: kernel has ${kernelT.shape[3]} outputs, spec says ${node.filters}`);
-  const perGroupIn = node.depthwise ? 1 : cin;
-  const data = new Float32Array(cout * perGroupIn * kh * kw);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let i = 0; i < cin; i++) {
-        for (let m = 0; m < mult; m++) {
-          const src = ((y * kw + x) * cin + i) * mult + m;
-          // Dense: output m, input i. Depthwise: output i·mult + m, its single input.
-          const o = node.depthwise ? i * mult + m : m;
-          const ii = node.depthwise ? 0 : i;
-          data[((o * perGroupIn + ii) * kh + y) * kw + x] = kernel[src] * scale[o];
-        }
-      }
-    }
-  }
-  return { weight: { dims: [cout, perGroupIn, kh, kw], data }, bias };
+  const dims = onnxKernelDims(node.depthwise, kernelT.shape);
+  const data = new Float32Array(kernel.length);
+  forEachKernelWeight(node.depthwise, kernelT.shape, (tfIndex, onnxIndex, out) => (data[onnxIndex] = kernel[tfIndex] * scale[out]));
+  return { weight: { dims, data }, bias };
 }

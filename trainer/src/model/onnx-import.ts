@@ -12,11 +12,13 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { decodeModel, type ModelProto } from '@kestrel/core/onnx/io';
+import { DataType, tensorDims, tensorToFloat32 } from '@kestrel/core/onnx/tensors';
 import { readMetadata } from '@kestrel/core/model/metadata';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { buildDetector, BN_EPSILON, type KestrelModel } from './build.js';
 import { resolveDetectorConfig, type DetectorConfig } from './config.js';
 import type { ConvNode } from './spec.js';
+import { forEachKernelWeight, onnxKernelDims } from './kernel-layout.js';
 
 /** The metadata key `kestrel export` writes the architecture under (without `kestrel.`). */
 export const ARCHITECTURE_KEY = 'architecture';
@@ -123,38 +125,21 @@ interface FloatInitializer {
   data: Float32Array;
 }
 
+/** Every float initializer (float16/double weights converted), by name. */
 function initializers(proto: ModelProto): Map<string, FloatInitializer> {
   const out = new Map<string, FloatInitializer>();
   for (const t of proto.graph?.initializer ?? []) {
-    if (!t.name || t.dataType !== 1) continue;
-    const dims = (t.dims ?? []).map(Number);
-    let data: Float32Array;
-    if (t.rawData && t.rawData.length > 0) {
-      const raw = t.rawData;
-      data = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    } else data = Float32Array.from(t.floatData ?? []);
-    out.set(t.name, { dims, data });
+    if (!t.name || ![DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE].includes(t.dataType ?? 0)) continue;
+    out.set(t.name, { dims: tensorDims(t), data: tensorToFloat32(t) });
   }
   return out;
 }
 
-/** ONNX [Cout, Cin/group, kh, kw] → TF.js [kh, kw, Cin, Cout] (depthwise: [kh, kw, C, 1]); undefined when the shapes do not fit. */
+/** ONNX [Cout, Cin/group, kh, kw] → TF.js [kh, kw, Cin, mult]; undefined when the shapes do not fit (a resized class head). */
 function toTfKernel(node: ConvNode, dims: number[], data: Float32Array, tfShape: number[]): tf.Tensor | undefined {
-  const [kh, kw, cin, last] = tfShape;
-  const [cout, perGroupIn, h, w] = dims;
-  if (h !== kh || w !== kw) return undefined;
-  if (node.depthwise ? cout !== cin * last || perGroupIn !== 1 : cout !== last || perGroupIn !== cin) return undefined;
-  const out = new Float32Array(kh * kw * cin * last);
-  for (let y = 0; y < kh; y++) {
-    for (let x = 0; x < kw; x++) {
-      for (let i = 0; i < cin; i++) {
-        for (let m = 0; m < last; m++) {
-          const o = node.depthwise ? i * last + m : m;
-          const ii = node.depthwise ? 0 : i;
-          out[((y * kw + x) * cin + i) * last + m] = data[((o * perGroupIn + ii) * kh + y) * kw + x];
-        }
-      }
-    }
-  }
-  return tf.tensor4d(out, [kh, kw, cin, last]);
+  const want = onnxKernelDims(node.depthwise, tfShape);
+  if (dims.length !== 4 || want.some((d, i) => d !== dims[i])) return undefined;
+  const out = new Float32Array(data.length);
+  forEachKernelWeight(node.depthwise, tfShape, (tfIndex, onnxIndex) => (out[tfIndex] = data[onnxIndex]));
+  return tf.tensor4d(out, tfShape as [number, number, number, number]);
 }
