@@ -2,6 +2,7 @@
 // alone in its own process (two sessions in one process distort each other on small machines).
 import { performance } from 'node:perf_hooks';
 import { Detector } from '@kestrel/core';
+import { nearestRank } from '../stats/latency-window.js';
 
 const [modelPath, threadsArg, secondsArg] = process.argv.slice(2);
 const detector = await Detector.load(modelPath, { threads: Number(threadsArg), providers: ['cpu'] });
@@ -17,6 +18,5 @@ while (performance.now() < end) {
 }
 const elapsed = (performance.now() - start) / 1000;
 times.sort((a, b) => a - b);
-const pct = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)];
 await detector.close();
-process.send?.({ fps: times.length / elapsed, p50: pct(0.5), p99: pct(0.99), runs: times.length });
+process.send?.({ fps: times.length / elapsed, p50: nearestRank(times, 0.5), p99: nearestRank(times, 0.99), runs: times.length });

@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import { BUNDLED_MODEL_PATH, KestrelError, parsePayload, type Stats } from '@kestrel/core';
 import { EmbeddedBroker, isListening } from '../broker/embedded.js';
 import { DEMO_PHOTO } from '../source/demo.js';
+import { nearestRank } from '../stats/latency-window.js';
 import { silentLogger } from '@kestrel/core';
 
 export interface PipelineBenchFlags {
@@ -257,8 +258,7 @@ function summarize(frames: FrameSample[]): LatencySummary {
 /** Nearest rank, as the agent's own stats. */
 function percentiles(xs: number[]): Percentiles {
   const sorted = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: round(at(0.5)), p99: round(at(0.99)) };
+  return { p50: round(nearestRank(sorted, 0.5)), p99: round(nearestRank(sorted, 0.99)) };
 }
 
 function round(v: number): number {

@@ -25,8 +25,7 @@ export class LatencyWindow {
   percentiles(): { p50: number; p99: number } | null {
     if (this.count === 0) return null;
     const sorted = Array.from(this.samples.subarray(0, this.count)).sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-    return { p50: round(at(0.5)), p99: round(at(0.99)) };
+    return { p50: round(nearestRank(sorted, 0.5)), p99: round(nearestRank(sorted, 0.99)) };
   }
 
   reset(): void {
@@ -37,4 +36,9 @@ export class LatencyWindow {
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/** The nearest-rank percentile `q` (0..1] of ascending, non-empty `sorted`. */
+export function nearestRank(sorted: ArrayLike<number>, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
