@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModuleUrl, startModuleWorker } from '@kestrel/core/util/worker';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { KestrelError, rgbToTensor, type DetectOptions, type LetterboxGeometry, type Logger } from '@kestrel/core';
@@ -32,12 +33,6 @@ interface Pending {
 export interface EngineEvents {
   restarted: [reason: string];
   loaded: [info: ModelInfo];
-}
-
-/** The worker's file: worker.js when compiled, worker.ts when run from source by tsx. */
-function workerUrl(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./worker${ext}`, import.meta.url);
 }
 
 /**
@@ -144,12 +139,7 @@ export class InferenceEngine extends EventEmitter<EngineEvents> {
   }
 
   private spawn(): void {
-    const url = workerUrl();
-    // Compiled: the worker file itself. From TypeScript sources (tests, development): a one-line
-    // bootstrap that registers tsx inside the worker first, since loader hooks are per thread.
-    const worker = url.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, name: 'kestrel-inference' })
-      : new Worker(url, { name: 'kestrel-inference' });
+    const worker = startModuleWorker(siblingModuleUrl(import.meta.url, 'worker'), { name: 'kestrel-inference' });
     worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
     worker.on('error', (err) => this.options.logger.error({ err: err.message }, 'inference worker error'));
     worker.on('exit', (code) => {

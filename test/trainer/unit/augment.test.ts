@@ -90,3 +90,28 @@ test('the full pipeline is reproducible by seed and keeps boxes on objects', () 
   assert.deepEqual(a.data, b.data);
   assert.ok(colourShare(a, a.boxes[0].box, [250, 250, 250]) > 0.97);
 });
+
+test('cropping while warping resamples only the window, flipped or not, and keeps boxes on objects', () => {
+  // An asymmetric object (colour on its left half only) shows whether a flip moved pixels and box together.
+  const src = picture(200, 200, [110, 120, 170, 170], [30, 220, 60]);
+  for (let y = 120; y < 170; y++) for (let x = 140; x < 170; x++) src.data.set([220, 40, 200], (y * 200 + x) * 3);
+  let flipped = 0;
+  let checked = 0;
+  for (let seed = 0; seed < 16; seed++) {
+    const o = { ...DEFAULT_AUGMENT, mosaic: 0, colour: 0, flipLR: 0.5 };
+    const s = augmentSample(src, 200, createRng(seed), o, undefined, { size: 96, objectBias: 1 });
+    assert.equal(s.width, 96);
+    assert.equal(s.data.length, 96 * 96 * 3);
+    assert.equal(s.boxes.length, 1, `seed ${seed}: the window holds its object`);
+    const [x1, y1, x2, y2] = s.boxes[0].box;
+    if (x1 < 1 || x2 > 95) continue; // cut by the window's edge: the halves are unequal
+    checked++;
+    const mid = (x1 + x2) / 2;
+    const left = colourShare(s, [x1, y1, mid, y2], [30, 220, 60]);
+    const right = colourShare(s, [mid, y1, x2, y2], [30, 220, 60]);
+    assert.ok(Math.max(left, right) > 0.9, `seed ${seed}: one half of the box is the green half of the object`);
+    if (right > left) flipped++;
+  }
+  assert.ok(checked >= 6, `${checked} whole objects checked`);
+  assert.ok(flipped > 0 && flipped < checked, 'some crops were flipped, some not');
+});

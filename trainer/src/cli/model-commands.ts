@@ -22,6 +22,7 @@ interface TrainFlags {
   patience?: string;
   time?: string;
   seed?: string;
+  threads?: string;
   project?: string;
   name?: string;
   existOk?: boolean;
@@ -45,6 +46,7 @@ export function registerModelCommands(program: Command): void {
     .option('--patience <n>', 'stop after this many epochs without improvement (default 15)')
     .option('--time <minutes>', 'fit the run into this many minutes')
     .option('--seed <n>', 'random seed (splits, augmentation, initialisation)')
+    .option('--threads <n>', 'threads computing each step, as data-parallel replicas (default: one per core on the wasm/cpu backends, up to 4)')
     .option('--project <dir>', 'where run folders go (default runs/train)')
     .option('--name <name>', 'run folder name (default exp; exp2, exp3... if taken)')
     .option('--exist-ok', 'reuse the run folder')
@@ -56,7 +58,7 @@ export function registerModelCommands(program: Command): void {
         data: f.data as string, from: f.from, resume: f.resume,
         epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
         width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, patience: int(f.patience, '--patience'),
-        timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), project: f.project, name: f.name, existOk: f.existOk,
+        timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), threads: int(f.threads, '--threads'), project: f.project, name: f.name, existOk: f.existOk,
         progress: f.json ? false : undefined,
       });
       const out = { ...r, metrics: summariseMetrics(r.metrics) };

@@ -9,8 +9,7 @@ import type { InputSpec } from '@kestrel/core/model/metadata';
 import { KestrelError } from '@kestrel/core/util/errors';
 import type { DatasetItem, Sample } from './types.js';
 import { augmentSample, type AugmentOptions } from './augment/pipeline.js';
-import { cropSample } from './augment/crop.js';
-import { createRng, deriveSeed, shuffle, type Rng } from './rng.js';
+import { createRng, deriveSeed, shuffle } from './rng.js';
 
 /**
  * Decoded, downsized samples, kept for the whole run (a 320-pixel RGB image is 300 KB) up to a
@@ -79,8 +78,20 @@ export interface TrainBatchOptions {
   seed: number;
 }
 
-/** Augmented training batches; epoch e of seed s is always the same sequence. */
+/** Which samples of a step's batch to make: [from, to). Data-parallel replicas each make their share. */
+export interface BatchShare {
+  from: number;
+  to: number;
+}
+
+/**
+ * Augmented training batches; epoch e of seed s is always the same sequence. Each sample draws
+ * from its own seeded generator, so any thread can make any share of a batch and get the same
+ * pixels the others would have made.
+ */
 export class TrainBatches {
+  private order?: { epoch: number; indices: number[] };
+
   constructor(
     private readonly items: readonly DatasetItem[],
     private readonly cache: SampleCache,
@@ -94,31 +105,44 @@ export class TrainBatches {
     return Math.max(1, Math.floor(this.items.length / this.o.batch));
   }
 
-  async *epoch(epoch: number, augment: AugmentOptions = this.o.augment): AsyncGenerator<TrainBatch> {
-    const rng = createRng(deriveSeed(this.o.seed, 'epoch', epoch));
-    const order = shuffle(rng, this.items.map((_, i) => i));
-    const batch = Math.min(this.o.batch, this.items.length);
-    for (let s = 0; s < this.steps; s++) {
-      const picks = Array.from({ length: batch }, (_, k) => order[(s * batch + k) % order.length]);
-      yield this.makeBatch(picks, rng, augment);
-    }
+  /** Images per batch. */
+  get batchSize(): number {
+    return Math.min(this.o.batch, this.items.length);
   }
 
-  private async makeBatch(picks: number[], rng: Rng, augment: AugmentOptions): Promise<TrainBatch> {
-    const size = this.o.crop ?? this.o.size;
-    const images = new Float32Array(picks.length * size * size * 3);
+  async *epoch(epoch: number, augment: AugmentOptions = this.o.augment): AsyncGenerator<TrainBatch> {
+    for (let s = 0; s < this.steps; s++) yield this.batch(epoch, s, augment);
+  }
+
+  /** Step `step` of `epoch`, whole or only `share` of it. */
+  async batch(epoch: number, step: number, augment: AugmentOptions = this.o.augment, share: BatchShare = { from: 0, to: this.batchSize }): Promise<TrainBatch> {
+    const order = this.epochOrder(epoch);
+    const size = this.o.crop !== undefined && this.o.crop < this.o.size ? this.o.crop : this.o.size;
+    const crop = size < this.o.size ? { size, objectBias: 0.8, classWeights: this.o.cropClassWeights } : undefined;
+    const count = share.to - share.from;
+    const images = new Float32Array(count * size * size * 3);
     const boxes: Sample['boxes'][] = [];
-    for (let k = 0; k < picks.length; k++) {
-      const sample = await this.cache.get(this.items[picks[k]]);
+    for (let k = 0; k < count; k++) {
+      const position = step * this.batchSize + share.from + k;
+      const rng = createRng(deriveSeed(this.o.seed, 'sample', epoch, position));
+      const sample = await this.cache.get(this.items[order[position % order.length]]);
       // Mosaic partners are drawn before augmenting, so the rng sequence does not depend on timing.
       const partners = await Promise.all([0, 1, 2].map(() => this.cache.get(this.items[Math.floor(rng() * this.items.length)])));
-      const frame = augmentSample(sample, this.o.size, rng, augment, () => partners as [Sample, Sample, Sample]);
-      const out = this.o.crop !== undefined && this.o.crop < this.o.size ? cropSample(frame, this.o.crop, rng, 0.8, this.o.cropClassWeights) : frame;
+      const out = augmentSample(sample, this.o.size, rng, augment, () => partners as [Sample, Sample, Sample], crop);
       const base = k * size * size * 3;
-      for (let i = 0; i < out.data.length; i++) images[base + i] = out.data[i] / 255;
+      const data = out.data;
+      for (let i = 0; i < data.length; i++) images[base + i] = data[i] / 255;
       boxes.push(out.boxes);
     }
-    return { images, size, count: picks.length, boxes };
+    return { images, size, count, boxes };
+  }
+
+  private epochOrder(epoch: number): number[] {
+    if (this.order?.epoch !== epoch) {
+      const rng = createRng(deriveSeed(this.o.seed, 'epoch', epoch));
+      this.order = { epoch, indices: shuffle(rng, this.items.map((_, i) => i)) };
+    }
+    return this.order.indices;
   }
 }
 

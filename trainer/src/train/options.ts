@@ -38,6 +38,8 @@ export interface TrainOptions {
   name?: string;
   /** Reuse the run folder instead of making name2, name3, ... */
   existOk?: boolean;
+  /** Threads computing each step (data-parallel replicas); default: one per core on wasm/cpu, up to 4. */
+  threads?: number;
   /** Validation batch size. */
   valBatch?: number;
   logger?: Logger;
@@ -45,7 +47,7 @@ export interface TrainOptions {
   progress?: boolean;
 }
 
-type Optional = 'from' | 'resume' | 'timeMinutes' | 'strides' | 'logger' | 'augment' | 'progress' | 'cropSize';
+type Optional = 'from' | 'resume' | 'timeMinutes' | 'strides' | 'logger' | 'augment' | 'progress' | 'cropSize' | 'threads';
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, Optional>> & Pick<TrainOptions, Optional>;
 
 export const TRAIN_DEFAULTS = {
@@ -82,6 +84,7 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
   if (r.cropSize !== undefined && (r.cropSize % 32 !== 0 || r.cropSize <= 0 || r.cropSize > r.imgsz)) {
     throw new KestrelError('E_TRAIN_OPTIONS', `--crop must be a multiple of 32 and at most --imgsz (${r.imgsz}), got ${r.cropSize}`);
   }
+  if (r.threads !== undefined) positiveInt('threads');
   if (r.timeMinutes !== undefined && !(r.timeMinutes > 0)) throw new KestrelError('E_TRAIN_OPTIONS', `--time must be positive minutes, got ${r.timeMinutes}`);
   return r;
 }

@@ -13,6 +13,13 @@ export interface StepLosses {
   positives: number;
 }
 
+export interface StepGradients {
+  /** One gradient per trainable variable, in TrainStep.variables() order. */
+  grads: tf.Tensor[];
+  losses: StepLosses;
+  images: number;
+}
+
 export class TrainStep {
   private readonly anchors: AnchorSet;
   private readonly points: tf.Tensor2D;
@@ -30,20 +37,34 @@ export class TrainStep {
   }
 
   run(batch: TrainBatch, learningRate: number): StepLosses {
+    const { grads, losses } = this.gradients(batch);
+    this.apply(grads, learningRate);
+    tf.dispose(grads);
+    return losses;
+  }
+
+  /** Loss and gradients of one batch (or one replica's share of it), in variables() order. */
+  gradients(batch: TrainBatch): StepGradients {
     const targets = buildTargets(this.anchors, batch.boxes.map((boxes) => ({ boxes })), this.classWeights);
-    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
     const C = this.model.config.labels.length;
     let parts: { cls: tf.Scalar; box: tf.Scalar } | undefined;
     const x = tf.tensor4d(batch.images, [batch.count, batch.size, batch.size, 3]);
+    const vars = this.variables();
     const { value, grads } = tf.variableGrads(() => {
       const loss = detectionLoss(forward(this.model, x, true), targets, this.points, C, this.temperature);
       parts = { cls: tf.keep(loss.cls), box: tf.keep(loss.box) };
       return loss.total;
-    }, this.variables());
-    this.optimizer.applyGradients(grads as never);
-    const out = { total: value.dataSync()[0], cls: parts!.cls.dataSync()[0], box: parts!.box.dataSync()[0], positives: targets.positives };
-    tf.dispose([x, value, parts!.cls, parts!.box, ...Object.values(grads)]);
-    return out;
+    }, vars);
+    const losses = { total: value.dataSync()[0], cls: parts!.cls.dataSync()[0], box: parts!.box.dataSync()[0], positives: targets.positives };
+    tf.dispose([x, value, parts!.cls, parts!.box]);
+    return { grads: vars.map((v) => grads[v.name]), losses, images: batch.count };
+  }
+
+  /** One Adam update with `grads` (in variables() order); the caller keeps ownership of them. */
+  apply(grads: readonly tf.Tensor[], learningRate: number): void {
+    (this.optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+    const vars = this.variables();
+    this.optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, grads[i]])) as never);
   }
 
   /**

@@ -3,15 +3,16 @@
 // the run folder's report. Ultralytics' trainer is the model for the experience.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { createLogger, type Logger } from '@kestrel/core/util/log';
 import type { DetectionMetrics, ImageGroundTruth, ImagePredictions } from '@kestrel/core/eval/types';
-import { selectBackend, describeBackend } from '../backend/select.js';
+import { selectBackend, describeBackend, type BackendChoice } from '../backend/select.js';
 import { datasetHash, loadDataset, splitItems } from '../data/dataset.js';
 import { effectiveSplits } from '../data/split.js';
 import { DEFAULT_AUGMENT, type AugmentOptions } from '../data/augment/pipeline.js';
-import { SampleCache, TrainBatches } from '../data/loader.js';
+import { SampleCache, TrainBatches, type TrainBatchOptions } from '../data/loader.js';
 import { showAugmented } from '../data/show.js';
 import type { Dataset } from '../data/types.js';
 import { buildDetector, type KestrelModel } from '../model/build.js';
@@ -20,6 +21,7 @@ import { loadOnnxDetector, recalibrateBatchNorm } from '../model/onnx-import.js'
 import { isCheckpoint, loadCheckpoint, readCheckpointFile, saveCheckpoint, type NamedTensor, type TrainingState } from '../model/checkpoint.js';
 import { classBalancedWeights } from '../model/loss.js';
 import { CheckpointPredictor } from '../eval/predictors.js';
+import { OnnxValidator } from '../eval/onnx-validation.js';
 import { evaluatePredictor } from '../eval/evaluate.js';
 import { confusionPng, curvesPng, prCurvePng, samplePredictionsPng } from '../report/run-report.js';
 import { WeightEma } from './ema.js';
@@ -28,6 +30,8 @@ import { createProgress } from './progress.js';
 import { RunFolder, type EpochMetrics } from './run-folder.js';
 import { learningRateAt, type LrSchedule } from './schedule.js';
 import { TrainStep } from './step.js';
+import { DataParallelStep } from './data-parallel.js';
+import { ReplicaPool } from './replica/pool.js';
 
 export interface TrainResult {
   runDir: string;
@@ -64,12 +68,14 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const { model, startEpoch, state, optimizerWeights, run, foldedBatchNorm } = await prepareModel(o, ds, resumed, logger);
   const classCounts = ds.classes.map((_, c) => trainItems.reduce((n, it) => n + it.boxes.filter((b) => b.classId === c).length, 0));
   const classWeights = o.classBalanced ? classBalancedWeights(classCounts) : ds.classes.map(() => 1);
-  run.writeJson('args.json', { ...serialisableArgs(o), backend: backend.choice, datasetHash: hash, classes: ds.classes, classWeights, detector: model.config });
+  const threads = trainingThreads(o, backend.choice);
+  run.writeJson('args.json', { ...serialisableArgs(o), threads, backend: backend.choice, datasetHash: hash, classes: ds.classes, classWeights, detector: model.config });
 
   const augment: AugmentOptions = { ...DEFAULT_AUGMENT, ...o.augment };
   // What the model is about to see, as Ultralytics' train_batch picture: wrong labels show here.
   if (startEpoch === 0) await showAugmented({ ...ds, splits }, { output: run.path('train_batch.png'), count: Math.min(16, Math.max(4, o.batch)), imgsz: o.imgsz, seed: o.seed, augment });
-  const batches = new TrainBatches(trainItems, new SampleCache(o.imgsz), { size: o.imgsz, crop: o.cropSize, cropClassWeights: classWeights, batch: o.batch, augment, seed: o.seed });
+  const batchOptions: TrainBatchOptions = { size: o.imgsz, crop: o.cropSize, cropClassWeights: classWeights, batch: o.batch, augment, seed: o.seed };
+  const batches = new TrainBatches(trainItems, new SampleCache(o.imgsz), batchOptions);
   // With --crop, a second network of the crop size trains; `model` (the deploy size) gets its
   // weights for validation and checkpoints. Same layers, so the weights are interchangeable.
   const trainNet = o.cropSize && o.cropSize < o.imgsz ? buildDetector({ ...model.config, inputHeight: o.cropSize, inputWidth: o.cropSize }) : model;
@@ -96,6 +102,12 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
     logger.warn('the saved optimizer state does not fit this model; continuing with a fresh optimizer');
     tf.dispose(optimizerWeights.map((w) => w.tensor));
   }
+  const replicas = threads > 1
+    ? await ReplicaPool.start(threads - 1, { backend: backend.choice, items: trainItems, cacheSide: o.imgsz, batches: batchOptions, detector: trainNet.config, classWeights, temperature: o.temperature })
+    : undefined;
+  const parallelStep = new DataParallelStep(step, batches, replicas);
+  // The replicas are idle while validating: ONNX Runtime may use their cores.
+  const validator = new OnnxValidator(valItems, ds, threads);
   const ema = o.ema ? new WeightEma(trainNet) : undefined;
   const progress = createProgress(logger, o.progress);
 
@@ -107,74 +119,79 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   let stoppedEarly = false;
   const started = Date.now();
   let bestMetrics: DetectionMetrics | undefined;
-  logger.info({ backend: describeBackend(backend), epochs, steps: batches.steps, batch: o.batch, imgsz: o.imgsz, run: run.dir }, 'training');
+  logger.info({ backend: describeBackend(backend), threads, epochs, steps: batches.steps, batch: o.batch, imgsz: o.imgsz, run: run.dir }, 'training');
 
   let epoch = startEpoch;
-  for (; epoch < epochs; epoch++) {
-    const epochStart = Date.now();
-    const mosaicOff = epoch >= epochs - o.closeMosaic;
-    const epochAugment = mosaicOff ? { ...augment, mosaic: 0 } : augment;
-    progress.startEpoch(epoch, epochs, batches.steps);
-    let sum = { total: 0, cls: 0, box: 0 };
-    let n = 0;
-    let lr = 0;
-    for await (const batch of batches.epoch(epoch, epochAugment)) {
-      lr = learningRateAt(schedule(), globalStep);
-      const l = step.run(batch, lr);
-      if (!Number.isFinite(l.total)) throw new KestrelError('E_TRAIN_DIVERGED', `the loss became ${l.total} at epoch ${epoch + 1}; lower --lr (now ${o.lr})`);
-      ema?.update();
-      globalStep++;
-      n++;
-      sum = { total: sum.total + l.total, cls: sum.cls + l.cls, box: sum.box + l.box };
-      progress.step(n, { loss: sum.total / n, cls: sum.cls / n, box: sum.box / n, lr });
-    }
-    const evaluateNow = async (): Promise<Awaited<ReturnType<typeof evaluatePredictor>>> => {
+  try {
+    for (; epoch < epochs; epoch++) {
+      const epochStart = Date.now();
+      const mosaicOff = epoch >= epochs - o.closeMosaic;
+      const epochAugment = mosaicOff ? { ...augment, mosaic: 0 } : augment;
+      progress.startEpoch(epoch, epochs, batches.steps);
+      let sum = { total: 0, cls: 0, box: 0 };
+      let n = 0;
+      let lr = 0;
+      for (let s = 0; s < batches.steps; s++) {
+        lr = learningRateAt(schedule(), globalStep);
+        const l = await parallelStep.run(epoch, s, epochAugment, lr);
+        if (!Number.isFinite(l.total)) throw new KestrelError('E_TRAIN_DIVERGED', `the loss became ${l.total} at epoch ${epoch + 1}; lower --lr (now ${o.lr})`);
+        ema?.update();
+        globalStep++;
+        n++;
+        sum = { total: sum.total + l.total, cls: sum.cls + l.cls, box: sum.box + l.box };
+        progress.step(n, { loss: sum.total / n, cls: sum.cls / n, box: sum.box / n, lr });
+      }
+      const evaluateNow = async (): Promise<Awaited<ReturnType<typeof evaluatePredictor>>> => {
+        syncDeploy();
+        return validator.evaluate(model);
+      };
+      const val = ema ? await ema.withAveraged(evaluateNow) : await evaluateNow();
+      const m: EpochMetrics = {
+        epoch, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n,
+        valMap50: val.metrics.map50, valMap50to95: val.metrics.map50to95, precision: val.metrics.precision, recall: val.metrics.recall, f1: val.metrics.f1,
+        elapsed: (Date.now() - started) / 1000,
+      };
+      run.appendMetrics(m);
+      const f = fitness(val.metrics);
+      const improved = f > best;
+      if (improved) {
+        best = f;
+        bestEpoch = epoch;
+        bestMetrics = val.metrics;
+      }
+      const trainingState: TrainingState = { epoch, step: globalStep, bestFitness: best, bestEpoch, datasetHash: hash, args: serialisableArgs(o), metrics: { map50: val.metrics.map50, map50to95: val.metrics.map50to95 } };
+      const save = async (): Promise<void> => {
+        syncDeploy();
+        if (improved) await saveCheckpoint(run.bestWeights, model, trainingState);
+      };
+      // The averaged weights are the ones worth keeping; the optimizer state belongs to the raw ones.
+      if (ema) await ema.withAveraged(save);
+      else await save();
       syncDeploy();
-      return evaluatePredictor(new CheckpointPredictor(model, o.valBatch), valItems, ds);
-    };
-    const val = ema ? await ema.withAveraged(evaluateNow) : await evaluateNow();
-    const m: EpochMetrics = {
-      epoch, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n,
-      valMap50: val.metrics.map50, valMap50to95: val.metrics.map50to95, precision: val.metrics.precision, recall: val.metrics.recall, f1: val.metrics.f1,
-      elapsed: (Date.now() - started) / 1000,
-    };
-    run.appendMetrics(m);
-    const f = fitness(val.metrics);
-    const improved = f > best;
-    if (improved) {
-      best = f;
-      bestEpoch = epoch;
-      bestMetrics = val.metrics;
-    }
-    const trainingState: TrainingState = { epoch, step: globalStep, bestFitness: best, bestEpoch, datasetHash: hash, args: serialisableArgs(o), metrics: { map50: val.metrics.map50, map50to95: val.metrics.map50to95 } };
-    const save = async (): Promise<void> => {
-      syncDeploy();
-      if (improved) await saveCheckpoint(run.bestWeights, model, trainingState);
-    };
-    // The averaged weights are the ones worth keeping; the optimizer state belongs to the raw ones.
-    if (ema) await ema.withAveraged(save);
-    else await save();
-    syncDeploy();
-    await saveCheckpoint(run.lastWeights, model, trainingState, optimizer);
-    progress.endEpoch(`epoch ${epoch + 1}/${epochs}: loss ${m.trainLoss.toFixed(3)}, val mAP@0.5 ${fmt(m.valMap50)}, mAP@0.5:0.95 ${fmt(m.valMap50to95)}${improved ? ' (best)' : ''}, ${((Date.now() - epochStart) / 1000).toFixed(0)} s`);
+      await saveCheckpoint(run.lastWeights, model, trainingState, optimizer);
+      progress.endEpoch(`epoch ${epoch + 1}/${epochs}: loss ${m.trainLoss.toFixed(3)}, val mAP@0.5 ${fmt(m.valMap50)}, mAP@0.5:0.95 ${fmt(m.valMap50to95)}${improved ? ' (best)' : ''}, ${((Date.now() - epochStart) / 1000).toFixed(0)} s`);
 
-    if (o.timeMinutes !== undefined) {
-      // Fit the run to the time budget at the pace so far (a shared machine speeds up and slows
-      // down); the cosine schedule follows the new length.
-      const minutes = (Date.now() - started) / 60000;
-      const perEpoch = minutes / (epoch - startEpoch + 1);
-      const fit = Math.min(o.epochs, Math.max(epoch + 1, epoch + 1 + Math.floor((o.timeMinutes - minutes) / perEpoch)));
-      if (fit !== epochs) {
-        logger.info({ epochs: fit, minutesPerEpoch: Math.round(perEpoch * 100) / 100 }, 'epochs fitted to the time budget');
-        epochs = fit;
+      if (o.timeMinutes !== undefined) {
+        // Fit the run to the time budget at the pace so far (a shared machine speeds up and slows
+        // down); the cosine schedule follows the new length.
+        const minutes = (Date.now() - started) / 60000;
+        const perEpoch = minutes / (epoch - startEpoch + 1);
+        const fit = Math.min(o.epochs, Math.max(epoch + 1, epoch + 1 + Math.floor((o.timeMinutes - minutes) / perEpoch)));
+        if (fit !== epochs) {
+          logger.info({ epochs: fit, minutesPerEpoch: Math.round(perEpoch * 100) / 100 }, 'epochs fitted to the time budget');
+          epochs = fit;
+        }
+      }
+      if (epoch - bestEpoch >= o.patience) {
+        logger.info({ epoch: epoch + 1, bestEpoch: bestEpoch + 1, patience: o.patience }, 'early stopping: no improvement');
+        stoppedEarly = true;
+        epoch++;
+        break;
       }
     }
-    if (epoch - bestEpoch >= o.patience) {
-      logger.info({ epoch: epoch + 1, bestEpoch: bestEpoch + 1, patience: o.patience }, 'early stopping: no improvement');
-      stoppedEarly = true;
-      epoch++;
-      break;
-    }
+  } finally {
+    await replicas?.stop();
+    validator.close();
   }
   progress.stop();
   step.dispose();
@@ -192,6 +209,18 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   run.writeJson('summary.json', { ...result, metrics: summariseMetrics(final.metrics) });
   bestModel.net.dispose();
   return result;
+}
+
+/**
+ * Threads computing each step. The wasm and cpu backends compute on one core per instance, so by
+ * default every core gets a data-parallel replica (up to 4: past that the averaging and the
+ * smaller shares' BatchNorm statistics cost more than they give); TensorFlow's native backends
+ * already use every core inside each op.
+ */
+export function trainingThreads(o: Pick<ResolvedTrainOptions, 'threads' | 'batch'>, backend: BackendChoice): number {
+  if (o.threads !== undefined) return Math.min(o.threads, o.batch);
+  if (backend === 'tensorflow' || backend === 'tensorflow-gpu') return 1;
+  return Math.max(1, Math.min(availableParallelism(), 4, Math.floor(o.batch / 2)));
 }
 
 async function prepareModel(

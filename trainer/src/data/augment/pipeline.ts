@@ -4,8 +4,9 @@ import type { Rng } from '../rng.js';
 import { uniform } from '../rng.js';
 import type { Sample } from '../types.js';
 import { DEFAULT_COLOUR_JITTER, jitterColour, type ColourJitter } from './colour.js';
-import { flipHorizontal, flipVertical, letterboxTransform, warpSample, DEFAULT_CLIP, type ClipRules } from './geometry.js';
+import { flipHorizontal, flipVertical, letterboxTransform, resampleInto, transformBoxes, DEFAULT_CLIP, type AxisTransform, type ClipRules } from './geometry.js';
 import { mosaic, DEFAULT_MOSAIC } from './mosaic.js';
+import { chooseCropWindow, cropSample, type CropOptions } from './crop.js';
 
 export interface AugmentOptions {
   /** Probability of a mosaic of four images. */
@@ -39,13 +40,19 @@ export const DEFAULT_AUGMENT: AugmentOptions = {
 export const NO_AUGMENT: AugmentOptions = { ...DEFAULT_AUGMENT, mosaic: 0, scale: 0, translate: 0, flipLR: 0, flipUD: 0, colour: 0 };
 
 /**
- * One training sample of size×size. `others` supplies three more samples when a mosaic is drawn.
+ * One training sample of size×size, or of crop.size when `crop` is given: a window of the
+ * size×size frame. `others` supplies three more samples when a mosaic is drawn.
  */
-export function augmentSample(sample: Sample, size: number, rng: Rng, o: AugmentOptions, others?: () => [Sample, Sample, Sample]): Sample {
+export function augmentSample(sample: Sample, size: number, rng: Rng, o: AugmentOptions, others?: () => [Sample, Sample, Sample], crop?: CropOptions): Sample {
+  const cropping = crop !== undefined && crop.size < size;
   let out: Sample;
   if (o.mosaic > 0 && others && rng() < o.mosaic) {
     out = mosaic([sample, ...others()], size, rng, { ...DEFAULT_MOSAIC, pad: o.pad, clip: o.clip });
+    if (o.flipLR > 0 && rng() < o.flipLR) out = flipHorizontal(out);
+    if (cropping) out = cropSample(out, crop.size, rng, crop.objectBias, crop.classWeights, o.clip);
   } else {
+    // Scale, shift and the left-right flip are one axis transform; with a crop, only the window
+    // is resampled (a quarter of the pixels for half-size crops), not the whole frame.
     const base = letterboxTransform(sample.width, sample.height, size);
     const zoom = o.scale > 0 ? uniform(rng, 1 - o.scale, 1 + o.scale) : 1;
     const s = base.sx * zoom;
@@ -54,9 +61,20 @@ export function augmentSample(sample: Sample, size: number, rng: Rng, o: Augment
     const shift = o.translate * size;
     const tx = (size - w) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
     const ty = (size - h) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
-    out = warpSample(sample, size, { sx: s, sy: s, tx, ty }, o.pad, o.clip);
+    let t: AxisTransform = { sx: s, sy: s, tx, ty };
+    if (o.flipLR > 0 && rng() < o.flipLR) t = { ...t, sx: -s, tx: size - tx };
+    let side = size;
+    if (cropping) {
+      const frameBoxes = transformBoxes(sample.boxes, t, { x0: 0, y0: 0, x1: size, y1: size }, o.clip);
+      const { x0, y0 } = chooseCropWindow(frameBoxes, size, size, crop, rng);
+      t = { ...t, tx: t.tx - x0, ty: t.ty - y0 };
+      side = crop.size;
+    }
+    const rect = { x0: 0, y0: 0, x1: side, y1: side };
+    const data = new Uint8Array(side * side * 3);
+    resampleInto(data, side, rect, sample, t, o.pad);
+    out = { width: side, height: side, data, boxes: transformBoxes(sample.boxes, t, rect, o.clip) };
   }
-  if (o.flipLR > 0 && rng() < o.flipLR) out = flipHorizontal(out);
   if (o.flipUD > 0 && rng() < o.flipUD) out = flipVertical(out);
   if (o.colour > 0 && rng() < o.colour) jitterColour(out.data, rng, o.jitter);
   return out;
