@@ -2,7 +2,7 @@
 // score the exported ONNX model on the test split (the agent's own inference path).
 // Target: mAP@0.5 ≥ 0.90 after ≤ 15 minutes of training on 2 cores.
 // Usage: node --conditions=kestrel-source --import tsx bench/train-factory.ts [--minutes 15] [--count 800]
-//        [--imgsz 320] [--crop 160 (0: whole frames)] [--width 0.5] [--batch 16] [--lr 0.003] [--mosaic 0.2] [--threads n] [--dir /tmp/kestrel-factory]
+//        [--imgsz 320] [--crop 160 (0: whole frames)] [--width 0.5] [--batch 16] [--lr 0.003] [--mosaic 0.2] [--threads n] [--scale 0.35] [--flipud 0] [--dir /tmp/kestrel-factory]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ const { values: v } = parseArgs({
     minutes: { type: 'string', default: '15' }, count: { type: 'string', default: '800' }, seed: { type: 'string', default: '11' },
     imgsz: { type: 'string', default: '320' }, width: { type: 'string', default: '0.5' }, batch: { type: 'string', default: '16' },
     lr: { type: 'string', default: '0.003' }, crop: { type: 'string', default: '160' }, mosaic: { type: 'string', default: '0.2' }, epochs: { type: 'string', default: '40' },
-    dir: { type: 'string', default: '/tmp/kestrel-factory' }, name: { type: 'string', default: 'bench' }, threads: { type: 'string' },
+    dir: { type: 'string', default: '/tmp/kestrel-factory' }, name: { type: 'string', default: 'bench' }, threads: { type: 'string' }, scale: { type: 'string', default: '0.35' }, flipud: { type: 'string', default: '0' },
   },
 });
 const data = join(v.dir!, `synth-${v.count}-${v.seed}`);
@@ -27,7 +27,7 @@ if (!existsSync(join(data, 'dataset.json'))) {
 }
 const r = await train({
   data, epochs: Number(v.epochs), timeMinutes: Number(v.minutes), imgsz: Number(v.imgsz), width: Number(v.width), batch: Number(v.batch), cropSize: Number(v.crop) || undefined,
-  lr: Number(v.lr), threads: v.threads ? Number(v.threads) : undefined, augment: { mosaic: Number(v.mosaic) }, patience: 100, project: join(v.dir!, 'runs'), name: v.name!,
+  lr: Number(v.lr), threads: v.threads ? Number(v.threads) : undefined, augment: { mosaic: Number(v.mosaic), scale: Number(v.scale), flipUD: Number(v.flipud) }, patience: 100, project: join(v.dir!, 'runs'), name: v.name!,
 });
 const onnx = join(r.runDir, 'best.onnx');
 await exportCheckpoint({ checkpoint: r.best, output: onnx, name: 'factory-bench' });

@@ -43,3 +43,13 @@ test('a user error prints one line and a JSON error document, exit code 2', asyn
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--count must be a positive integer, got "many"/);
 });
+
+test('train refuses bad augmentation and thread flags, naming the flag', async () => {
+  const mosaic = await run(['train', '--data', '/nonexistent/ds', '--mosaic', '2']);
+  assert.equal(mosaic.exitCode, 2);
+  assert.match(mosaic.stderr, /--mosaic must be in \[0, 1\], got "2"/);
+  const threads = await run(['train', '--data', '/nonexistent/ds', '--threads', '0']);
+  assert.match(threads.stderr, /--threads must be a positive integer, got "0"/);
+  const scale = await run(['train', '--data', '/nonexistent/ds', '--scale', '-0.1']);
+  assert.match(scale.stderr, /--scale must be in \[0, 1\), got "-0.1"/);
+});

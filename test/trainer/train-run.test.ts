@@ -63,3 +63,8 @@ test('bad training options are refused with the flag named', async () => {
   await assert.rejects(train({ data: '/nonexistent', imgsz: 100, logger: silentLogger }), /--imgsz must be a multiple of 32/);
   await assert.rejects(train({ data: '/nonexistent', lr: 5, logger: silentLogger }), /--lr must be between 0 and 1/);
 });
+
+test('augmentation options from the API are checked too', async () => {
+  await assert.rejects(train({ data: '/nonexistent', augment: { flipUD: 1.5 }, logger: silentLogger }), /augment.flipUD must be a probability in \[0, 1\], got 1.5/);
+  await assert.rejects(train({ data: '/nonexistent', augment: { scale: 1 }, logger: silentLogger }), /augment.scale must be in \[0, 1\), got 1/);
+});

@@ -23,6 +23,10 @@ interface TrainFlags {
   time?: string;
   seed?: string;
   threads?: string;
+  mosaic?: string;
+  scale?: string;
+  fliplr?: string;
+  flipud?: string;
   project?: string;
   name?: string;
   existOk?: boolean;
@@ -47,6 +51,10 @@ export function registerModelCommands(program: Command): void {
     .option('--time <minutes>', 'fit the run into this many minutes')
     .option('--seed <n>', 'random seed (splits, augmentation, initialisation)')
     .option('--threads <n>', 'threads computing each step, as data-parallel replicas (default: one per core on the wasm/cpu backends, up to 4)')
+    .option('--mosaic <p>', 'probability of a 4-image mosaic (default 0.5; 0 for fixed cameras whose objects keep one scale)')
+    .option('--scale <x>', 'random zoom of ± this share (default 0.35)')
+    .option('--fliplr <p>', 'probability of a left-right flip (default 0.5)')
+    .option('--flipud <p>', 'probability of a top-bottom flip (default 0; top-down views such as belts and drones can use 0.5)')
     .option('--project <dir>', 'where run folders go (default runs/train)')
     .option('--name <name>', 'run folder name (default exp; exp2, exp3... if taken)')
     .option('--exist-ok', 'reuse the run folder')
@@ -54,8 +62,10 @@ export function registerModelCommands(program: Command): void {
     .action(action(async (f: TrainFlags) => {
       if (!f.data && !f.resume) throw new KestrelError('E_USAGE', 'train needs --data <dataset> (or --resume <run>)');
       if (f.block && f.block !== 'conv' && f.block !== 'dws') throw new KestrelError('E_USAGE', `--block must be conv or dws, got "${f.block}"`);
+      const share = (v: string | undefined, flag: string): number | undefined => num(v, flag, (n) => n >= 0 && n <= 1, 'in [0, 1]');
+      const augment = definedOnly({ mosaic: share(f.mosaic, '--mosaic'), scale: num(f.scale, '--scale', (n) => n >= 0 && n < 1, 'in [0, 1)'), flipLR: share(f.fliplr, '--fliplr'), flipUD: share(f.flipud, '--flipud') });
       const r = await train({
-        data: f.data as string, from: f.from, resume: f.resume,
+        data: f.data as string, from: f.from, resume: f.resume, augment: Object.keys(augment).length > 0 ? augment : undefined,
         epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
         width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, patience: int(f.patience, '--patience'),
         timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), threads: int(f.threads, '--threads'), project: f.project, name: f.name, existOk: f.existOk,
@@ -135,4 +145,8 @@ export function registerModelCommands(program: Command): void {
       if (f.json) printJson(r);
       else process.stdout.write(`student ${r.student.onnx}: mAP@0.5 ${r.heldOut.map50.toFixed(3)} against the teacher on ${r.heldOut.frames} held-out frames; ${r.speed.studentMs} ms vs teacher ${r.speed.teacherMs} ms (${r.speed.speedup}× faster, ${r.speed.threads} thread(s))\n`);
     }));
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -85,6 +85,12 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
     throw new KestrelError('E_TRAIN_OPTIONS', `--crop must be a multiple of 32 and at most --imgsz (${r.imgsz}), got ${r.cropSize}`);
   }
   if (r.threads !== undefined) positiveInt('threads');
+  for (const key of ['mosaic', 'flipLR', 'flipUD', 'colour'] as const) {
+    const p = r.augment?.[key];
+    if (p !== undefined && !(p >= 0 && p <= 1)) throw new KestrelError('E_TRAIN_OPTIONS', `augment.${key} must be a probability in [0, 1], got ${p}`);
+  }
+  const scale = r.augment?.scale;
+  if (scale !== undefined && !(scale >= 0 && scale < 1)) throw new KestrelError('E_TRAIN_OPTIONS', `augment.scale must be in [0, 1), got ${scale}`);
   if (r.timeMinutes !== undefined && !(r.timeMinutes > 0)) throw new KestrelError('E_TRAIN_OPTIONS', `--time must be positive minutes, got ${r.timeMinutes}`);
   return r;
 }
