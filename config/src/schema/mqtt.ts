@@ -21,20 +21,26 @@ function tls(ctx: ConfigContext) {
     }, ALWAYS);
 }
 
+/** A broker URL in a scheme mqtt.js connects with; shared by the agent's and the hub's config. */
+export const brokerUrl = z
+  .string()
+  .regex(/^(mqtts?|wss?):\/\/[^\s/]+/, 'must be a broker URL: mqtt://host:1883, mqtts://host:8883, ws:// or wss://')
+  .default(DEFAULT_MQTT_URL);
+
+/** The first topic level(s) of every Kestrel topic; shared by the agent's and the hub's config. */
+export const topicPrefix = z
+  .string()
+  .superRefine((value, refinement) => {
+    const problem = topicPrefixProblem(value);
+    if (problem) refinement.addIssue({ code: 'custom', message: `not a usable topic prefix: it ${problem}` });
+  })
+  .default('kestrel');
+
 export function mqttSchema(ctx: ConfigContext) {
   return z
     .strictObject({
-      url: z
-        .string()
-        .regex(/^(mqtts?|wss?):\/\/[^\s/]+/, 'must be a broker URL: mqtt://host:1883, mqtts://host:8883, ws:// or wss://')
-        .default(DEFAULT_MQTT_URL),
-      prefix: z
-        .string()
-        .superRefine((value, refinement) => {
-          const problem = topicPrefixProblem(value);
-          if (problem) refinement.addIssue({ code: 'custom', message: `not a usable topic prefix: it ${problem}` });
-        })
-        .default('kestrel'),
+      url: brokerUrl,
+      prefix: topicPrefix,
       username: text.optional(),
       password: z.string().optional().describe('write it as ${ENV_VAR} or set KESTREL_MQTT_PASSWORD instead of keeping it in the file'),
       clientId: text.max(128).optional().describe('default: kestrel-<device id>'),

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { KestrelError, topicPrefixProblem } from '@kestrel/core';
+import { KestrelError } from '@kestrel/core';
 import { bindProblem } from '@kestrel/config/bind';
 import type { ConfigContext } from '@kestrel/config/context';
 import { substituteEnv } from '@kestrel/config/env';
 import { formatIssue, fromZodIssue, type ConfigIssue } from '@kestrel/config/issues';
 import { knownKeysAt } from '@kestrel/config/keys';
 import { ALWAYS, backoff, byteSize, filePath, isRecord, positiveInt, text } from '@kestrel/config/schema/common';
+import { brokerUrl, topicPrefix } from '@kestrel/config/schema/mqtt';
 import { parseYaml } from '@kestrel/config/yaml';
 
 /**
@@ -28,17 +29,8 @@ function mqtt(ctx: ConfigContext) {
   return z
     .strictObject({
       enabled: z.boolean().default(true).describe('follow the fleet\'s retained status/state topics (kestrel hub devices)'),
-      url: z
-        .string()
-        .regex(/^(mqtts?|wss?):\/\/[^\s/]+/, 'must be a broker URL: mqtt://host:1883, mqtts://host:8883, ws:// or wss://')
-        .default('mqtt://127.0.0.1:1883'),
-      prefix: z
-        .string()
-        .superRefine((value, refinement) => {
-          const problem = topicPrefixProblem(value);
-          if (problem) refinement.addIssue({ code: 'custom', message: `not a usable topic prefix: it ${problem}` });
-        })
-        .default('kestrel'),
+      url: brokerUrl,
+      prefix: topicPrefix,
       username: text.optional(),
       password: z.string().optional(),
       clientId: text.max(128).default('kestrel-hub').describe('fixed, so the broker keeps the hub\'s session (queued samples) while it is away'),

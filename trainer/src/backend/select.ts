@@ -47,7 +47,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
 
 export function describeBackend(info: BackendInfo): string {
   if (info.choice !== 'wasm') return info.choice;
-  return `wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads ? 'threads' : 'single thread'}, Kestrel gradient kernels)`;
+  return `wasm (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads ? 'threaded' : 'one core per instance'}, Kestrel gradient kernels)`;
 }
 
 /** Switches this process to one backend by name (tests and benchmarks compare backends). */
