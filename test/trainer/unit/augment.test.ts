@@ -115,3 +115,14 @@ test('cropping while warping resamples only the window, flipped or not, and keep
   assert.ok(checked >= 6, `${checked} whole objects checked`);
   assert.ok(flipped > 0 && flipped < checked, 'some crops were flipped, some not');
 });
+
+test('without zoom, shifts are whole pixels: edges stay sharp as the camera delivers them', () => {
+  const src = picture(160, 160, [50, 60, 90, 75], [250, 250, 250]);
+  for (let seed = 0; seed < 5; seed++) {
+    const s = augmentSample(src, 160, createRng(seed), { ...DEFAULT_AUGMENT, mosaic: 0, scale: 0, colour: 0, translate: 0.2 });
+    const [x1, y1, x2, y2] = s.boxes[0].box;
+    assert.ok([x1, y1, x2, y2].every(Number.isInteger), `seed ${seed}: box ${s.boxes[0].box} on whole pixels`);
+    // Every pixel is either the object's or the background's: no blended edge pixels.
+    for (let i = 0; i < s.data.length; i++) assert.ok(s.data[i] === 250 || s.data[i] === 40 || s.data[i] === 114, `seed ${seed}: pixel value ${s.data[i]}`);
+  }
+});

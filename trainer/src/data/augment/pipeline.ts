@@ -59,8 +59,12 @@ export function augmentSample(sample: Sample, size: number, rng: Rng, o: Augment
     const w = sample.width * s;
     const h = sample.height * s;
     const shift = o.translate * size;
-    const tx = (size - w) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
-    const ty = (size - h) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
+    let tx = (size - w) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
+    let ty = (size - h) / 2 + (shift > 0 ? uniform(rng, -shift, shift) : 0);
+    // At scale 1 (no zoom, the frame already the training size) whole-pixel shifts keep every
+    // pixel exact: a fractional shift would blur one- and two-pixel details (scratches) that the
+    // camera delivers sharp.
+    if (s === 1) [tx, ty] = [Math.round(tx), Math.round(ty)];
     let t: AxisTransform = { sx: s, sy: s, tx, ty };
     if (o.flipLR > 0 && rng() < o.flipLR) t = { ...t, sx: -s, tx: size - tx };
     let side = size;
