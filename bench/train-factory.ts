@@ -1,8 +1,11 @@
 // Benchmark: train the Kestrel detector on the synthetic factory set within a time budget, then
 // score the exported ONNX model on the test split (the agent's own inference path).
 // Target: mAP@0.5 ≥ 0.90 after ≤ 15 minutes of training on 2 cores.
-// Usage: node --conditions=kestrel-source --import tsx bench/train-factory.ts [--minutes 15] [--count 800]
-//        [--imgsz 320] [--crop 160 (0: whole frames)] [--width 0.5] [--batch 16] [--lr 0.003] [--mosaic 0.2] [--threads n] [--scale 0.35] [--flipud 0] [--dir /tmp/kestrel-factory]
+// The defaults are a fixed camera over a belt: objects keep their scale (no mosaic, no zoom, so
+// crops are whole-pixel copies as sharp as the camera's frames) and may flip top-bottom.
+// Usage: node --conditions=kestrel-source --import tsx bench/train-factory.ts [--minutes 15] [--count 2000] [--seed 11 (dataset)]
+//        [--imgsz 320] [--crop 160 (0: whole frames)] [--width 0.5] [--batch 16] [--lr 0.006] [--mosaic 0] [--scale 0] [--flipud 0.5]
+//        [--threads n] [--dir /tmp/kestrel-factory]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,10 +16,10 @@ import { evaluate } from '@kestrel/trainer/eval/evaluate';
 
 const { values: v } = parseArgs({
   options: {
-    minutes: { type: 'string', default: '15' }, count: { type: 'string', default: '800' }, seed: { type: 'string', default: '11' },
+    minutes: { type: 'string', default: '15' }, count: { type: 'string', default: '2000' }, seed: { type: 'string', default: '11' },
     imgsz: { type: 'string', default: '320' }, width: { type: 'string', default: '0.5' }, batch: { type: 'string', default: '16' },
-    lr: { type: 'string', default: '0.003' }, crop: { type: 'string', default: '160' }, mosaic: { type: 'string', default: '0.2' }, epochs: { type: 'string', default: '40' },
-    dir: { type: 'string', default: '/tmp/kestrel-factory' }, name: { type: 'string', default: 'bench' }, threads: { type: 'string' }, scale: { type: 'string', default: '0.35' }, flipud: { type: 'string', default: '0' },
+    lr: { type: 'string', default: '0.006' }, crop: { type: 'string', default: '160' }, mosaic: { type: 'string', default: '0' }, epochs: { type: 'string', default: '300' },
+    dir: { type: 'string', default: '/tmp/kestrel-factory' }, name: { type: 'string', default: 'bench' }, threads: { type: 'string' }, scale: { type: 'string', default: '0' }, flipud: { type: 'string', default: '0.5' },
   },
 });
 const data = join(v.dir!, `synth-${v.count}-${v.seed}`);
