@@ -13,7 +13,7 @@ import { evaluatePredictor, type EvalRun } from './evaluate.js';
 import { OnnxPredictor } from './predictors.js';
 
 export class OnnxValidator {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'kestrel-val-'));
+  private dir?: string;
   private rounds = 0;
 
   constructor(
@@ -24,6 +24,7 @@ export class OnnxValidator {
 
   /** Scores the model's current weights on the validation items. */
   async evaluate(model: KestrelModel): Promise<EvalRun> {
+    this.dir ??= mkdtempSync(join(tmpdir(), 'kestrel-val-'));
     const path = join(this.dir, `val-${this.rounds++ % 2}.onnx`);
     await writeModel(buildOnnx(model), path);
     const predictor = await OnnxPredictor.load(path, this.threads);
@@ -35,6 +36,7 @@ export class OnnxValidator {
   }
 
   close(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
   }
 }

@@ -102,14 +102,16 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
     logger.warn('the saved optimizer state does not fit this model; continuing with a fresh optimizer');
     tf.dispose(optimizerWeights.map((w) => w.tensor));
   }
-  const replicas = threads > 1
-    ? await ReplicaPool.start(threads - 1, { backend: backend.choice, items: trainItems, cacheSide: o.imgsz, batches: batchOptions, detector: trainNet.config, classWeights, temperature: o.temperature })
-    : undefined;
-  const parallelStep = new DataParallelStep(step, batches, replicas);
   // The replicas are idle while validating: ONNX Runtime may use their cores.
   const validator = new OnnxValidator(valItems, ds, threads);
   const ema = o.ema ? new WeightEma(trainNet) : undefined;
   const progress = createProgress(logger, o.progress);
+  // Started last before the loop whose `finally` stops them: worker threads left running would
+  // keep the process alive after an error.
+  const replicas = threads > 1
+    ? await ReplicaPool.start(threads - 1, { backend: backend.choice, items: trainItems, cacheSide: o.imgsz, batches: batchOptions, detector: trainNet.config, classWeights, temperature: o.temperature })
+    : undefined;
+  const parallelStep = new DataParallelStep(step, batches, replicas);
 
   let epochs = o.epochs;
   const schedule = (): LrSchedule => ({ lr: o.lr, totalSteps: epochs * batches.steps, warmupSteps: Math.min(o.warmupEpochs * batches.steps, 300), finalFraction: 0.05, warmupStartFraction: 0.1 });
