@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { train } from '../train/trainer.js';
 import { summariseMetrics } from '../train/trainer.js';
+import { stripUndefined } from '../train/options.js';
 import { evaluate } from '../eval/evaluate.js';
 import { exportCheckpoint } from '../export/export-onnx.js';
 import { distill } from '../distill/distill.js';
@@ -63,7 +64,7 @@ export function registerModelCommands(program: Command): void {
       if (!f.data && !f.resume) throw new KestrelError('E_USAGE', 'train needs --data <dataset> (or --resume <run>)');
       if (f.block && f.block !== 'conv' && f.block !== 'dws') throw new KestrelError('E_USAGE', `--block must be conv or dws, got "${f.block}"`);
       const share = (v: string | undefined, flag: string): number | undefined => num(v, flag, (n) => n >= 0 && n <= 1, 'in [0, 1]');
-      const augment = definedOnly({ mosaic: share(f.mosaic, '--mosaic'), scale: num(f.scale, '--scale', (n) => n >= 0 && n < 1, 'in [0, 1)'), flipLR: share(f.fliplr, '--fliplr'), flipUD: share(f.flipud, '--flipud') });
+      const augment = stripUndefined({ mosaic: share(f.mosaic, '--mosaic'), scale: num(f.scale, '--scale', (n) => n >= 0 && n < 1, 'in [0, 1)'), flipLR: share(f.fliplr, '--fliplr'), flipUD: share(f.flipud, '--flipud') });
       const r = await train({
         data: f.data as string, from: f.from, resume: f.resume, augment: Object.keys(augment).length > 0 ? augment : undefined,
         epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
@@ -145,8 +146,4 @@ export function registerModelCommands(program: Command): void {
       if (f.json) printJson(r);
       else process.stdout.write(`student ${r.student.onnx}: mAP@0.5 ${r.heldOut.map50.toFixed(3)} against the teacher on ${r.heldOut.frames} held-out frames; ${r.speed.studentMs} ms vs teacher ${r.speed.teacherMs} ms (${r.speed.speedup}× faster, ${r.speed.threads} thread(s))\n`);
     }));
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

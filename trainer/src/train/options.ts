@@ -95,6 +95,7 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
   return r;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
+/** `o` without its undefined fields, so spreading it over defaults keeps the defaults. */
+export function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

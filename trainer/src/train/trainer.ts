@@ -25,7 +25,7 @@ import { OnnxValidator } from '../eval/onnx-validation.js';
 import { evaluatePredictor } from '../eval/evaluate.js';
 import { confusionPng, curvesPng, prCurvePng, samplePredictionsPng } from '../report/run-report.js';
 import { WeightEma } from './ema.js';
-import { resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.js';
+import { resolveTrainOptions, stripUndefined, type ResolvedTrainOptions, type TrainOptions } from './options.js';
 import { createProgress } from './progress.js';
 import { RunFolder, type EpochMetrics } from './run-folder.js';
 import { learningRateAt, type LrSchedule } from './schedule.js';
@@ -55,7 +55,7 @@ export function fitness(m: Pick<DetectionMetrics, 'map50' | 'map50to95'>): numbe
 export async function train(input: TrainOptions): Promise<TrainResult> {
   const logger = input.logger ?? createLogger('train');
   const resumed = input.resume ? resumeSource(input.resume) : undefined;
-  const o = resolveTrainOptions(resumed ? { ...(resumed.state.args as unknown as TrainOptions), ...definedOnly(input), resume: input.resume } : input);
+  const o = resolveTrainOptions(resumed ? { ...(resumed.state.args as unknown as TrainOptions), ...stripUndefined(input), resume: input.resume } : input);
   const backend = await selectBackend({ logger });
 
   const ds = loadDataset(o.data);
@@ -283,9 +283,6 @@ function serialisableArgs(o: ResolvedTrainOptions): Record<string, unknown> {
   return rest;
 }
 
-function definedOnly(o: TrainOptions): Partial<TrainOptions> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<TrainOptions>;
-}
 
 function fmt(v: number): string {
   return Number.isFinite(v) ? v.toFixed(3) : 'n/a';
