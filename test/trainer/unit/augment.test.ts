@@ -73,7 +73,7 @@ test('mosaic puts four images in one frame and every box still covers its object
 test('a crop keeps objects at their scale and their boxes on them', () => {
   const src = picture(200, 200, [120, 130, 170, 180], [200, 40, 220]);
   for (let seed = 0; seed < 6; seed++) {
-    const c = cropSample(src, 96, createRng(seed), 1);
+    const c = cropSample(src, { size: 96, objectBias: 1 }, createRng(seed));
     assert.equal(c.width, 96);
     assert.equal(c.boxes.length, 1, 'an object-centred crop contains its object');
     const [x1, y1, x2, y2] = c.boxes[0].box;

@@ -9,6 +9,7 @@ import type { InputSpec } from '@kestrel/core/model/metadata';
 import { KestrelError } from '@kestrel/core/util/errors';
 import type { DatasetItem, Sample } from './types.js';
 import { augmentSample, type AugmentOptions } from './augment/pipeline.js';
+import type { CropOptions } from './augment/crop.js';
 import { createRng, deriveSeed, shuffle } from './rng.js';
 
 /**
@@ -91,6 +92,9 @@ export interface BatchShare {
  */
 export class TrainBatches {
   private order?: { epoch: number; indices: number[] };
+  /** Side of the images a batch holds: the crop size when cropping, else the frame size. */
+  private readonly side: number;
+  private readonly crop?: CropOptions;
 
   constructor(
     private readonly items: readonly DatasetItem[],
@@ -98,6 +102,8 @@ export class TrainBatches {
     private readonly o: TrainBatchOptions,
   ) {
     if (items.length === 0) throw new KestrelError('E_DATASET_EMPTY', 'the training split has no images');
+    if (o.crop !== undefined && o.crop < o.size) this.crop = { size: o.crop, objectBias: 0.8, classWeights: o.cropClassWeights };
+    this.side = this.crop?.size ?? o.size;
   }
 
   /** Batches per epoch (the last partial batch is dropped, as long as one full batch exists). */
@@ -117,8 +123,7 @@ export class TrainBatches {
   /** Step `step` of `epoch`, whole or only `share` of it. */
   async batch(epoch: number, step: number, augment: AugmentOptions = this.o.augment, share: BatchShare = { from: 0, to: this.batchSize }): Promise<TrainBatch> {
     const order = this.epochOrder(epoch);
-    const size = this.o.crop !== undefined && this.o.crop < this.o.size ? this.o.crop : this.o.size;
-    const crop = size < this.o.size ? { size, objectBias: 0.8, classWeights: this.o.cropClassWeights } : undefined;
+    const size = this.side;
     const count = share.to - share.from;
     const images = new Float32Array(count * size * size * 3);
     const boxes: Sample['boxes'][] = [];
@@ -128,7 +133,7 @@ export class TrainBatches {
       const sample = await this.cache.get(this.items[order[position % order.length]]);
       // Mosaic partners are drawn before augmenting, so the rng sequence does not depend on timing.
       const partners = await Promise.all([0, 1, 2].map(() => this.cache.get(this.items[Math.floor(rng() * this.items.length)])));
-      const out = augmentSample(sample, this.o.size, rng, augment, () => partners as [Sample, Sample, Sample], crop);
+      const out = augmentSample(sample, this.o.size, rng, augment, () => partners as [Sample, Sample, Sample], this.crop);
       const base = k * size * size * 3;
       const data = out.data;
       for (let i = 0; i < data.length; i++) images[base + i] = data[i] / 255;

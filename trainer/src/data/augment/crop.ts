@@ -35,9 +35,10 @@ export function chooseCropWindow(boxes: Sample['boxes'], width: number, height: 
 }
 
 /** Cuts a window out of an already rendered frame (the mosaic path; plain frames crop while warping). */
-export function cropSample(s: Sample, size: number, rng: Rng, objectBias = 0.8, classWeights?: readonly number[], clip: ClipRules = DEFAULT_CLIP): Sample {
+export function cropSample(s: Sample, crop: CropOptions, rng: Rng, clip: ClipRules = DEFAULT_CLIP): Sample {
+  const { size } = crop;
   if (size >= s.width && size >= s.height) return s;
-  const { x0, y0 } = chooseCropWindow(s.boxes, s.width, s.height, { size, objectBias, classWeights }, rng);
+  const { x0, y0 } = chooseCropWindow(s.boxes, s.width, s.height, crop, rng);
   const data = new Uint8Array(size * size * 3);
   for (let y = 0; y < size; y++) data.set(s.data.subarray(((y0 + y) * s.width + x0) * 3, ((y0 + y) * s.width + x0 + size) * 3), y * size * 3);
   const boxes = transformBoxes(s.boxes, { sx: 1, sy: 1, tx: -x0, ty: -y0 }, { x0: 0, y0: 0, x1: size, y1: size }, clip);

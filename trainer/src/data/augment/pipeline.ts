@@ -4,7 +4,7 @@ import type { Rng } from '../rng.js';
 import { uniform } from '../rng.js';
 import type { Sample } from '../types.js';
 import { DEFAULT_COLOUR_JITTER, jitterColour, type ColourJitter } from './colour.js';
-import { flipHorizontal, flipVertical, letterboxTransform, resampleInto, transformBoxes, DEFAULT_CLIP, type AxisTransform, type ClipRules } from './geometry.js';
+import { flipHorizontal, flipVertical, letterboxTransform, transformBoxes, warpSample, DEFAULT_CLIP, type AxisTransform, type ClipRules } from './geometry.js';
 import { mosaic, DEFAULT_MOSAIC } from './mosaic.js';
 import { chooseCropWindow, cropSample, type CropOptions } from './crop.js';
 
@@ -49,7 +49,7 @@ export function augmentSample(sample: Sample, size: number, rng: Rng, o: Augment
   if (o.mosaic > 0 && others && rng() < o.mosaic) {
     out = mosaic([sample, ...others()], size, rng, { ...DEFAULT_MOSAIC, pad: o.pad, clip: o.clip });
     if (o.flipLR > 0 && rng() < o.flipLR) out = flipHorizontal(out);
-    if (cropping) out = cropSample(out, crop.size, rng, crop.objectBias, crop.classWeights, o.clip);
+    if (cropping) out = cropSample(out, crop, rng, o.clip);
   } else {
     // Scale, shift and the left-right flip are one axis transform; with a crop, only the window
     // is resampled (a quarter of the pixels for half-size crops), not the whole frame.
@@ -67,17 +67,13 @@ export function augmentSample(sample: Sample, size: number, rng: Rng, o: Augment
     if (s === 1) [tx, ty] = [Math.round(tx), Math.round(ty)];
     let t: AxisTransform = { sx: s, sy: s, tx, ty };
     if (o.flipLR > 0 && rng() < o.flipLR) t = { ...t, sx: -s, tx: size - tx };
-    let side = size;
     if (cropping) {
       const frameBoxes = transformBoxes(sample.boxes, t, { x0: 0, y0: 0, x1: size, y1: size }, o.clip);
       const { x0, y0 } = chooseCropWindow(frameBoxes, size, size, crop, rng);
-      t = { ...t, tx: t.tx - x0, ty: t.ty - y0 };
-      side = crop.size;
+      out = warpSample(sample, crop.size, { ...t, tx: t.tx - x0, ty: t.ty - y0 }, o.pad, o.clip);
+    } else {
+      out = warpSample(sample, size, t, o.pad, o.clip);
     }
-    const rect = { x0: 0, y0: 0, x1: side, y1: side };
-    const data = new Uint8Array(side * side * 3);
-    resampleInto(data, side, rect, sample, t, o.pad);
-    out = { width: side, height: side, data, boxes: transformBoxes(sample.boxes, t, rect, o.clip) };
   }
   if (o.flipUD > 0 && rng() < o.flipUD) out = flipVertical(out);
   if (o.colour > 0 && rng() < o.colour) jitterColour(out.data, rng, o.jitter);
