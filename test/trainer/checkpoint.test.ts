@@ -29,6 +29,24 @@ test('a saved checkpoint loads back to the same outputs and state', async () => 
   loaded.model.net.dispose();
 });
 
+test('a checkpoint saved before box bins existed (no boxBins in kestrel.json) loads with one value per side', async () => {
+  await selectBackend();
+  const m = buildDetector(resolveDetectorConfig({ labels: ['a'], inputHeight: 64, inputWidth: 64, width: 0.25, boxBins: 0 }), 4);
+  const dir = join(tempDir(), 'ckpt');
+  await saveCheckpoint(dir, m, { epoch: 0, step: 0, bestFitness: 0, bestEpoch: 0 });
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const file = JSON.parse(readFileSync(join(dir, 'kestrel.json'), 'utf8'));
+  delete file.config.boxBins;
+  writeFileSync(join(dir, 'kestrel.json'), JSON.stringify(file));
+  const loaded = await loadCheckpoint(dir);
+  assert.equal(loaded.model.config.boxBins, 0);
+  assert.deepEqual(loaded.reinitialised, [], 'every weight fits, the 4-channel box outputs included');
+  const x = Float32Array.from({ length: 64 * 64 * 3 }, (_, i) => (i % 13) / 13);
+  assert.deepEqual(runModel(loaded.model, x, 1).boxes, runModel(m, x, 1).boxes);
+  m.net.dispose();
+  loaded.model.net.dispose();
+});
+
 test('the checkpoint is a standard TF.js LayersModel (tf.loadLayersModel reads it)', async () => {
   await selectBackend();
   const m = buildDetector(resolveDetectorConfig({ labels: ['a'], inputHeight: 64, inputWidth: 64, width: 0.25 }), 1);

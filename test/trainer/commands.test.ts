@@ -44,7 +44,7 @@ test('a user error prints one line and a JSON error document, exit code 2', asyn
   assert.match(bad.stderr, /--count must be a positive integer, got "many"/);
 });
 
-test('train refuses bad augmentation and thread flags, naming the flag', async () => {
+test('train refuses bad augmentation, thread and box-bin flags, naming the flag', async () => {
   const mosaic = await run(['train', '--data', '/nonexistent/ds', '--mosaic', '2']);
   assert.equal(mosaic.exitCode, 2);
   assert.match(mosaic.stderr, /--mosaic must be in \[0, 1\], got "2"/);
@@ -52,4 +52,7 @@ test('train refuses bad augmentation and thread flags, naming the flag', async (
   assert.match(threads.stderr, /--threads must be a positive integer, got "0"/);
   const scale = await run(['train', '--data', '/nonexistent/ds', '--scale', '-0.1']);
   assert.match(scale.stderr, /--scale must be in \[0, 1\), got "-0.1"/);
+  const bins = await run(['train', '--data', '/nonexistent/ds', '--box-bins', '1']);
+  assert.equal(bins.exitCode, 2);
+  assert.match(bins.stderr, /--box-bins must be 0, or a whole number from 2 to 32, got "1"/);
 });

@@ -46,6 +46,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 for (const [name, config] of [
   ['plain convs, square 96', { labels: ['a', 'b', 'c'], inputHeight: 96, inputWidth: 96, width: 0.25 }],
   ['depthwise-separable, 64x128, strides 8/16', { labels: ['x', 'y'], inputHeight: 64, inputWidth: 128, width: 0.25, block: 'dws' as const, strides: [8, 16] }],
+  ['one softplus value per box side (boxBins 0, as models made before bins)', { labels: ['a', 'b'], inputHeight: 64, inputWidth: 64, width: 0.25, boxBins: 0 }],
 ] as const) {
   test(`ONNX Runtime matches TF.js within 1e-4: ${name}`, async () => {
     await selectBackend();

@@ -43,6 +43,8 @@ interface FrameSample {
   latency: number;
   /** session.run of the same frame, from the payload. */
   inference: number;
+  /** Since the previous measured frame was read: a frame read right behind another waits for its inference. */
+  gap: number;
 }
 
 /** What the agent adds to each frame: latency − inference covers preprocess, queueing, decode, tracking, MQTT. */
@@ -145,7 +147,7 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
           `ratio             : ${ratio.toFixed(2)}x  (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'MISSED'})\n` +
           `frame read → MQTT, camera within capacity (${nominal[0].offeredFps} fps):\n  ${line(nom)}\n` +
           `  target p99 <= inference p99 + 15 = ${(nom.inference.p99 + 15).toFixed(1)} ms: ${latencyMet ? 'met' : 'MISSED'}\n` +
-          `  slowest 1% (s into the measurement: latency/inference ms): ${nom.slowest.map((f) => `${(f.at / 1000).toFixed(1)}: ${f.latency}/${f.inference.toFixed(0)}`).join(', ')}\n` +
+          `  slowest 1% (s into the measurement: latency/inference/gap since the frame before, ms): ${nom.slowest.map((f) => `${(f.at / 1000).toFixed(1)}: ${f.latency}/${f.inference.toFixed(0)}/${Number.isNaN(f.gap) ? '-' : f.gap}`).join(', ')}\n` +
           `frame read → MQTT, camera faster than inference (agent stats; frames also wait in their latest-frame slot):\n  p50 ${sat.p50} ms, worst 1 s interval's p99 ${sat.worstIntervalP99} ms\n`,
       );
     }
@@ -215,11 +217,15 @@ async function runPipeline(run: PipelineRun, source: string, label: string, offe
   const frames: FrameSample[] = [];
   let measuring = false;
   let measuringSince = 0;
+  let previousFrameTime: number | undefined;
   client.on('message', (topic, payload) => {
     if (topic.endsWith('/stats')) return void stats.push(parsePayload('stats', payload));
     if (!measuring) return;
     const d = parsePayload('detections', payload);
-    if (d.inferenceMs !== undefined) frames.push({ at: d.frameTime - measuringSince, latency: Date.now() - d.frameTime, inference: d.inferenceMs });
+    if (d.inferenceMs === undefined) return;
+    const gap = previousFrameTime === undefined ? NaN : d.frameTime - previousFrameTime;
+    previousFrameTime = d.frameTime;
+    frames.push({ at: d.frameTime - measuringSince, latency: Date.now() - d.frameTime, inference: d.inferenceMs, gap });
   });
   await client.subscribeAsync([`${prefix}/bench/stats`, `${prefix}/bench/bench/detections`]);
   // The CLI that runs this bench is the one that runs the agent: same entry, same loader flags.

@@ -47,7 +47,7 @@ test('rtsp command: transport, the version-specific socket timeout, video only, 
 
 test('file, v4l2 and demo commands', () => {
   const file = inputFor({ kind: 'file', path: '/v/a.mp4', loop: true }).args(FFMPEG_5);
-  assert.deepEqual(file, ['-re', '-stream_loop', '-1', '-i', '/v/a.mp4']);
+  assert.deepEqual(file, ['-re', '-flags', 'low_delay', '-stream_loop', '-1', '-i', '/v/a.mp4'], 'played like a camera: in real time, without frame-threaded decoding bursts');
   assert.deepEqual(inputFor({ kind: 'file', path: '/v/a.mp4', realtime: false }).args(FFMPEG_5), ['-i', '/v/a.mp4']);
   assert.equal(inputFor({ kind: 'file', path: '/v/a.mp4' }).finite, true, 'a file played once ends');
   assert.deepEqual(inputFor({ kind: 'v4l2', device: '/dev/video0', size: { width: 1280, height: 720 }, inputFormat: 'mjpeg', framerate: 30 }).args(FFMPEG_5), [

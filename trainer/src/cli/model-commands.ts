@@ -7,6 +7,7 @@ import { evaluate } from '../eval/evaluate.js';
 import { exportCheckpoint } from '../export/export-onnx.js';
 import { distill } from '../distill/distill.js';
 import type { SplitName } from '../data/types.js';
+import { MAX_BOX_BINS } from '../model/config.js';
 import { action, int, list, num, positive, printJson } from './output.js';
 
 interface TrainFlags {
@@ -20,6 +21,7 @@ interface TrainFlags {
   lr?: string;
   width?: string;
   block?: string;
+  boxBins?: string;
   patience?: string;
   time?: string;
   seed?: string;
@@ -48,6 +50,7 @@ export function registerModelCommands(program: Command): void {
     .option('--lr <x>', 'peak learning rate (default 0.002)')
     .option('--width <x>', 'channel multiplier of the detector (default 1)')
     .option('--block <b>', 'conv | dws (depthwise-separable)')
+    .option('--box-bins <n>', 'bins per box side: each side a distribution over 0..n-1 strides (default 8; 0: one regressed value)')
     .option('--patience <n>', 'stop after this many epochs without improvement (default 15)')
     .option('--time <minutes>', 'fit the run into this many minutes')
     .option('--seed <n>', 'random seed (splits, augmentation, initialisation)')
@@ -68,7 +71,7 @@ export function registerModelCommands(program: Command): void {
       const r = await train({
         data: f.data as string, from: f.from, resume: f.resume, augment: Object.keys(augment).length > 0 ? augment : undefined,
         epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
-        width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, patience: int(f.patience, '--patience'),
+        width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, boxBins: num(f.boxBins, '--box-bins', (n) => n === 0 || (Number.isInteger(n) && n >= 2 && n <= MAX_BOX_BINS), `0, or a whole number from 2 to ${MAX_BOX_BINS}`), patience: int(f.patience, '--patience'),
         timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), threads: int(f.threads, '--threads'), project: f.project, name: f.name, existOk: f.existOk,
         progress: f.json ? false : undefined,
       });

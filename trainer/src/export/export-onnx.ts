@@ -1,7 +1,8 @@
 // Checkpoint → ONNX for the agent. The graph is built from the same spec as the TF.js model:
 // Conv (BatchNorm folded into weights and bias) → Relu, nearest Resize, Add, then the head tail
 // that makes the `kestrel` decoder's contract: `scores` [1,N,C] after Sigmoid and `boxes` [1,N,4]
-// = Softplus(raw) × stride, anchors stride by stride, row-major. Full kestrel.* metadata.
+// = the expectation of each side's bin distribution (or Softplus(raw)) × stride, anchors stride by
+// stride, row-major. Full kestrel.* metadata.
 import * as tf from '@tensorflow/tfjs';
 import { writeModel, type ModelProto } from '@kestrel/core/onnx/io';
 import { writeMetadata, type KestrelMetadata } from '@kestrel/core/model/metadata';
@@ -95,20 +96,30 @@ export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorM
   const C = config.labels.length;
   const sizes = levelSizes(config);
   const N = sizes.reduce((n, l) => n + l.rows * l.cols, 0);
+  const bins = config.boxBins;
   const clsFlat: string[] = [];
   const boxFlat: string[] = [];
   spec.levels.forEach((level, i) => {
     const hw = sizes[i].rows * sizes[i].cols;
     clsFlat.push(g.node('Reshape', [level.cls, g.int64(`${level.cls}.flat_shape`, [1, C, hw])], `${level.cls}.flat`));
-    boxFlat.push(g.node('Reshape', [level.box, g.int64(`${level.box}.flat_shape`, [1, 4, hw])], `${level.box}.flat`));
+    // Channels are side-major (side · bins + bin), as decodeHead reshapes them.
+    const boxShape = bins > 0 ? [1, 4, bins, hw] : [1, 4, hw];
+    boxFlat.push(g.node('Reshape', [level.box, g.int64(`${level.box}.flat_shape`, boxShape)], `${level.box}.flat`));
   });
   const cls = clsFlat.length > 1 ? g.node('Concat', clsFlat, 'cls_all', { axis: 2 }) : clsFlat[0];
-  const box = boxFlat.length > 1 ? g.node('Concat', boxFlat, 'box_all', { axis: 2 }) : boxFlat[0];
+  const box = boxFlat.length > 1 ? g.node('Concat', boxFlat, 'box_all', { axis: bins > 0 ? 3 : 2 }) : boxFlat[0];
   g.node('Transpose', [g.node('Sigmoid', [cls], 'cls_sigmoid')], 'scores', { perm: [0, 2, 1] });
   const strideRow = new Float32Array(N);
   let a = 0;
   for (const l of sizes) for (let k = 0; k < l.rows * l.cols; k++) strideRow[a++] = l.stride;
-  const dist = g.node('Mul', [g.node('Softplus', [box], 'box_softplus'), g.float('anchor_strides', [1, 1, N], strideRow)], 'box_pixels');
+  // Distances in strides: the expectation of each side's bin distribution, or softplus of one value.
+  const inStrides = bins > 0
+    ? g.node('ReduceSum', [
+      g.node('Mul', [g.node('Softmax', [box], 'box_bins_softmax', { axis: 2 }), g.float('box_bin_distances', [1, 1, bins, 1], Array.from({ length: bins }, (_, k) => k))], 'box_bins_weighted'),
+      g.int64('box_bins_axis', [2]),
+    ], 'box_strides', { keepdims: 0 })
+    : g.node('Softplus', [box], 'box_softplus');
+  const dist = g.node('Mul', [inStrides, g.float('anchor_strides', [1, 1, N], strideRow)], 'box_pixels');
   g.node('Transpose', [dist], 'boxes', { perm: [0, 2, 1] });
   g.output('scores', [1, N, C]);
   g.output('boxes', [1, N, 4]);

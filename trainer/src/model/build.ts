@@ -50,23 +50,36 @@ export interface HeadOutputs {
   logits: tf.Tensor3D;
   /** [B, N, 4] distances left, top, right, bottom in input pixels (the exported `boxes`). */
   distances: tf.Tensor3D;
+  /** [B, N, 4, bins] each side's distance logits, for distribution focal loss (boxBins > 0 only). */
+  sideLogits?: tf.Tensor4D;
 }
 
 /**
- * Level maps → the contract's layout: anchors stride by stride, row-major. Distances are
- * softplus(raw) × stride: positive, smooth, and in pixels.
+ * Level maps → the contract's layout: anchors stride by stride, row-major. Distances in pixels:
+ * with bins, softmax over each side's bins · (0 … bins−1) × stride (the expectation of the
+ * distribution); without, softplus(raw) × stride (positive and smooth).
  */
 export function decodeHead(model: KestrelModel, maps: tf.Tensor[]): HeadOutputs {
   const C = model.config.labels.length;
+  const bins = model.config.boxBins;
   const sizes = levelSizes(model.config);
   const logits: tf.Tensor[] = [];
-  const distances: tf.Tensor[] = [];
-  sizes.forEach(({ stride, rows, cols }, i) => {
+  const sides: tf.Tensor[] = [];
+  sizes.forEach(({ rows, cols }, i) => {
     const batch = maps[2 * i].shape[0];
     logits.push(tf.reshape(maps[2 * i], [batch, rows * cols, C]));
-    distances.push(tf.mul(tf.softplus(tf.reshape(maps[2 * i + 1], [batch, rows * cols, 4])), stride));
+    sides.push(bins > 0 ? tf.reshape(maps[2 * i + 1], [batch, rows * cols, 4, bins]) : tf.reshape(maps[2 * i + 1], [batch, rows * cols, 4]));
   });
-  return { logits: tf.concat(logits, 1) as tf.Tensor3D, distances: tf.concat(distances, 1) as tf.Tensor3D };
+  const all = tf.concat(sides, 1);
+  const strides = tf.tensor1d(anchorPoints(model.config).strides).reshape([1, -1, 1]);
+  if (bins === 0) return { logits: tf.concat(logits, 1) as tf.Tensor3D, distances: tf.mul(tf.softplus(all), strides) as tf.Tensor3D };
+  const inStrides = tf.sum(tf.mul(tf.softmax(all), binDistances(bins)), 3);
+  return { logits: tf.concat(logits, 1) as tf.Tensor3D, distances: tf.mul(inStrides, strides) as tf.Tensor3D, sideLogits: all as tf.Tensor4D };
+}
+
+/** 0, 1, … bins−1: the distance, in strides, each bin stands for. */
+export function binDistances(bins: number): tf.Tensor1D {
+  return tf.range(0, bins, 1, 'float32') as tf.Tensor1D;
 }
 
 /** Forward pass: images [B,H,W,3] scaled 0..1 → head outputs. */

@@ -7,7 +7,7 @@ import { join, dirname, basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { buildDetector, type KestrelModel } from './build.js';
-import { resolveDetectorConfig, type DetectorConfig } from './config.js';
+import { resolveDetectorConfig, withSavedDefaults, type DetectorConfig } from './config.js';
 
 export interface TrainingState {
   epoch: number;
@@ -94,7 +94,7 @@ export function readWeights(dir: string): tf.NamedTensorMap {
  */
 export async function loadCheckpoint(dir: string, overrides: Partial<Pick<DetectorConfig, 'labels' | 'inputHeight' | 'inputWidth'>> = {}): Promise<LoadedCheckpoint & { reinitialised: string[] }> {
   const file = readCheckpointFile(dir);
-  const config = resolveDetectorConfig({ ...file.config, ...overrides });
+  const config = resolveDetectorConfig({ ...withSavedDefaults(file.config), ...overrides });
   const model = buildDetector(config);
   const reinitialised = copyWeights(model, readWeights(dir));
   let optimizerWeights: NamedTensor[] | undefined;

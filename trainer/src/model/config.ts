@@ -17,6 +17,14 @@ export interface DetectorConfig {
   depth: [number, number, number, number];
   /** 3×3 convs in each head level before its class and box outputs. */
   headConvs: number;
+  /**
+   * How each box side is predicted. n ≥ 2: a distribution over distances 0 … n−1 strides, read
+   * as its expectation (GFL's "general distribution", as NanoDet does it), trained with
+   * distribution focal loss: the net can say "the edge is between 2 and 3 strides" sharply,
+   * where one regressed value averages its doubts into a loose box. 0: one softplus value per
+   * side (models exported before bins existed, which carry no `boxBins`, load as 0).
+   */
+  boxBins: number;
 }
 
 export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
@@ -27,7 +35,11 @@ export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
   block: 'conv',
   depth: [1, 2, 2, 1],
   headConvs: 1,
+  boxBins: 8,
 };
+
+/** Most bins a side may have: 32 strides at stride 32 is already 1024 px. */
+export const MAX_BOX_BINS = 32;
 
 /** Channels at width 1 for the stem and the stages at stride 4, 8, 16, 32; and the neck/head. */
 export const BASE_CHANNELS = { stem: 16, stages: [32, 64, 96, 128], neck: 64 } as const;
@@ -50,8 +62,21 @@ export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { label
       throw new KestrelError('E_MODEL_CONFIG', `input ${what} ${v} must be a multiple of ${maxStride} (the largest stride) and at least ${maxStride * 2}`);
     }
   }
+  if (!(cfg.boxBins === 0 || (Number.isInteger(cfg.boxBins) && cfg.boxBins >= 2 && cfg.boxBins <= MAX_BOX_BINS))) {
+    throw new KestrelError('E_MODEL_CONFIG', `boxBins must be 0 (one value per box side) or a whole number from 2 to ${MAX_BOX_BINS}, got ${cfg.boxBins}`);
+  }
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
   return cfg;
+}
+
+/** Box outputs per anchor point: four sides, each one value or `boxBins` logits. */
+export function boxChannels(cfg: Pick<DetectorConfig, 'boxBins'>): number {
+  return 4 * Math.max(1, cfg.boxBins);
+}
+
+/** A saved config (checkpoint, exported architecture) from before `boxBins` had one value per side. */
+export function withSavedDefaults<T extends Partial<DetectorConfig>>(saved: T): T & Pick<DetectorConfig, 'boxBins'> {
+  return { ...saved, boxBins: saved.boxBins ?? 0 };
 }
 
 /** Anchor points per level and in total. */

@@ -1,6 +1,8 @@
 // The detector's training loss: Quality Focal Loss for classes (the target of a positive point is
-// the IoU its predicted box reaches, so scores rank boxes by quality, as in NanoDet/GFL) and GIoU
-// for boxes, both weighted per class so rare classes count as much as common ones.
+// the IoU its predicted box reaches, so scores rank boxes by quality, as in NanoDet/GFL), GIoU
+// for boxes and, when box sides are distributions, Distribution Focal Loss (GFL again: the two
+// bins around each true distance are pushed up in proportion to their closeness), all weighted
+// per class so rare classes count as much as common ones.
 import * as tf from '@tensorflow/tfjs';
 import type { Box } from '@kestrel/core/detect/types';
 import { assignAtss, type AnchorSet } from './assign.js';
@@ -21,15 +23,22 @@ export interface BatchTargets {
   weights: Float32Array;
   /** [B, N] the assigned object's score: 1 for labels, the teacher's confidence when distilling. */
   scores: Float32Array;
+  /**
+   * [B, N, 4, bins] per side of a positive, the two-bin target of distribution focal loss:
+   * distance d strides → bin ⌊d⌋ gets ⌊d⌋+1−d, bin ⌊d⌋+1 gets d−⌊d⌋ (their mean is d). Only
+   * when the detector has box bins.
+   */
+  sideTargets?: Float32Array;
   positives: number;
 }
 
-export function buildTargets(anchors: AnchorSet, batch: readonly ImageTargets[], classWeights: readonly number[]): BatchTargets {
+export function buildTargets(anchors: AnchorSet, batch: readonly ImageTargets[], classWeights: readonly number[], boxBins = 0): BatchTargets {
   const n = anchors.strides.length;
   const labels = new Int32Array(batch.length * n).fill(-1);
   const boxes = new Float32Array(batch.length * n * 4);
   const weights = new Float32Array(batch.length * n);
   const scores = new Float32Array(batch.length * n);
+  const sideTargets = boxBins > 0 ? new Float32Array(batch.length * n * 4 * boxBins) : undefined;
   let positives = 0;
   batch.forEach((img, b) => {
     const { gtIndex } = assignAtss(anchors, img.boxes.map((o) => o.box));
@@ -42,10 +51,27 @@ export function buildTargets(anchors: AnchorSet, batch: readonly ImageTargets[],
       boxes.set(o.box, k * 4);
       weights[k] = classWeights[o.classId] ?? 1;
       scores[k] = o.score ?? 1;
+      if (sideTargets) setSideTargets(sideTargets, k, boxBins, anchors.points[2 * i], anchors.points[2 * i + 1], anchors.strides[i], o.box);
       positives++;
     }
   });
-  return { labels, boxes, weights, scores, positives };
+  return { labels, boxes, weights, scores, positives, ...(sideTargets ? { sideTargets } : {}) };
+}
+
+/**
+ * The two-bin targets of point `k`'s four sides. A distance beyond the last bin is held just
+ * inside it (the most the head can say), and a point outside its box (ATSS's fallback for a tiny
+ * object between grid points) aims at 0 on that side.
+ */
+function setSideTargets(out: Float32Array, k: number, bins: number, px: number, py: number, stride: number, box: Box): void {
+  const sides = [px - box[0], py - box[1], box[2] - px, box[3] - py];
+  for (let s = 0; s < 4; s++) {
+    const d = Math.min(Math.max(sides[s] / stride, 0), bins - 1 - 1e-3);
+    const left = Math.floor(d);
+    const base = (k * 4 + s) * bins;
+    out[base + left] = left + 1 - d;
+    out[base + left + 1] = d - left;
+  }
 }
 
 export interface LossParts {
@@ -55,6 +81,8 @@ export interface LossParts {
 }
 
 export const BOX_LOSS_WEIGHT = 2;
+/** NanoDet's weight for distribution focal loss beside GIoU at 2. */
+export const DFL_LOSS_WEIGHT = 0.25;
 /** QFL's focusing exponent on |target − score|. */
 export const QFL_BETA = 2;
 
@@ -90,10 +118,26 @@ export function detectionLoss(out: HeadOutputs, targets: BatchTargets, points: t
     // × T² keeps the gradient scale independent of the temperature (Hinton et al.).
     const cls = tf.mul(tf.div(tf.sum(tf.mul(tf.mul(bce, modulator), rowWeight)), numPos), temperature * temperature) as tf.Scalar;
 
-    const box = tf.div(tf.sum(tf.mul(tf.sub(1, giou), weight)), tf.maximum(tf.sum(weight), 1e-6)) as tf.Scalar;
-    const total = tf.add(cls, tf.mul(box, BOX_LOSS_WEIGHT)) as tf.Scalar;
+    const weightSum = tf.maximum(tf.sum(weight), 1e-6);
+    const box = tf.div(tf.sum(tf.mul(tf.sub(1, giou), weight)), weightSum) as tf.Scalar;
+    let total = tf.add(cls, tf.mul(box, BOX_LOSS_WEIGHT)) as tf.Scalar;
+    if (out.sideLogits && targets.sideTargets) {
+      total = tf.add(total, tf.mul(distributionFocalLoss(out.sideLogits, targets.sideTargets, weight, weightSum), DFL_LOSS_WEIGHT)) as tf.Scalar;
+    }
     return { total, cls, box };
   });
+}
+
+/**
+ * DFL: cross-entropy of each side's bin distribution against its two-bin target, averaged over
+ * the four sides of every positive, weighted per class. Background rows have all-zero targets and
+ * add nothing.
+ */
+export function distributionFocalLoss(sideLogits: tf.Tensor4D, sideTargets: Float32Array, weight: tf.Tensor2D, weightSum: tf.Tensor): tf.Scalar {
+  const target = tf.tensor4d(sideTargets, sideLogits.shape);
+  const perSide = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(sideLogits)), 3)); // [B,N,4]
+  const perPoint = tf.mean(perSide, 2); // [B,N]
+  return tf.div(tf.sum(tf.mul(perPoint, weight)), weightSum) as tf.Scalar;
 }
 
 /** σ(logit(s) / T): a probability softened (T > 1) the way logits are divided by T. */

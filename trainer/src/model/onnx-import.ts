@@ -16,7 +16,7 @@ import { DataType, tensorDims, tensorToFloat32 } from '@kestrel/core/onnx/tensor
 import { readMetadata } from '@kestrel/core/model/metadata';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { buildDetector, BN_EPSILON, type KestrelModel } from './build.js';
-import { resolveDetectorConfig, type DetectorConfig } from './config.js';
+import { resolveDetectorConfig, withSavedDefaults, type DetectorConfig } from './config.js';
 import type { ConvNode } from './spec.js';
 import { forEachKernelWeight, onnxKernelDims } from './kernel-layout.js';
 
@@ -65,7 +65,7 @@ export function loadOnnxDetector(path: string, overrides: Partial<Pick<DetectorC
   } catch {
     throw new KestrelError('E_FROM', `${path}: kestrel.${ARCHITECTURE_KEY} is not valid JSON`);
   }
-  const config = resolveDetectorConfig({ ...arch, labels: meta.labels, inputHeight: meta.input.height, inputWidth: meta.input.width, ...overrides });
+  const config = resolveDetectorConfig({ ...withSavedDefaults(arch), labels: meta.labels, inputHeight: meta.input.height, inputWidth: meta.input.width, ...overrides });
   const model = buildDetector(config);
   const weights = initializers(proto);
   const reinitialised: string[] = [];

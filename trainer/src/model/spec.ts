@@ -1,6 +1,6 @@
 // The detector as a list of named operations. Both the TF.js model (training) and the ONNX
 // export are built from this one list, so the two cannot drift apart.
-import { BASE_CHANNELS, scaledChannels, type DetectorConfig } from './config.js';
+import { BASE_CHANNELS, boxChannels, scaledChannels, type DetectorConfig } from './config.js';
 
 /** Conv (+ folded-at-export BatchNorm) (+ ReLU). */
 export interface ConvNode {
@@ -36,7 +36,7 @@ export interface HeadLevel {
   stride: number;
   /** Node producing class logits [.., C]. */
   cls: string;
-  /** Node producing raw box values [.., 4] (softplus × stride gives distances). */
+  /** Node producing raw box values [.., boxChannels]: per side one softplus value or `boxBins` logits (see build.ts decodeHead). */
   box: string;
 }
 
@@ -102,7 +102,7 @@ export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
     let h = merged.get(stride)!;
     for (let k = 0; k < cfg.headConvs; k++) h = block(`h${stride}_c${k + 1}`, h, neck, neck, 1);
     const cls = conv(`h${stride}_cls`, h, cfg.labels.length, 1, 1, { bn: false, relu: false, biasInit: CLASS_BIAS_INIT });
-    const box = conv(`h${stride}_box`, h, 4, 1, 1, { bn: false, relu: false, biasInit: 0 });
+    const box = conv(`h${stride}_box`, h, boxChannels(cfg), 1, 1, { bn: false, relu: false, biasInit: 0 });
     return { stride, cls, box };
   });
   return { input: 'input', nodes, levels };

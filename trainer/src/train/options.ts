@@ -21,6 +21,8 @@ export interface TrainOptions {
   width?: number;
   strides?: number[];
   block?: DetectorConfig['block'];
+  /** Bins per box side (default 8, see DetectorConfig.boxBins; 0: one regressed value per side). */
+  boxBins?: number;
   /** Stop after this many epochs without a better validation fitness. */
   patience?: number;
   /** Stop (and fit the cosine schedule) so the run takes about this many minutes. */
@@ -47,7 +49,7 @@ export interface TrainOptions {
   progress?: boolean;
 }
 
-type Optional = 'from' | 'resume' | 'timeMinutes' | 'strides' | 'logger' | 'augment' | 'progress' | 'cropSize' | 'threads';
+type Optional = 'from' | 'resume' | 'timeMinutes' | 'strides' | 'boxBins' | 'logger' | 'augment' | 'progress' | 'cropSize' | 'threads';
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, Optional>> & Pick<TrainOptions, Optional>;
 
 export const TRAIN_DEFAULTS = {

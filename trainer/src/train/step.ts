@@ -45,7 +45,7 @@ export class TrainStep {
 
   /** Loss and gradients of one batch (or one replica's share of it), in variables() order. */
   gradients(batch: TrainBatch): StepGradients {
-    const targets = buildTargets(this.anchors, batch.boxes.map((boxes) => ({ boxes })), this.classWeights);
+    const targets = buildTargets(this.anchors, batch.boxes.map((boxes) => ({ boxes })), this.classWeights, this.model.config.boxBins);
     const C = this.model.config.labels.length;
     let parts: { cls: tf.Scalar; box: tf.Scalar } | undefined;
     const x = tf.tensor4d(batch.images, [batch.count, batch.size, batch.size, 3]);

@@ -251,7 +251,7 @@ async function prepareModel(
     logger.info({ from: o.from, reinitialised: loaded.reinitialised }, loaded.reinitialised.length > 0 ? 'fine-tuning: new class head' : 'fine-tuning');
     return { model: loaded.model, startEpoch: 0, run };
   }
-  const config = resolveDetectorConfig({ labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz, width: o.width, block: o.block, ...(o.strides ? { strides: o.strides } : {}) });
+  const config = resolveDetectorConfig({ labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz, width: o.width, block: o.block, ...(o.strides ? { strides: o.strides } : {}), ...(o.boxBins !== undefined ? { boxBins: o.boxBins } : {}) });
   return { model: buildDetector(config, o.seed), startEpoch: 0, run };
 }
 
