@@ -8,6 +8,8 @@ import { BUNDLED_MODEL_PATH, KestrelError, parsePayload, type Stats } from '@kes
 import { EmbeddedBroker, isListening } from '../broker/embedded.js';
 import { DEMO_PHOTO } from '../source/demo.js';
 import { nearestRank } from '../stats/latency-window.js';
+import { coresBetween, sampleProcessCpu, type ProcessCpu } from './cpu-usage.js';
+import { cpuBudget, cpuLines } from './cpu-budget.js';
 import { silentLogger } from '@kestrel/core';
 
 export interface PipelineBenchFlags {
@@ -23,6 +25,8 @@ interface BareResult {
   p50: number;
   p99: number;
   runs: number;
+  /** CPU seconds per second the loop used (ONNX Runtime's threads, spinning off as in the agent). */
+  cores: number;
 }
 
 /** One agent run: throughput from its stats, and each measured frame from its `detections`. */
@@ -32,8 +36,12 @@ interface PipelineResult {
   /** The agent's own frame read → MQTT figures: mean of the intervals' p50, worst interval's p99. */
   latencyP50: number;
   latencyP99: number;
+  /** session.run in the agent, mean of the intervals' p50: beside bare p50 it tells contention from idle time. */
+  inferenceP50: number;
   framesDropped: number;
   frames: FrameSample[];
+  /** Cores the agent's parts used while measured (Linux /proc; undefined elsewhere). */
+  cores?: ProcessCpu;
 }
 
 interface FrameSample {
@@ -112,9 +120,10 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
       saturated.push(await runPipeline(run, await benchSource(flags.source, dir, fast), `${round}-saturated`, fast, false));
       nominal.push(await runPipeline(run, await benchSource(flags.source, dir, slow), `${round}-nominal`, slow, true));
     }
-    const b = { fps: mean(bare.map((r) => r.fps)), p50: mean(bare.map((r) => r.p50)), p99: Math.max(...bare.map((r) => r.p99)) };
+    const b = { fps: mean(bare.map((r) => r.fps)), p50: mean(bare.map((r) => r.p50)), p99: Math.max(...bare.map((r) => r.p99)), cores: mean(bare.map((r) => r.cores)) };
     const fps = mean(saturated.map((r) => r.fps));
     const ratio = fps / b.fps;
+    const budget = cpuBudget(b, fps, saturated.map((r) => r.cores));
     // Under saturation the agent's own stats (frame read → handed to MQTT, per 1 s interval):
     // frames also wait in their latest-frame slot there, for up to one camera interval.
     const sat = { p50: round(mean(saturated.map((r) => r.latencyP50))), worstIntervalP99: Math.max(...saturated.map((r) => r.latencyP99)) };
@@ -128,9 +137,10 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
       seconds,
       source: flags.source,
       bareOrt: round2(b),
-      pipeline: { fps: round(fps), cameraFps: saturated[0].offeredFps, framesDropped: saturated.reduce((s, r) => s + r.framesDropped, 0), latencyMs: sat },
+      pipeline: { fps: round(fps), cameraFps: saturated[0].offeredFps, inferenceP50: round(mean(saturated.map((r) => r.inferenceP50))), framesDropped: saturated.reduce((s, r) => s + r.framesDropped, 0), latencyMs: sat },
       nominal: nom,
       throughputRatio: +ratio.toFixed(3),
+      ...(budget ? { cpu: budget } : {}),
       targets: {
         throughput: { want: '>= 0.9', got: +ratio.toFixed(3), met: ratio >= 0.9 },
         latency: { want: 'publish p99 <= inference p99 + 15 ms (camera within capacity)', got: nom.latency.p99, limit: round(nom.inference.p99 + 15), met: latencyMet },
@@ -143,8 +153,9 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
         `added p50 ${r.overhead.p50.toFixed(1)} / p99 ${r.overhead.p99.toFixed(1)} ms (${r.frames} frames)`;
       process.stdout.write(
         `bare ONNX Runtime : ${b.fps.toFixed(1)} frames/s  (inference p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms)\n` +
-          `agent pipeline    : ${fps.toFixed(1)} frames/s  (camera at ${saturated[0].offeredFps} fps)\n` +
+          `agent pipeline    : ${fps.toFixed(1)} frames/s  (camera at ${saturated[0].offeredFps} fps; inference p50 ${mean(saturated.map((r) => r.inferenceP50)).toFixed(1)} ms there)\n` +
           `ratio             : ${ratio.toFixed(2)}x  (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'MISSED'})\n` +
+          (budget ? `${cpuLines(budget)}\n` : '') +
           `frame read → MQTT, camera within capacity (${nominal[0].offeredFps} fps):\n  ${line(nom)}\n` +
           `  target p99 <= inference p99 + 15 = ${(nom.inference.p99 + 15).toFixed(1)} ms: ${latencyMet ? 'met' : 'MISSED'}\n` +
           `  slowest 1% (s into the measurement: latency/inference/gap since the frame before, ms): ${nom.slowest.map((f) => `${(f.at / 1000).toFixed(1)}: ${f.latency}/${f.inference.toFixed(0)}/${Number.isNaN(f.gap) ? '-' : f.gap}`).join(', ')}\n` +
@@ -239,8 +250,11 @@ async function runPipeline(run: PipelineRun, source: string, label: string, offe
     await waitUntil(() => stats.length >= from, 30_000, () => log);
     measuring = true;
     measuringSince = Date.now();
+    const cpuBefore = sampleProcessCpu(agent.pid!);
     await waitUntil(() => stats.length >= from + run.seconds, (run.seconds + 30) * 1000, () => log);
     measuring = false;
+    const cpuAfter = sampleProcessCpu(agent.pid!);
+    const cores = cpuBefore && cpuAfter ? coresBetween(cpuBefore, cpuAfter, (Date.now() - measuringSince) / 1000) : undefined;
     const window = stats.slice(from, from + run.seconds);
     const cam = window.map((s) => s.cameras.bench);
     return {
@@ -248,8 +262,10 @@ async function runPipeline(run: PipelineRun, source: string, label: string, offe
       fps: mean(cam.map((c) => c.fpsProcessed)),
       latencyP50: mean(cam.map((c) => c.latencyMs?.p50 ?? 0)),
       latencyP99: Math.max(...cam.map((c) => c.latencyMs?.p99 ?? 0)),
+      inferenceP50: mean(window.flatMap((s) => (s.inference.ms ? [s.inference.ms.p50] : []))),
       framesDropped: cam.at(-1)!.framesDropped - cam[0].framesDropped,
       frames,
+      ...(cores ? { cores } : {}),
     };
   } finally {
     agent.kill('SIGTERM');
