@@ -31,8 +31,10 @@ test('a training run writes weights, metrics per epoch, curves, PR and confusion
     assert.ok(meta.width! > 200 && meta.height! > 200, `${png} is a real picture`);
   }
   const csv = readFileSync(join(r.runDir, 'results.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'epoch,lr,trainLoss,clsLoss,boxLoss,valMap50,valMap50to95,precision,recall,f1,elapsed');
+  assert.equal(csv[0], 'epoch,lr,trainLoss,clsLoss,boxLoss,dflLoss,valMap50,valMap50to95,precision,recall,f1,elapsed');
   assert.equal(csv.length, 3);
+  const dflColumn = csv[0].split(',').indexOf('dflLoss');
+  assert.ok(csv.slice(1).every((row) => Number(row.split(',')[dflColumn]) > 0), 'the box sides\' distribution loss is recorded (default detector has bins)');
   assert.equal(readCheckpointFile(r.last).state.epoch, 1);
   assert.ok(existsSync(join(r.last, 'optimizer.bin')), 'last keeps the optimizer state for --resume');
 

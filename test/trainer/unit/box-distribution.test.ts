@@ -85,6 +85,10 @@ test('bins are checked, and configs saved before bins existed load with one valu
   assert.equal(withSavedDefaults({ width: 0.5 }).boxBins, 0);
   assert.equal(withSavedDefaults({ boxBins: 8 }).boxBins, 8);
   assert.equal(resolveDetectorConfig({ labels: ['a'] }).boxBins, 8, 'new detectors have bins');
+  // Half the input, in the largest stride, must fit in the last bin: an object as large as the image.
+  assert.equal(resolveDetectorConfig({ labels: ['a'], inputHeight: 640, inputWidth: 640 }).boxBins, 11);
+  assert.equal(resolveDetectorConfig({ labels: ['a'], inputHeight: 320, inputWidth: 320, strides: [8, 16] }).boxBins, 11);
+  assert.equal(resolveDetectorConfig({ labels: ['a'], inputHeight: 640, inputWidth: 640, boxBins: 4 }).boxBins, 4, 'given bins are kept');
   for (const bad of [1, 2.5, 33, -1]) {
     assert.throws(() => resolveDetectorConfig({ labels: ['a'], boxBins: bad }), (e: unknown) => isKestrelError(e) && /boxBins/.test(e.message) && e.message.includes(String(bad)));
   }

@@ -50,7 +50,7 @@ export function registerModelCommands(program: Command): void {
     .option('--lr <x>', 'peak learning rate (default 0.002)')
     .option('--width <x>', 'channel multiplier of the detector (default 1)')
     .option('--block <b>', 'conv | dws (depthwise-separable)')
-    .option('--box-bins <n>', 'bins per box side: each side a distribution over 0..n-1 strides (default 8; 0: one regressed value)')
+    .option('--box-bins <n>', 'bins per box side: each side a distribution over 0..n-1 strides (default: enough for an object as large as the input, at least 8; 0: one regressed value)')
     .option('--patience <n>', 'stop after this many epochs without improvement (default 15)')
     .option('--time <minutes>', 'fit the run into this many minutes')
     .option('--seed <n>', 'random seed (splits, augmentation, initialisation)')

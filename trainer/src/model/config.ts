@@ -35,8 +35,12 @@ export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
   block: 'conv',
   depth: [1, 2, 2, 1],
   headConvs: 1,
+  // Sized to the input by resolveDetectorConfig when not given (defaultBoxBins).
   boxBins: 8,
 };
+
+/** The fewest bins a new detector gets (NanoDet's reg_max 7). */
+export const MIN_DEFAULT_BOX_BINS = 8;
 
 /** Most bins a side may have: 32 strides at stride 32 is already 1024 px. */
 export const MAX_BOX_BINS = 32;
@@ -51,6 +55,7 @@ export function scaledChannels(c: number, width: number): number {
 export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { labels: string[] }): DetectorConfig {
   const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<DetectorConfig>;
   const cfg: DetectorConfig = { ...DEFAULT_DETECTOR, ...given, labels: partial.labels };
+  if (given.boxBins === undefined) cfg.boxBins = defaultBoxBins(cfg);
   if (cfg.labels.length === 0) throw new KestrelError('E_MODEL_CONFIG', 'the detector needs at least one class label');
   const strides = [...cfg.strides];
   if (strides.length === 0 || strides.some((s, i) => ![8, 16, 32].includes(s) || (i > 0 && s <= strides[i - 1]))) {
@@ -67,6 +72,18 @@ export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { label
   }
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
   return cfg;
+}
+
+/**
+ * Bins enough for the largest object the input can hold: from a point at the centre of an object
+ * as large as the image, each edge is half the image away, and that distance in the largest stride
+ * must fit in the last bin (a side beyond it is clipped, so the box comes out too small). 8 at
+ * 320–448 px with strides up to 32; 11 at 640.
+ */
+export function defaultBoxBins(cfg: Pick<DetectorConfig, 'inputHeight' | 'inputWidth' | 'strides'>): number {
+  const largestStride = Math.max(...cfg.strides);
+  const farthest = Math.max(cfg.inputHeight, cfg.inputWidth) / 2 / largestStride;
+  return Math.min(MAX_BOX_BINS, Math.max(MIN_DEFAULT_BOX_BINS, Math.ceil(farthest) + 1));
 }
 
 /** Box outputs per anchor point: four sides, each one value or `boxBins` logits. */

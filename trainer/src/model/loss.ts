@@ -78,6 +78,8 @@ export interface LossParts {
   total: tf.Scalar;
   cls: tf.Scalar;
   box: tf.Scalar;
+  /** Distribution focal loss, unweighted (0 when box sides are single values). */
+  dfl: tf.Scalar;
 }
 
 export const BOX_LOSS_WEIGHT = 2;
@@ -120,11 +122,9 @@ export function detectionLoss(out: HeadOutputs, targets: BatchTargets, points: t
 
     const weightSum = tf.maximum(tf.sum(weight), 1e-6);
     const box = tf.div(tf.sum(tf.mul(tf.sub(1, giou), weight)), weightSum) as tf.Scalar;
-    let total = tf.add(cls, tf.mul(box, BOX_LOSS_WEIGHT)) as tf.Scalar;
-    if (out.sideLogits && targets.sideTargets) {
-      total = tf.add(total, tf.mul(distributionFocalLoss(out.sideLogits, targets.sideTargets, weight, weightSum), DFL_LOSS_WEIGHT)) as tf.Scalar;
-    }
-    return { total, cls, box };
+    const dfl = out.sideLogits && targets.sideTargets ? distributionFocalLoss(out.sideLogits, targets.sideTargets, weight, weightSum) : tf.scalar(0);
+    const total = tf.addN([cls, tf.mul(box, BOX_LOSS_WEIGHT), tf.mul(dfl, DFL_LOSS_WEIGHT)]) as tf.Scalar;
+    return { total, cls, box, dfl };
   });
 }
 

@@ -12,7 +12,7 @@ import { prCurves } from './pr-curve.js';
 export async function curvesPng(history: readonly EpochMetrics[]): Promise<Buffer> {
   const at = (f: (m: EpochMetrics) => number): Array<[number, number]> => history.map((m) => [m.epoch + 1, f(m)]);
   return svgToPng(chartGrid([
-    { title: 'training loss', xLabel: 'epoch', series: [{ name: 'total', points: at((m) => m.trainLoss) }, { name: 'class (QFL)', points: at((m) => m.clsLoss) }, { name: 'box (GIoU)', points: at((m) => m.boxLoss) }] },
+    { title: 'training loss', xLabel: 'epoch', series: [{ name: 'total', points: at((m) => m.trainLoss) }, { name: 'class (QFL)', points: at((m) => m.clsLoss) }, { name: 'box (GIoU)', points: at((m) => m.boxLoss) }, ...(history.some((m) => m.dflLoss > 0) ? [{ name: 'box sides (DFL)', points: at((m) => m.dflLoss) }] : [])] },
     { title: 'validation mAP', xLabel: 'epoch', yMin: 0, yMax: 1, series: [{ name: 'mAP@0.5', points: at((m) => m.valMap50) }, { name: 'mAP@0.5:0.95', points: at((m) => m.valMap50to95) }] },
     { title: 'precision / recall (best F1)', xLabel: 'epoch', yMin: 0, yMax: 1, series: [{ name: 'precision', points: at((m) => m.precision) }, { name: 'recall', points: at((m) => m.recall) }, { name: 'F1', points: at((m) => m.f1) }] },
     { title: 'learning rate', xLabel: 'epoch', series: [{ name: 'lr', points: at((m) => m.lr) }] },

@@ -48,6 +48,7 @@ export class DataParallelStep {
       total: weighted((l) => l.total),
       cls: weighted((l) => l.cls),
       box: weighted((l) => l.box),
+      dfl: weighted((l) => l.dfl),
       positives: local.losses.positives + others.reduce((n, o) => n + o.losses.positives, 0),
     };
   }

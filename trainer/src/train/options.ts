@@ -21,7 +21,7 @@ export interface TrainOptions {
   width?: number;
   strides?: number[];
   block?: DetectorConfig['block'];
-  /** Bins per box side (default 8, see DetectorConfig.boxBins; 0: one regressed value per side). */
+  /** Bins per box side (default sized to the input, see defaultBoxBins; 0: one regressed value per side). */
   boxBins?: number;
   /** Stop after this many epochs without a better validation fitness. */
   patience?: number;

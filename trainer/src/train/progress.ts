@@ -7,6 +7,7 @@ export interface ProgressValues {
   loss: number;
   cls: number;
   box: number;
+  dfl: number;
   lr: number;
 }
 
@@ -28,14 +29,14 @@ class BarProgress implements Progress {
 
   startEpoch(epoch: number, epochs: number, steps: number): void {
     this.bar = new cliProgress.SingleBar(
-      { format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss} (cls {cls} box {box}) lr {lr} ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
+      { format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss} (cls {cls} box {box} dfl {dfl}) lr {lr} ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(steps, 0, { loss: '-', cls: '-', box: '-', lr: '-' });
+    this.bar.start(steps, 0, { loss: '-', cls: '-', box: '-', dfl: '-', lr: '-' });
   }
 
   step(done: number, v: ProgressValues): void {
-    this.bar?.update(done, { loss: v.loss.toFixed(3), cls: v.cls.toFixed(3), box: v.box.toFixed(3), lr: v.lr.toExponential(1) });
+    this.bar?.update(done, { loss: v.loss.toFixed(3), cls: v.cls.toFixed(3), box: v.box.toFixed(3), dfl: v.dfl.toFixed(3), lr: v.lr.toExponential(1) });
   }
 
   endEpoch(summary: string): void {
@@ -66,7 +67,7 @@ class LogProgress implements Progress {
     if (now - this.lastLog < 15000 && done < this.steps) return;
     this.lastLog = now;
     const eta = ((now - this.started) / done) * (this.steps - done) / 1000;
-    this.logger.info({ epoch: this.epoch + 1, epochs: this.epochs, step: done, steps: this.steps, loss: round(v.loss), cls: round(v.cls), box: round(v.box), lr: v.lr, etaSeconds: Math.round(eta) }, 'training');
+    this.logger.info({ epoch: this.epoch + 1, epochs: this.epochs, step: done, steps: this.steps, loss: round(v.loss), cls: round(v.cls), box: round(v.box), dfl: round(v.dfl), lr: v.lr, etaSeconds: Math.round(eta) }, 'training');
   }
 
   endEpoch(summary: string): void {

@@ -9,6 +9,8 @@ export interface EpochMetrics {
   trainLoss: number;
   clsLoss: number;
   boxLoss: number;
+  /** Distribution focal loss of the box sides (0 without box bins); the total weighs it 0.25. */
+  dflLoss: number;
   valMap50: number;
   valMap50to95: number;
   precision: number;
@@ -18,7 +20,7 @@ export interface EpochMetrics {
   elapsed: number;
 }
 
-const CSV_COLUMNS: Array<keyof EpochMetrics> = ['epoch', 'lr', 'trainLoss', 'clsLoss', 'boxLoss', 'valMap50', 'valMap50to95', 'precision', 'recall', 'f1', 'elapsed'];
+const CSV_COLUMNS: Array<keyof EpochMetrics> = ['epoch', 'lr', 'trainLoss', 'clsLoss', 'boxLoss', 'dflLoss', 'valMap50', 'valMap50to95', 'precision', 'recall', 'f1', 'elapsed'];
 
 export class RunFolder {
   constructor(readonly dir: string) {}

@@ -10,6 +10,8 @@ export interface StepLosses {
   total: number;
   cls: number;
   box: number;
+  /** Distribution focal loss (0 without box bins). */
+  dfl: number;
   positives: number;
 }
 
@@ -47,16 +49,16 @@ export class TrainStep {
   gradients(batch: TrainBatch): StepGradients {
     const targets = buildTargets(this.anchors, batch.boxes.map((boxes) => ({ boxes })), this.classWeights, this.model.config.boxBins);
     const C = this.model.config.labels.length;
-    let parts: { cls: tf.Scalar; box: tf.Scalar } | undefined;
+    let parts: { cls: tf.Scalar; box: tf.Scalar; dfl: tf.Scalar } | undefined;
     const x = tf.tensor4d(batch.images, [batch.count, batch.size, batch.size, 3]);
     const vars = this.variables();
     const { value, grads } = tf.variableGrads(() => {
       const loss = detectionLoss(forward(this.model, x, true), targets, this.points, C, this.temperature);
-      parts = { cls: tf.keep(loss.cls), box: tf.keep(loss.box) };
+      parts = { cls: tf.keep(loss.cls), box: tf.keep(loss.box), dfl: tf.keep(loss.dfl) };
       return loss.total;
     }, vars);
-    const losses = { total: value.dataSync()[0], cls: parts!.cls.dataSync()[0], box: parts!.box.dataSync()[0], positives: targets.positives };
-    tf.dispose([x, value, parts!.cls, parts!.box]);
+    const losses = { total: value.dataSync()[0], cls: parts!.cls.dataSync()[0], box: parts!.box.dataSync()[0], dfl: parts!.dfl.dataSync()[0], positives: targets.positives };
+    tf.dispose([x, value, parts!.cls, parts!.box, parts!.dfl]);
     return { grads: vars.map((v) => grads[v.name]), losses, images: batch.count };
   }
 

@@ -130,7 +130,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       const mosaicOff = epoch >= epochs - o.closeMosaic;
       const epochAugment = mosaicOff ? { ...augment, mosaic: 0 } : augment;
       progress.startEpoch(epoch, epochs, batches.steps);
-      let sum = { total: 0, cls: 0, box: 0 };
+      let sum = { total: 0, cls: 0, box: 0, dfl: 0 };
       let n = 0;
       let lr = 0;
       for (let s = 0; s < batches.steps; s++) {
@@ -140,8 +140,8 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
         ema?.update();
         globalStep++;
         n++;
-        sum = { total: sum.total + l.total, cls: sum.cls + l.cls, box: sum.box + l.box };
-        progress.step(n, { loss: sum.total / n, cls: sum.cls / n, box: sum.box / n, lr });
+        sum = { total: sum.total + l.total, cls: sum.cls + l.cls, box: sum.box + l.box, dfl: sum.dfl + l.dfl };
+        progress.step(n, { loss: sum.total / n, cls: sum.cls / n, box: sum.box / n, dfl: sum.dfl / n, lr });
       }
       const evaluateNow = async (): Promise<Awaited<ReturnType<typeof evaluatePredictor>>> => {
         syncDeploy();
@@ -149,7 +149,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       };
       const val = ema ? await ema.withAveraged(evaluateNow) : await evaluateNow();
       const m: EpochMetrics = {
-        epoch, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n,
+        epoch, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n, dflLoss: sum.dfl / n,
         valMap50: val.metrics.map50, valMap50to95: val.metrics.map50to95, precision: val.metrics.precision, recall: val.metrics.recall, f1: val.metrics.f1,
         elapsed: (Date.now() - started) / 1000,
       };
