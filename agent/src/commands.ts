@@ -15,7 +15,7 @@ export function registerAgentCommands(program: Command): void {
     .command('pipeline')
     .description('frames/s through the whole agent path vs a bare ONNX Runtime loop, and frame-read → MQTT latency')
     .option('-m, --model <path>', 'ONNX model (default: the bundled detector)')
-    .option('--source <spec>', 'demo (a generated clip read as fast as possible), a video file, or an rtsp:// URL', 'demo')
+    .option('--source <spec>', 'demo (a generated clip, played at the camera\'s rate), a video file, or an rtsp:// URL', 'demo')
     .option('--seconds <n>', 'seconds per measurement (two rounds each side)', '10')
     .option('--threads <n>', 'ONNX Runtime intra-op threads, the same for both', '2')
     .option('--json', 'print one JSON document on stdout')

@@ -95,6 +95,10 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
   if (!(seconds >= 2)) throw new KestrelError('E_USAGE', `--seconds must be at least 2, got "${flags.seconds}"`);
   if (!Number.isInteger(threads) || threads < 1) throw new KestrelError('E_USAGE', `--threads must be a positive whole number, got "${flags.threads}"`);
   const modelPath = flags.model ?? BUNDLED_MODEL_PATH;
+  if (!existsSync(modelPath)) throw new KestrelError('E_USAGE', `--model: no such file ${modelPath}`);
+  if (flags.source !== 'demo' && !/^rtsps?:\/\//.test(flags.source) && !existsSync(flags.source)) {
+    throw new KestrelError('E_USAGE', `--source must be demo, a video file or an rtsp:// URL; no such file ${flags.source}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
   let broker: EmbeddedBroker | undefined;
   try {
