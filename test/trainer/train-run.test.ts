@@ -59,6 +59,11 @@ test('fine-tuning a finished run on a dataset with other classes (on crops) keep
   assert.deepEqual(file.config.labels, ['widget', 'scuff', 'c2', 'c3', 'c4']);
   assert.equal(file.config.width, 0.25, 'architecture comes from the checkpoint');
   assert.equal(file.config.inputHeight, 96);
+  await assert.rejects(
+    train({ ...tiny, data: join(dir, 'ds'), from: base.best, boxBins: 0, epochs: 1, project: join(dir, 'runs'), name: 'rebinned' }),
+    /--box-bins 0: .* predicts box sides with 8 bins, and fine-tuning keeps its head/,
+  );
+  assert.ok(!existsSync(join(dir, 'runs', 'rebinned')), 'a refused run leaves no folder');
 });
 
 test('bad training options are refused with the flag named', async () => {

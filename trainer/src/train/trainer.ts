@@ -238,21 +238,31 @@ async function prepareModel(
     logger.info({ run: run.dir, epoch: loaded.file.state.epoch + 1 }, 'resuming');
     return { model: loaded.model, startEpoch: loaded.file.state.epoch + 1, state: loaded.file.state, optimizerWeights: loaded.optimizerWeights, run };
   }
-  const run = RunFolder.create(o.project, o.name, o.existOk);
+  // The run folder is made once the model loaded: a refused --from leaves no empty folder behind.
+  const newRun = () => RunFolder.create(o.project, o.name, o.existOk);
   if (o.from && /\.onnx$/i.test(o.from) && !isCheckpoint(o.from)) {
     const imported = loadOnnxDetector(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
+    keepsBoxBins(o, imported.model);
     logger.info({ from: o.from, reinitialised: imported.reinitialised }, imported.reinitialised.length > 0 ? 'fine-tuning an exported model: new class head' : 'fine-tuning an exported model');
-    return { model: imported.model, startEpoch: 0, run, foldedBatchNorm: true };
+    return { model: imported.model, startEpoch: 0, run: newRun(), foldedBatchNorm: true };
   }
   if (o.from) {
     if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is neither a Kestrel checkpoint folder (weights/best of a run) nor an .onnx file made by \`kestrel export\``);
     const loaded = await loadCheckpoint(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
     loaded.optimizerWeights?.forEach((w) => w.tensor.dispose());
+    keepsBoxBins(o, loaded.model);
     logger.info({ from: o.from, reinitialised: loaded.reinitialised }, loaded.reinitialised.length > 0 ? 'fine-tuning: new class head' : 'fine-tuning');
-    return { model: loaded.model, startEpoch: 0, run };
+    return { model: loaded.model, startEpoch: 0, run: newRun() };
   }
   const config = resolveDetectorConfig({ labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz, width: o.width, block: o.block, ...(o.strides ? { strides: o.strides } : {}), ...(o.boxBins !== undefined ? { boxBins: o.boxBins } : {}) });
-  return { model: buildDetector(config, o.seed), startEpoch: 0, run };
+  return { model: buildDetector(config, o.seed), startEpoch: 0, run: newRun() };
+}
+
+/** Fine-tuning keeps the model's box head: a different --box-bins would silently mean nothing. */
+function keepsBoxBins(o: ResolvedTrainOptions, model: KestrelModel): void {
+  if (o.boxBins === undefined || o.boxBins === model.config.boxBins) return;
+  model.net.dispose();
+  throw new KestrelError('E_FROM', `--box-bins ${o.boxBins}: ${o.from} predicts box sides with ${model.config.boxBins || 'one value'}${model.config.boxBins ? ' bins' : ''}, and fine-tuning keeps its head; train a new detector to change it`);
 }
 
 function resumeSource(path: string): { runDir: string; checkpoint: string; state: TrainingState } {
