@@ -10,6 +10,7 @@ import { readManifest } from '@kestrel/trainer/data/dataset';
 import { train } from '@kestrel/trainer/train/trainer';
 import { readCheckpointFile } from '@kestrel/trainer/model/checkpoint';
 import { silentLogger } from '@kestrel/core/util/log';
+import { pino } from 'pino';
 import { tempDir } from './support/tmp.js';
 
 const tiny = { batch: 4, imgsz: 96, width: 0.25, valBatch: 4, logger: silentLogger, progress: false } as const;
@@ -64,6 +65,11 @@ test('fine-tuning a finished run on a dataset with other classes (on crops) keep
     /--box-bins 0: .* predicts box sides with 8 bins, and fine-tuning keeps its head/,
   );
   assert.ok(!existsSync(join(dir, 'runs', 'rebinned')), 'a refused run leaves no folder');
+  // At 480 px the 8 bins of a 96-px model reach 7 × 32 = 224 px from a centre: larger boxes clip.
+  const warnings: string[] = [];
+  const capture = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+  await train({ ...tiny, logger: capture, data: join(dir, 'ds'), from: base.best, imgsz: 480, cropSize: 64, epochs: 1, project: join(dir, 'runs'), name: 'bigger' });
+  assert.ok(warnings.some((w) => /box sides reach at most 224 px .*a new detector at this size gets 9 bins/.test(w)), warnings.join('\n'));
 });
 
 test('bad training options are refused with the flag named', async () => {

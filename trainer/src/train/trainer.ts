@@ -16,7 +16,7 @@ import { SampleCache, TrainBatches, type TrainBatchOptions } from '../data/loade
 import { showAugmented } from '../data/show.js';
 import type { Dataset } from '../data/types.js';
 import { buildDetector, type KestrelModel } from '../model/build.js';
-import { resolveDetectorConfig } from '../model/config.js';
+import { defaultBoxBins, resolveDetectorConfig } from '../model/config.js';
 import { loadOnnxDetector, recalibrateBatchNorm } from '../model/onnx-import.js';
 import { isCheckpoint, loadCheckpoint, readCheckpointFile, saveCheckpoint, type NamedTensor, type TrainingState } from '../model/checkpoint.js';
 import { classBalancedWeights } from '../model/loss.js';
@@ -242,7 +242,7 @@ async function prepareModel(
   const newRun = () => RunFolder.create(o.project, o.name, o.existOk);
   if (o.from && /\.onnx$/i.test(o.from) && !isCheckpoint(o.from)) {
     const imported = loadOnnxDetector(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
-    keepsBoxBins(o, imported.model);
+    keepsBoxBins(o, imported.model, logger);
     logger.info({ from: o.from, reinitialised: imported.reinitialised }, imported.reinitialised.length > 0 ? 'fine-tuning an exported model: new class head' : 'fine-tuning an exported model');
     return { model: imported.model, startEpoch: 0, run: newRun(), foldedBatchNorm: true };
   }
@@ -250,7 +250,7 @@ async function prepareModel(
     if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is neither a Kestrel checkpoint folder (weights/best of a run) nor an .onnx file made by \`kestrel export\``);
     const loaded = await loadCheckpoint(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
     loaded.optimizerWeights?.forEach((w) => w.tensor.dispose());
-    keepsBoxBins(o, loaded.model);
+    keepsBoxBins(o, loaded.model, logger);
     logger.info({ from: o.from, reinitialised: loaded.reinitialised }, loaded.reinitialised.length > 0 ? 'fine-tuning: new class head' : 'fine-tuning');
     return { model: loaded.model, startEpoch: 0, run: newRun() };
   }
@@ -258,11 +258,20 @@ async function prepareModel(
   return { model: buildDetector(config, o.seed), startEpoch: 0, run: newRun() };
 }
 
-/** Fine-tuning keeps the model's box head: a different --box-bins would silently mean nothing. */
-function keepsBoxBins(o: ResolvedTrainOptions, model: KestrelModel): void {
-  if (o.boxBins === undefined || o.boxBins === model.config.boxBins) return;
-  model.net.dispose();
-  throw new KestrelError('E_FROM', `--box-bins ${o.boxBins}: ${o.from} predicts box sides with ${model.config.boxBins || 'one value'}${model.config.boxBins ? ' bins' : ''}, and fine-tuning keeps its head; train a new detector to change it`);
+/**
+ * Fine-tuning keeps the model's box head: a different --box-bins would silently mean nothing, and
+ * at a larger --imgsz than the head was sized for the largest objects' boxes come out clipped.
+ */
+function keepsBoxBins(o: ResolvedTrainOptions, model: KestrelModel, logger: Logger): void {
+  const bins = model.config.boxBins;
+  if (o.boxBins !== undefined && o.boxBins !== bins) {
+    model.net.dispose();
+    throw new KestrelError('E_FROM', `--box-bins ${o.boxBins}: ${o.from} predicts box sides with ${bins || 'one value'}${bins ? ' bins' : ''}, and fine-tuning keeps its head; train a new detector to change it`);
+  }
+  const reach = (bins - 1) * Math.max(...model.config.strides);
+  if (bins > 0 && bins < defaultBoxBins(model.config)) {
+    logger.warn({ from: o.from, boxBins: bins, imgsz: o.imgsz }, `at ${o.imgsz} px this model's box sides reach at most ${reach} px from an object's centre: boxes of larger objects come out clipped (a new detector at this size gets ${defaultBoxBins(model.config)} bins)`);
+  }
 }
 
 function resumeSource(path: string): { runDir: string; checkpoint: string; state: TrainingState } {
