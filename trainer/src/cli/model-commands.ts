@@ -7,7 +7,7 @@ import { evaluate } from '../eval/evaluate.js';
 import { exportCheckpoint } from '../export/export-onnx.js';
 import { distill } from '../distill/distill.js';
 import type { SplitName } from '../data/types.js';
-import { MAX_BOX_BINS } from '../model/config.js';
+import { isBoxBins, MAX_BOX_BINS } from '../model/config.js';
 import { action, int, list, num, positive, printJson } from './output.js';
 
 interface TrainFlags {
@@ -71,7 +71,7 @@ export function registerModelCommands(program: Command): void {
       const r = await train({
         data: f.data as string, from: f.from, resume: f.resume, augment: Object.keys(augment).length > 0 ? augment : undefined,
         epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
-        width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, boxBins: num(f.boxBins, '--box-bins', (n) => n === 0 || (Number.isInteger(n) && n >= 2 && n <= MAX_BOX_BINS), `0, or a whole number from 2 to ${MAX_BOX_BINS}`), patience: int(f.patience, '--patience'),
+        width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, boxBins: num(f.boxBins, '--box-bins', isBoxBins, `0, or a whole number from 2 to ${MAX_BOX_BINS}`), patience: int(f.patience, '--patience'),
         timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), threads: int(f.threads, '--threads'), project: f.project, name: f.name, existOk: f.existOk,
         progress: f.json ? false : undefined,
       });

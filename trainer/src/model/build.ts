@@ -64,17 +64,21 @@ export function decodeHead(model: KestrelModel, maps: tf.Tensor[]): HeadOutputs 
   const bins = model.config.boxBins;
   const sizes = levelSizes(model.config);
   const logits: tf.Tensor[] = [];
-  const sides: tf.Tensor[] = [];
-  sizes.forEach(({ rows, cols }, i) => {
+  const distances: tf.Tensor[] = [];
+  const sideLogits: tf.Tensor[] = [];
+  sizes.forEach(({ stride, rows, cols }, i) => {
     const batch = maps[2 * i].shape[0];
     logits.push(tf.reshape(maps[2 * i], [batch, rows * cols, C]));
-    sides.push(bins > 0 ? tf.reshape(maps[2 * i + 1], [batch, rows * cols, 4, bins]) : tf.reshape(maps[2 * i + 1], [batch, rows * cols, 4]));
+    const raw = tf.reshape(maps[2 * i + 1], bins > 0 ? [batch, rows * cols, 4, bins] : [batch, rows * cols, 4]);
+    if (bins > 0) sideLogits.push(raw);
+    const inStrides = bins > 0 ? tf.sum(tf.mul(tf.softmax(raw), binDistances(bins)), 3) : tf.softplus(raw);
+    distances.push(tf.mul(inStrides, stride));
   });
-  const all = tf.concat(sides, 1);
-  const strides = tf.tensor1d(anchorPoints(model.config).strides).reshape([1, -1, 1]);
-  if (bins === 0) return { logits: tf.concat(logits, 1) as tf.Tensor3D, distances: tf.mul(tf.softplus(all), strides) as tf.Tensor3D };
-  const inStrides = tf.sum(tf.mul(tf.softmax(all), binDistances(bins)), 3);
-  return { logits: tf.concat(logits, 1) as tf.Tensor3D, distances: tf.mul(inStrides, strides) as tf.Tensor3D, sideLogits: all as tf.Tensor4D };
+  return {
+    logits: tf.concat(logits, 1) as tf.Tensor3D,
+    distances: tf.concat(distances, 1) as tf.Tensor3D,
+    ...(bins > 0 ? { sideLogits: tf.concat(sideLogits, 1) as tf.Tensor4D } : {}),
+  };
 }
 
 /** 0, 1, … bins−1: the distance, in strides, each bin stands for. */

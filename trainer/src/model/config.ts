@@ -67,11 +67,16 @@ export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { label
       throw new KestrelError('E_MODEL_CONFIG', `input ${what} ${v} must be a multiple of ${maxStride} (the largest stride) and at least ${maxStride * 2}`);
     }
   }
-  if (!(cfg.boxBins === 0 || (Number.isInteger(cfg.boxBins) && cfg.boxBins >= 2 && cfg.boxBins <= MAX_BOX_BINS))) {
+  if (!isBoxBins(cfg.boxBins)) {
     throw new KestrelError('E_MODEL_CONFIG', `boxBins must be 0 (one value per box side) or a whole number from 2 to ${MAX_BOX_BINS}, got ${cfg.boxBins}`);
   }
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
   return cfg;
+}
+
+/** 0 (one value per side), or a whole number of bins from 2 to MAX_BOX_BINS. */
+export function isBoxBins(n: number): boolean {
+  return n === 0 || (Number.isInteger(n) && n >= 2 && n <= MAX_BOX_BINS);
 }
 
 /**

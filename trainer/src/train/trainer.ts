@@ -268,9 +268,10 @@ function keepsBoxBins(o: ResolvedTrainOptions, model: KestrelModel, logger: Logg
     model.net.dispose();
     throw new KestrelError('E_FROM', `--box-bins ${o.boxBins}: ${o.from} predicts box sides with ${bins || 'one value'}${bins ? ' bins' : ''}, and fine-tuning keeps its head; train a new detector to change it`);
   }
-  const reach = (bins - 1) * Math.max(...model.config.strides);
-  if (bins > 0 && bins < defaultBoxBins(model.config)) {
-    logger.warn({ from: o.from, boxBins: bins, imgsz: o.imgsz }, `at ${o.imgsz} px this model's box sides reach at most ${reach} px from an object's centre: boxes of larger objects come out clipped (a new detector at this size gets ${defaultBoxBins(model.config)} bins)`);
+  const wanted = defaultBoxBins(model.config);
+  if (bins > 0 && bins < wanted) {
+    const reach = (bins - 1) * Math.max(...model.config.strides);
+    logger.warn({ from: o.from, boxBins: bins, imgsz: o.imgsz }, `at ${o.imgsz} px this model's box sides reach at most ${reach} px from an object's centre: boxes of larger objects come out clipped (a new detector at this size gets ${wanted} bins)`);
   }
 }
 
