@@ -2,6 +2,7 @@
 // decoder and the event loop, and how close the agent came to that ceiling.
 import { availableParallelism } from 'node:os';
 import type { ProcessCpu } from './cpu-usage.js';
+import { mean, round } from './figures.js';
 
 /**
  * The cores of the saturated runs, and what they leave to inference. The bare loop needs
@@ -42,12 +43,4 @@ export function cpuLines(c: CpuBudget): string {
     `  inference core-ms per frame: bare ${c.inferenceCoreMsPerFrame.bare.toFixed(1)}, agent ${c.inferenceCoreMsPerFrame.agent.toFixed(1)}\n` +
     `  ceiling here     : ${c.ceilingFps.toFixed(1)} frames/s (bare × cores left after ffmpeg and the event loop / bare cores); agent at ${c.ratioToCeiling.toFixed(2)}x of it`
   );
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-}
-
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
 }

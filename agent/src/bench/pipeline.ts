@@ -10,6 +10,7 @@ import { DEMO_PHOTO } from '../source/demo.js';
 import { nearestRank } from '../stats/latency-window.js';
 import { coresBetween, sampleProcessCpu, type ProcessCpu } from './cpu-usage.js';
 import { cpuBudget, cpuLines } from './cpu-budget.js';
+import { mean, round } from './figures.js';
 import { silentLogger } from '@kestrel/core';
 
 export interface PipelineBenchFlags {
@@ -128,6 +129,7 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
     const fps = mean(saturated.map((r) => r.fps));
     const ratio = fps / b.fps;
     const budget = cpuBudget(b, fps, saturated.map((r) => r.cores));
+    const saturatedInferenceP50 = mean(saturated.map((r) => r.inferenceP50));
     // Under saturation the agent's own stats (frame read → handed to MQTT, per 1 s interval):
     // frames also wait in their latest-frame slot there, for up to one camera interval.
     const sat = { p50: round(mean(saturated.map((r) => r.latencyP50))), worstIntervalP99: Math.max(...saturated.map((r) => r.latencyP99)) };
@@ -141,7 +143,7 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
       seconds,
       source: flags.source,
       bareOrt: round2(b),
-      pipeline: { fps: round(fps), cameraFps: saturated[0].offeredFps, inferenceP50: round(mean(saturated.map((r) => r.inferenceP50))), framesDropped: saturated.reduce((s, r) => s + r.framesDropped, 0), latencyMs: sat },
+      pipeline: { fps: round(fps), cameraFps: saturated[0].offeredFps, inferenceP50: round(saturatedInferenceP50), framesDropped: saturated.reduce((s, r) => s + r.framesDropped, 0), latencyMs: sat },
       nominal: nom,
       throughputRatio: +ratio.toFixed(3),
       ...(budget ? { cpu: budget } : {}),
@@ -157,7 +159,7 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
         `added p50 ${r.overhead.p50.toFixed(1)} / p99 ${r.overhead.p99.toFixed(1)} ms (${r.frames} frames)`;
       process.stdout.write(
         `bare ONNX Runtime : ${b.fps.toFixed(1)} frames/s  (inference p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms)\n` +
-          `agent pipeline    : ${fps.toFixed(1)} frames/s  (camera at ${saturated[0].offeredFps} fps; inference p50 ${mean(saturated.map((r) => r.inferenceP50)).toFixed(1)} ms there)\n` +
+          `agent pipeline    : ${fps.toFixed(1)} frames/s  (camera at ${saturated[0].offeredFps} fps; inference p50 ${saturatedInferenceP50.toFixed(1)} ms there)\n` +
           `ratio             : ${ratio.toFixed(2)}x  (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'MISSED'})\n` +
           (budget ? `${cpuLines(budget)}\n` : '') +
           `frame read → MQTT, camera within capacity (${nominal[0].offeredFps} fps):\n  ${line(nom)}\n` +
@@ -295,10 +297,6 @@ function percentiles(xs: number[]): Percentiles {
   return { p50: round(nearestRank(sorted, 0.5)), p99: round(nearestRank(sorted, 0.99)) };
 }
 
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
-}
-
 function waitUntil(cond: () => boolean, timeoutMs: number, log: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -311,10 +309,6 @@ function waitUntil(cond: () => boolean, timeoutMs: number, log: () => string): P
   });
 }
 
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-}
-
 function round2<T extends Record<string, number>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 100) / 100])) as T;
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v)])) as T;
 }

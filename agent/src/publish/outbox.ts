@@ -44,20 +44,19 @@ export class Outbox {
   private stmts?: {
     insert: Database.Statement<[string, Buffer, number]>;
     after: Database.Statement<[number, number], { seq: number; topic: string; payload: Buffer; created_at: number }>;
-    del: Database.Statement<[number]>;
     totals: Database.Statement<[], { n: number; bytes: number | null }>;
     dropOldest: Database.Statement<[number], { n: number; bytes: number | null }>;
     deleteOldest: Database.Statement<[number]>;
     expired: Database.Statement<[number], { n: number; bytes: number | null }>;
     deleteExpired: Database.Statement<[number]>;
+    /** Deletes the given events (seq → payload bytes); returns the count and bytes of those still there. */
+    deleteAcked: (acked: ReadonlyMap<number, number>) => { n: number; bytes: number };
   };
   private depthCache = 0;
   private bytesCache = 0;
   /** Acknowledged, not yet deleted: the next flush deletes them in one transaction. */
   private acked = new Map<number, number>();
   private flushScheduled?: NodeJS.Immediate;
-  /** Deletes the given events (seq → payload bytes); returns the count and bytes of those still there. */
-  private deleteAcked?: (acked: ReadonlyMap<number, number>) => { n: number; bytes: number };
   readonly dropped = { count: 0, bytes: 0, age: 0 };
 
   constructor(
@@ -85,28 +84,27 @@ export class Outbox {
     )`);
     // Expiry is checked on every add: without an index that is a scan of the whole backlog.
     db.exec('CREATE INDEX IF NOT EXISTS outbox_created_at ON outbox (created_at)');
+    const del = db.prepare<[number]>('DELETE FROM outbox WHERE seq = ?');
     this.stmts = {
       insert: db.prepare('INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)'),
       after: db.prepare('SELECT seq, topic, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
-      del: db.prepare('DELETE FROM outbox WHERE seq = ?'),
       totals: db.prepare('SELECT count(*) AS n, sum(length(payload)) AS bytes FROM outbox'),
       dropOldest: db.prepare('SELECT count(*) AS n, sum(length(payload)) AS bytes FROM (SELECT payload FROM outbox ORDER BY seq LIMIT ?)'),
       deleteOldest: db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)'),
       expired: db.prepare('SELECT count(*) AS n, sum(length(payload)) AS bytes FROM outbox WHERE created_at < ?'),
       deleteExpired: db.prepare('DELETE FROM outbox WHERE created_at < ?'),
+      deleteAcked: db.transaction((acked: ReadonlyMap<number, number>) => {
+        let n = 0;
+        let bytes = 0;
+        // An event the limits dropped while it was in flight is gone already and counted as dropped.
+        for (const [seq, size] of acked) {
+          if (del.run(seq).changes === 0) continue;
+          n++;
+          bytes += size;
+        }
+        return { n, bytes };
+      }),
     };
-    const del = this.stmts.del;
-    this.deleteAcked = db.transaction((acked: ReadonlyMap<number, number>) => {
-      let n = 0;
-      let bytes = 0;
-      // An event the limits dropped while it was in flight is gone already and counted as dropped.
-      for (const [seq, size] of acked) {
-        if (del.run(seq).changes === 0) continue;
-        n++;
-        bytes += size;
-      }
-      return { n, bytes };
-    });
     const t = this.stmts.totals.get()!;
     this.depthCache = t.n;
     this.bytesCache = t.bytes ?? 0;
@@ -146,10 +144,10 @@ export class Outbox {
   flushAcks(): void {
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
-    if (this.acked.size === 0 || !this.deleteAcked) return;
+    if (this.acked.size === 0 || !this.stmts) return;
     const acked = this.acked;
     this.acked = new Map();
-    const gone = this.deleteAcked(acked);
+    const gone = this.stmts.deleteAcked(acked);
     this.depthCache -= gone.n;
     this.bytesCache -= gone.bytes;
   }
@@ -192,7 +190,6 @@ export class Outbox {
     if (!this.db) return;
     this.flushAcks();
     this.db.close();
-    this.deleteAcked = undefined;
     this.db = undefined;
     this.stmts = undefined;
   }
