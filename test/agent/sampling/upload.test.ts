@@ -93,14 +93,19 @@ test('while the hub is down samples pile up within the disk budget (oldest dropp
   }
 });
 
-function runWorker(dir: string, crashAfter?: number): { done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>; kill: () => void } {
+function runWorker(dir: string, crashAfter?: number): { done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>; kill: () => void; firstBatch: Promise<void> } {
   const child = spawn(process.execPath, ['--conditions=kestrel-source', '--import', 'tsx', join(REPO_ROOT, 'test/agent/sampling/support/upload-worker.ts'), dir, hub.url, token, ...(crashAfter ? [String(crashAfter)] : [])], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  let batchAnswered!: () => void;
+  const firstBatch = new Promise<void>((resolve) => (batchAnswered = resolve));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    if (stdout.includes('"batch"')) batchAnswered();
+  });
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) =>
     child.on('exit', (code, signal) => {
@@ -108,7 +113,7 @@ function runWorker(dir: string, crashAfter?: number): { done: Promise<{ code: nu
       resolve({ code, signal, stdout });
     }),
   );
-  return { done, kill: () => child.kill('SIGKILL') };
+  return { done, kill: () => child.kill('SIGKILL'), firstBatch };
 }
 
 test('an uploader killed mid-upload loses no sample and the hub stores none twice', { timeout: 90_000 }, async () => {
@@ -136,9 +141,11 @@ test('an uploader killed mid-upload loses no sample and the hub stores none twic
     assert.equal(afterCrash.length, 8, 'two batches of 4 reached the hub');
     assert.equal(bufferIds(dir).length, 26, 'the first batch left the buffer, the confirmed-but-unrecorded second did not');
 
-    // 2. Killed from outside at an arbitrary moment while uploading.
+    // 2. Killed from outside while uploading: as soon as its first batch is answered, with five
+    // batches still to go. (Waiting for the hub to count more samples let a fast worker finish
+    // all of them between two polls, and then it was never killed.)
     const second = runWorker(dir);
-    await waitFor('more samples at the hub', 30_000, async () => ((await hubIds('pi-1')).length > 12 ? true : undefined));
+    await Promise.race([second.firstBatch, second.done]);
     second.kill();
     const secondRun = await second.done;
     assert.equal(secondRun.signal, 'SIGKILL');
@@ -146,8 +153,8 @@ test('an uploader killed mid-upload loses no sample and the hub stores none twic
     // 3. Runs to the end.
     const third = await runWorker(dir).done;
     assert.equal(third.code, 0);
-    // The four confirmed-but-unrecorded samples of step 1 are sent again by whichever run came
-    // next (on a fast machine the second may finish everything before it is killed).
+    // The four confirmed-but-unrecorded samples of step 1 are sent again by whichever run got to
+    // them: the second before it was killed, or the third.
     const lines = `${secondRun.stdout}${third.stdout}`.trim().split('\n').map((l) => JSON.parse(l) as { batch?: number; duplicates: number });
     const duplicates = lines.filter((l) => l.batch !== undefined).reduce((n, l) => n + l.duplicates, 0);
     assert.ok(duplicates >= 4, `the resend was recognised as duplicates (${duplicates})`);
