@@ -77,7 +77,7 @@ test('a token uploads only for its own device, and operator tokens do not upload
   const operator = await hub.token('alice', 'operator');
   const byOperator = await postSamples(hub.url, operator, { samples: [samplePayload('alice', image)] });
   assert.equal(byOperator.status, 403);
-  assert.match(byOperator.body.error.message, /only device tokens upload samples/);
+  assert.match(byOperator.body.error.message, /POST \/api\/v1\/samples is for device tokens; this is the operator token of "alice"/);
 });
 
 test('malformed bodies are refused with 400/415 naming the problem, and nothing is stored', async () => {

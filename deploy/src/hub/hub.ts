@@ -5,6 +5,7 @@ import { openStores, removeOrphanBlobs, type HubStores } from '../store/open.js'
 import type { HubConfig } from './config.js';
 import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
+import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
 import { registerReleaseRoutes } from '../release/routes.js';
 import { ReleaseService } from '../release/release-service.js';
@@ -45,6 +46,11 @@ export class Hub {
       this.fleet.start();
     }
     logger.info({ url: this.url, records: config.records.path, blobs: config.blobs.path, mqtt: config.mqtt.enabled }, 'hub started');
+  }
+
+  /** Every route the HTTP API serves and who may call it. */
+  routes(): DeclaredRoute[] {
+    return [...(this.app?.declaredRoutes ?? [])];
   }
 
   fleetStats(): FleetStats | undefined {

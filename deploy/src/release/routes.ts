@@ -1,16 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { sendError } from '../hub/http/errors.js';
 import type { BlobStore } from './ports.js';
 import type { ReleaseRecord, ReleaseService } from './release-service.js';
 
 export interface ReleaseRoutesDeps {
   releases: ReleaseService;
   blobs: BlobStore;
-  /**
-   * Runs before every release route (the hub's device/operator token check). Absent: open.
-   * Artifacts are not secret (devices verify them against signed manifests), but a hub may
-   * still want only its devices to pull them.
-   */
-  preHandler?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 /** What the release listing shows (no storage keys). */
@@ -25,27 +20,29 @@ function publicRecord(record: ReleaseRecord) {
  * resumes a model download instead of starting over.
  */
 export function registerReleaseRoutes(app: FastifyInstance, deps: ReleaseRoutesDeps): void {
-  const pre = deps.preHandler ? { preHandler: deps.preHandler } : {};
+  // Artifacts are not secret (devices verify them against signed manifests), but only the hub's
+  // devices and operators pull them; the hub's access hook enforces this declaration.
+  const pre = { config: { access: 'device+operator' as const } };
 
   app.get('/api/v1/releases', pre, async () => ({ releases: (await deps.releases.list()).map(publicRecord) }));
 
   app.get<{ Params: { id: string } }>('/api/v1/releases/:id', pre, async (request, reply) => {
     const record = await deps.releases.get(request.params.id);
-    if (!record) return reply.code(404).send({ error: `no release ${request.params.id}` });
+    if (!record) return sendError(reply, 404, 'E_NOT_FOUND', `no release ${request.params.id}`);
     return publicRecord(record);
   });
 
   app.get<{ Params: { sha256: string } }>('/api/v1/artifacts/:sha256', pre, async (request, reply) => {
     const { sha256 } = request.params;
-    if (!/^[0-9a-f]{64}$/.test(sha256)) return reply.code(400).send({ error: 'an artifact is named by its SHA-256 (64 lower-case hex digits)' });
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return sendError(reply, 400, 'E_ARTIFACT_NAME', `artifact "${sha256}": an artifact is named by its SHA-256 (64 lower-case hex digits)`);
     const data = await deps.blobs.get(`artifacts/${sha256}.onnx`);
-    if (!data) return reply.code(404).send({ error: `no artifact ${sha256}` });
+    if (!data) return sendError(reply, 404, 'E_NOT_FOUND', `no artifact ${sha256}`);
     const total = data.length;
     reply.header('accept-ranges', 'bytes').header('etag', `"${sha256}"`).header('content-type', 'application/octet-stream');
     const range = request.headers.range;
     if (range === undefined) return reply.header('content-length', total).send(data);
     const parsed = parseRange(range, total);
-    if (!parsed) return reply.code(416).header('content-range', `bytes */${total}`).send();
+    if (!parsed) return sendError(reply.header('content-range', `bytes */${total}`), 416, 'E_RANGE', `range "${range}" is outside the artifact's ${total} bytes (or not one bytes=a-b, a- or -n range)`);
     const [start, end] = parsed;
     return reply
       .code(206)

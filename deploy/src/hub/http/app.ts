@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '@kestrel/core';
-import type { BlobStore, RecordStore, SampleRecord, TokenRecord } from '../../store/types.js';
-import { authenticate } from '../tokens.js';
+import type { BlobStore, RecordStore, SampleRecord } from '../../store/types.js';
+import { enforceRouteAccess, type DeclaredRoute } from './access.js';
 import { IngestError, type SampleIngest } from '../ingest.js';
 import { frameworkError, sendError } from './errors.js';
 import { filterFrom, QueryError, unknownParams } from './query.js';
@@ -17,9 +17,9 @@ export interface HubAppDeps {
 }
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by the auth hook on /api routes. */
-    caller?: TokenRecord;
+  interface FastifyInstance {
+    /** Every route registered so far with its declared access (release routes included). */
+    declaredRoutes: DeclaredRoute[];
   }
 }
 
@@ -34,16 +34,8 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
   // The API speaks JSON only: anything else is a 415, not a string handed to the handlers.
   app.removeContentTypeParser(['text/plain']);
 
-  // Authentication before the body is read: an unknown caller never makes the hub parse megabytes.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
-    const auth = await authenticate(deps.records, request.headers.authorization);
-    if (!auth.ok) {
-      reply.header('www-authenticate', 'Bearer realm="kestrel-hub"');
-      return sendError(reply, 401, 'E_AUTH', auth.message);
-    }
-    request.caller = auth.token;
-  });
+  const routes = enforceRouteAccess(app, deps.records);
+  app.decorate('declaredRoutes', routes);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = frameworkError(err, deps.bodyLimit);
@@ -53,11 +45,10 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'E_NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
 
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ ok: true }));
 
-  app.post('/api/v1/samples', async (request, reply) => {
+  app.post('/api/v1/samples', { config: { access: 'device' } }, async (request, reply) => {
     const caller = request.caller!;
-    if (caller.role !== 'device') return sendError(reply, 403, 'E_FORBIDDEN', `only device tokens upload samples; this is the ${caller.role} token of "${caller.name}"`);
     try {
       return await deps.ingest.ingestBatch(caller.name, request.body);
     } catch (err) {
@@ -69,7 +60,7 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     }
   });
 
-  app.get('/api/v1/samples', async (request, reply) => {
+  app.get('/api/v1/samples', { config: { access: 'device+operator' } }, async (request, reply) => {
     const query = request.query as Record<string, string>;
     const unknown = unknownParams(query, ['limit', 'after']);
     if (unknown.length) return sendError(reply, 400, 'E_QUERY', `unknown query parameter ${unknown.map((k) => `"${k}"`).join(', ')} (known: device, camera, label, strategy, since, until, reviewed, limit, after)`);
@@ -87,7 +78,7 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     }
   });
 
-  app.get('/api/v1/samples/:device/:id/image', async (request, reply) => {
+  app.get('/api/v1/samples/:device/:id/image', { config: { access: 'device+operator' } }, async (request, reply) => {
     const { device, id } = request.params as { device: string; id: string };
     const scoped = scope(request, device);
     if (scoped.denied) return sendError(reply, 403, 'E_FORBIDDEN', scoped.denied);
@@ -97,8 +88,7 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     return reply.type('image/jpeg').send(image);
   });
 
-  app.get('/api/v1/devices', async (request, reply) => {
-    if (request.caller!.role !== 'operator') return sendError(reply, 403, 'E_FORBIDDEN', 'the device table is for operator tokens (kestrel hub operator add <name>)');
+  app.get('/api/v1/devices', { config: { access: 'operator' } }, async () => {
     return { devices: await deps.records.listFleetDevices() };
   });
 
