@@ -24,14 +24,32 @@ export function parseYaml(text: string): ParsedYaml {
     message: `YAML: ${error.message.split('\n')[0]}`,
     ...position(error.pos[0]),
   }));
+  const value = issues.length ? undefined : toPlainValue(doc, issues);
   return {
-    value: issues.length ? undefined : doc.toJS({ maxAliasCount: 1000 }),
+    value,
     issues,
     locate: (path) => {
       const offset = offsetOf(doc, path);
       return offset === undefined ? undefined : position(offset);
     },
   };
+}
+
+/** An alias expanding past this count is an alias bomb ("billion laughs"), not a config. */
+const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * The document as plain values. The yaml library throws a ReferenceError when aliases expand
+ * past the limit; uncaught, that was a stack trace from the agent, the hub and `config check`.
+ */
+function toPlainValue(doc: Document, issues: ConfigIssue[]): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    issues.push({ path: '', message: `YAML: aliases expand too far (more than ${MAX_ALIAS_COUNT} times): ${err.message}; write the values out instead of nesting aliases` });
+    return undefined;
+  }
 }
 
 function offsetOf(doc: Document, path: readonly PathSegment[]): number | undefined {

@@ -33,6 +33,10 @@ const CASES: [string, string, string, RegExp][] = [
   ['watchdog backoff min above max', `cameras:\n  - { name: a, source: { type: demo }, watchdog: { backoff: { minMs: 5000, maxMs: 100 } } }\n`, 'cameras[0].watchdog.backoff.maxMs', /must be >= minMs \(5000\)/],
   ['v4l2 width without height', `cameras:\n  - { name: a, source: { type: v4l2, width: 640 } }\n`, 'cameras[0].source.height', /width and height together/],
   ['mqtt url of another scheme', `mqtt: { url: "http://broker" }\n`, 'mqtt.url', /broker URL/],
+  ['mqtt url with a space in the host', `mqtt: { url: "mqtt://a b:1883" }\n`, 'mqtt.url', /contains a space/],
+  ['mqtt url with a port past 65535', `mqtt: { url: "mqtt://127.0.0.1:99999" }\n`, 'mqtt.url', /port 99999 is out of range/],
+  ['mqtt url with an unclosed IPv6 bracket', `mqtt: { url: "mqtt://[::1" }\n`, 'mqtt.url', /not a valid URL/],
+  ['stats every microsecond', `mqtt: { statsIntervalSeconds: 0.000001 }\n`, 'mqtt.statsIntervalSeconds', /at least 1/],
   ['mqtt prefix with a wildcard', `mqtt: { prefix: "kestrel/#" }\n`, 'mqtt.prefix', /wildcards/],
   ['mqtt prefix starting with $', `mqtt: { prefix: "$SYS" }\n`, 'mqtt.prefix', /reserved/],
   ['tls with mqtt://', `mqtt: { url: "mqtt://b:1883", tls: { ca: ca.pem } }\n`, 'mqtt.url', /use mqtts:\/\//],
@@ -130,4 +134,24 @@ test('loadConfig throws E_CONFIG listing every error, one per line, with paths',
       return true;
     },
   );
+});
+
+test('a YAML alias bomb is a config error, not an uncaught exception', () => {
+  // Nine levels of nine aliases each: 9^9 nodes if expanded.
+  const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+  const names = 'bcdefghi';
+  for (let i = 0; i < names.length; i++) {
+    const prev = i === 0 ? 'a' : names[i - 1];
+    lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+  }
+  const errors = errorsOf(`${lines.join('\n')}\ncameras: [{ name: c, source: { type: demo } }]\n`);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!.message, /aliases expand too far/);
+});
+
+test('broker URLs that mqtt.js connects with still pass', () => {
+  for (const url of ['mqtt://127.0.0.1:1883', 'mqtts://broker.example:8883', 'ws://[::1]:9001/mqtt', 'wss://user@host', 'mqtt://localhost']) {
+    const result = checkConfig({ text: `mqtt: { url: "${url}" }\n` }, {});
+    assert.equal(result.ok, true, `${url}: ${JSON.stringify(result.ok ? [] : result.errors)}`);
+  }
 });
