@@ -52,3 +52,20 @@ test('release stores the artifact and a record with the metadata summary; a file
   assert.equal(bad.code, 2);
   assert.match(bad.err, /junk@1: not a Kestrel model/);
 });
+
+test('push --expires takes 30m/12h/7d and refuses anything else by the flag\'s name, before touching the hub', async () => {
+  const { parseManifestTtl } = await import('@kestrel/deploy/release/duration');
+  assert.equal(parseManifestTtl('30m', '--expires'), 30 * 60_000);
+  assert.equal(parseManifestTtl('12h', '--expires'), 12 * 3_600_000);
+  assert.equal(parseManifestTtl('90d', '--expires'), 90 * 86_400_000);
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-expires-'));
+  const config = join(dir, 'hub.yaml');
+  // A broker that is not there: a refused flag must be reported before anything is connected.
+  writeFileSync(config, `dataDir: ${join(dir, 'data')}\nmqtt: { url: "mqtt://127.0.0.1:9" }\n`);
+  for (const [value, pattern] of [['soon', /--expires: "soon" is not a duration/], ['0s', /--expires: 0s is outside 5m to 365d/], ['400d', /--expires: 400d is outside/]] as const) {
+    const result = run(['push', 'fixed@1.0.0', '--to', 'all', '--expires', value, '--hub-config', config]);
+    assert.equal(result.code, 2, result.err);
+    assert.match(result.err, pattern);
+    assert.doesNotMatch(result.err, /cannot reach the broker|\n\s+at /);
+  }
+});

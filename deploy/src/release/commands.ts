@@ -75,10 +75,13 @@ export function registerDeployReleaseCommands(deploy: Command): void {
     .option('--wave-size <n>', 'devices per wave after the canaries (default: all the rest)')
     .option('--abort-if <rule>', 'failures>N or failures>P% (default: the first failure aborts)')
     .option('--wave-timeout <seconds>', 'how long a wave may take, the devices\' health watch included', '900')
+    .option('--expires <duration>', 'how long the signed manifests stay valid: 30m, 12h, 7d (5m to 365d)', '7d')
     .option('--key <path>', 'signing key (default <dataDir>/keys/release-signing.key)')
     .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (releaseId: string, flags: HubFlags & { to: string; canary: string; waveSize?: string; abortIf?: string; waveTimeout: string }) => {
+    .action(action(async (releaseId: string, flags: HubFlags & { to: string; canary: string; waveSize?: string; abortIf?: string; waveTimeout: string; expires: string }) => {
+      const { parseManifestTtl } = await import('./duration.js');
+      const manifestTtlMs = parseManifestTtl(flags.expires, '--expires');
       const { RolloutController } = await import('../rollout/controller.js');
       const { parseAbortRule } = await import('../rollout/plan.js');
       const ctx = await context(flags, { key: true, mqtt: true });
@@ -90,6 +93,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
           waveSize: flags.waveSize === undefined ? undefined : Number(flags.waveSize),
           abort: parseAbortRule(flags.abortIf),
           waveTimeoutMs: Number(flags.waveTimeout) * 1000,
+          manifestTtlMs,
         });
         if (flags.json) printJson(record);
         else {
