@@ -1,6 +1,6 @@
 // FP32 vs INT8 on ONNX Runtime CPU, for the default NanoDet-416 and a plain 10-layer conv stack,
 // at 1 and 2 threads, in one run. Each model is timed alone in its own process, FP32 and INT8
-// alternating round by round (DESIGN.md: two sessions in one process distort each other).
+// alternating round by round (ARCHITECTURE.md: two sessions in one process distort each other).
 //
 //   node --conditions=kestrel-source --import tsx bench/quantize.ts [--rounds 3] [--iterations 15] [--json]
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // A plain stack of convolutions: the case where INT8 placement is easiest to get right and
-// cheapest to get wrong (DESIGN.md: Q/DQ in the wrong places made INT8 slower than FP32).
+// cheapest to get wrong (ARCHITECTURE.md: Q/DQ in the wrong places made INT8 slower than FP32).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

@@ -44,7 +44,7 @@ test('ONNX Runtime fuses ≥ 95% of the quantized Convs; only the stem stays flo
   assert.ok(f.integerConvs / f.quantizedConvs >= 0.95, `fused ${f.integerConvs}/${f.quantizedConvs}`);
   assert.deepEqual(result.excluded.filter((e) => e.reason !== 'tail').map((e) => e.reason), ['stem']);
   assert.equal(f.floatConvs, 1);
-  // The placement rewrites DESIGN.md names: pool before LeakyRelu, channels-last heads.
+  // The placement rewrites the quantizer applies: pool before LeakyRelu, channels-last heads.
   assert.deepEqual(result.rewrites.map((r) => [r.name, r.nodes.length]), [
     ['pool-before-activation', 1],
     ['channels-last-heads', 3],

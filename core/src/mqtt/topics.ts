@@ -1,7 +1,7 @@
 import { KestrelError } from '../util/errors.js';
 
 /**
- * The MQTT topic layout (DESIGN.md, "MQTT contract"). One place builds topics and one place
+ * The MQTT topic layout (ARCHITECTURE.md, "MQTT contract"). One place builds topics and one place
  * parses them, so the agent, the hub and the tests can never disagree about a topic's shape.
  *
  *   <prefix>/<device>/status | state | stats | samples        device topics

@@ -17,7 +17,7 @@ export interface SessionOptions {
   threads?: number;
   /**
    * Idle intra-op threads spin waiting for work by default. On a small device that steals a core
-   * from ffmpeg, MQTT and any second session (DESIGN.md measured 14 → 20 ms), so Kestrel turns
+   * from ffmpeg, MQTT and any second session (ARCHITECTURE.md: measured 14 → 20 ms), so Kestrel turns
    * spinning off unless asked.
    */
   allowSpinning?: boolean;

@@ -1,5 +1,5 @@
 /**
- * The hub's storage, behind two small interfaces (DESIGN.md, "At fleet scale"): records (tokens,
+ * The hub's storage, behind two small interfaces (ARCHITECTURE.md, "The hub at fleet scale"): records (tokens,
  * samples, the fleet table) and blobs (JPEGs, later model artifacts). The embedded default is
  * SQLite and a folder; PostgreSQL and an S3-compatible store implement the same contracts.
  * Every method is async so that network-backed stores fit without changing callers.

@@ -1,5 +1,5 @@
 // Times one model, alone in this process: started by benchmark.ts, one child per model and
-// round, so no other ONNX Runtime session's threads compete for the cores (DESIGN.md).
+// round, so no other ONNX Runtime session's threads compete for the cores (ARCHITECTURE.md, "Facts measured").
 // Argument: JSON ChildRequest. Output: one JSON line { times: number[] } on stdout.
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';

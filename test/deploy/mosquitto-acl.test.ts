@@ -1,0 +1,99 @@
+// The Mosquitto ACL the project ships (deploy/mosquitto/kestrel.acl), run in a real broker with a
+// password file: a device speaks only for itself, the hub reads the fleet and writes manifests,
+// anonymous clients are refused. Mosquitto drops a denied publish silently, so every assertion
+// is made on what a subscriber really receives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mqtt, { type MqttClient } from 'mqtt';
+import { freePort } from '../support/ports.js';
+
+const shipped = fileURLToPath(new URL('../../deploy/mosquitto/kestrel.acl', import.meta.url));
+const USERS = { 'kestrel-hub': 'hub-secret', devA: 'a-secret', devB: 'b-secret' } as const;
+
+async function startSecuredBroker(t: { after(fn: () => void): void }): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-acl-'));
+  // Mosquitto started as root reads its files as the `mosquitto` user.
+  chmodSync(dir, 0o755);
+  const passwords = join(dir, 'passwd');
+  writeFileSync(passwords, '');
+  for (const [user, password] of Object.entries(USERS)) {
+    const made = spawnSync('mosquitto_passwd', ['-b', passwords, user, password], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+  }
+  const acl = join(dir, 'kestrel.acl');
+  copyFileSync(shipped, acl);
+  chmodSync(passwords, 0o644);
+  chmodSync(acl, 0o644);
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, `acl_file ${acl}`, 'persistence false', 'log_dest stderr', ''].join('\n'));
+  const broker = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  broker.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  t.after(() => {
+    broker.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; i < 100; i++) {
+    if (stderr.includes('running') || stderr.includes('Opening ipv4 listen socket')) return port;
+    if (broker.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new Error(`mosquitto did not start: ${stderr}`);
+}
+
+async function client(port: number, username?: keyof typeof USERS): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: `acl-${username ?? 'anon'}-${process.pid}-${Math.random().toString(16).slice(2)}`,
+    ...(username ? { username, password: USERS[username] } : {}),
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
+}
+
+function collect(c: MqttClient): string[] {
+  const seen: string[] = [];
+  c.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
+  return seen;
+}
+
+test('the shipped ACL: a device publishes only its own topics and reads only its own manifest; the hub reads all and writes manifests; anonymous is refused', async (t) => {
+  const port = await startSecuredBroker(t);
+  const hub = await client(port, 'kestrel-hub');
+  const devA = await client(port, 'devA');
+  const devB = await client(port, 'devB');
+  t.after(() => { for (const c of [hub, devA, devB]) c.end(true); });
+  const hubSees = collect(hub);
+  const aSees = collect(devA);
+  await hub.subscribeAsync('kestrel/#', { qos: 1 });
+  await devA.subscribeAsync(['kestrel/devA/model/set', 'kestrel/devB/model/set', 'kestrel/devB/#'], { qos: 1 });
+
+  // What a device really sends, each on its own subtree.
+  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections']) {
+    await devA.publishAsync(`kestrel/devA/${topic}`, 'own', { qos: 1 });
+  }
+  await devA.publishAsync('kestrel/devB/door/events', 'forged', { qos: 1 });
+  await devA.publishAsync('kestrel/devB/samples', 'forged', { qos: 1 });
+  await devA.publishAsync('kestrel/devB/status', 'forged', { qos: 1 });
+  await devA.publishAsync('kestrel/devA/model/set', 'self-made manifest', { qos: 1 });
+  await hub.publishAsync('kestrel/devA/model/set', 'manifest for A', { qos: 1 });
+  await hub.publishAsync('kestrel/devB/model/set', 'manifest for B', { qos: 1 });
+  await devB.publishAsync('kestrel/devB/door/events', 'B speaks', { qos: 1 });
+  await sleep(500);
+
+  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections']) {
+    assert.ok(hubSees.includes(`kestrel/devA/${topic} own`), `the hub should receive devA's ${topic}: ${hubSees.join(', ')}`);
+  }
+  assert.ok(!hubSees.some((m) => m.endsWith('forged')), `devA spoke for devB: ${hubSees.join(', ')}`);
+  assert.ok(!hubSees.includes('kestrel/devA/model/set self-made manifest'), 'a device wrote its own manifest topic');
+  assert.ok(hubSees.includes('kestrel/devB/door/events B speaks'));
+  assert.deepEqual(aSees, ['kestrel/devA/model/set manifest for A'], 'devA reads its own manifest and nothing of devB');
+
+  await assert.rejects(client(port), /not authori[sz]ed|Connection refused|Bad username or password/i);
+});
