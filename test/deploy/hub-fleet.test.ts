@@ -58,6 +58,7 @@ async function devicesJson(): Promise<{ devices: { deviceId: string; online: boo
 }
 
 test('retained status and state topics fill the device table that `kestrel hub devices` shows', { timeout: 60_000 }, async () => {
+  await hub.token('pi-9');
   const t = topics(prefix, 'pi-9');
   await client.publishAsync(t.status, 'online', { qos: 1, retain: true });
   await client.publishAsync(t.state, encodePayload('state', state('pi-9')), { qos: 1, retain: true });
@@ -78,7 +79,7 @@ test('retained status and state topics fill the device table that `kestrel hub d
   const http = await getJson(`${hub.url}/api/v1/devices`, operator);
   assert.equal(http.status, 200);
   assert.equal(http.body.devices.find((d: { deviceId: string }) => d.deviceId === 'pi-9')?.model?.provider, 'cpu');
-  const asDevice = await getJson(`${hub.url}/api/v1/devices`, await hub.token('pi-9'));
+  const asDevice = await getJson(`${hub.url}/api/v1/devices`, await hub.token('pi-9b'));
   assert.equal(asDevice.status, 403);
 
   // The agent's last will: offline.
@@ -121,4 +122,25 @@ test('samples sent over MQTT by the sampler are stored by the hub; those of devi
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await hub.stores().records.countSamples({ deviceId: 'pi-stranger' }), 0);
   assert.match(hub.log(), /sample from a device without an active hub token ignored/);
+});
+
+test('retained status topics of devices the hub issued no token to make no rows, however many arrive', { timeout: 60_000 }, async () => {
+  await hub.token('pi-known');
+  const fakes = Array.from({ length: 500 }, (_, i) => `fake-${i}`);
+  try {
+    await Promise.all(fakes.map((id) => client.publishAsync(topics(prefix, id).status, 'online', { qos: 1, retain: true })));
+    await client.publishAsync(topics(prefix, 'pi-known').status, 'online', { qos: 1, retain: true });
+    await client.publishAsync(topics(prefix, 'pi-known').state, encodePayload('state', state('pi-known')), { qos: 1, retain: true });
+    // pi-known is sent last and messages are handled in order: once it is in, every fake was seen.
+    await waitFor('pi-known in the device table', 20_000, async () => ((await hub.stores().records.listFleetDevices()).find((d) => d.deviceId === 'pi-known')?.model ? true : undefined));
+    const ids = (await hub.stores().records.listFleetDevices()).map((d) => d.deviceId);
+    assert.deepEqual(ids.filter((id) => id.startsWith('fake-')), []);
+    assert.ok(ids.includes('pi-known'));
+    const logged = hub.log().match(/fleet message from a device without a hub token ignored/g) ?? [];
+    assert.ok(logged.length >= 1 && logged.length <= 2, `one warning a minute, not one per fake: ${logged.length}`);
+  } finally {
+    // Retained messages outlive the test: clear them on the shared broker.
+    await Promise.all([...fakes, 'pi-known'].map((id) => client.publishAsync(topics(prefix, id).status, '', { qos: 1, retain: true })));
+    await client.publishAsync(topics(prefix, 'pi-known').state, '', { qos: 1, retain: true });
+  }
 });

@@ -10,6 +10,8 @@ export interface FleetStats {
   messages: number;
   /** Payloads that did not parse (logged). */
   malformed: number;
+  /** status/state messages of device ids the hub issued no token to (ignored, never a row). */
+  unknownDevices: number;
   samples: { stored: number; duplicates: number; refused: number };
 }
 
@@ -21,9 +23,11 @@ export interface FleetStats {
  */
 export class FleetListener {
   private client?: MqttClient;
-  private readonly counters = { messages: 0, malformed: 0, samples: { stored: 0, duplicates: 0, refused: 0 } };
+  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 } };
   /** Messages are handled one at a time, in order (a state after a status stays after it). */
   private queue: Promise<void> = Promise.resolve();
+  /** When an ignored unknown device was last logged: a flood of fake topics makes one line a minute, not one each. */
+  private unknownLoggedAt = -Infinity;
 
   constructor(
     private readonly deps: { config: HubConfig['mqtt']; records: RecordStore; ingest: SampleIngest; logger: Logger; now?: () => number },
@@ -64,6 +68,7 @@ export class FleetListener {
     this.counters.messages++;
     const now = this.deps.now?.() ?? Date.now();
     try {
+      if ((parsed.kind === 'status' || parsed.kind === 'state') && !(await this.isRegistered(parsed.deviceId, now))) return;
       switch (parsed.kind) {
         case 'status': {
           const status = parsePayload('status', payload);
@@ -95,6 +100,22 @@ export class FleetListener {
     }
   }
 
+  /**
+   * Only devices the hub issued a token to get a row: anyone who can publish a retained
+   * `<prefix>/<id>/status` could otherwise grow the table without bound (500 fake topics made
+   * 500 rows). A device registered after its retained messages were sent appears with its next
+   * state message, or when the hub restarts and the broker replays them.
+   */
+  private async isRegistered(deviceId: string, now: number): Promise<boolean> {
+    if (await this.deps.records.activeToken(deviceId, 'device')) return true;
+    this.counters.unknownDevices++;
+    if (now - this.unknownLoggedAt >= 60_000) {
+      this.unknownLoggedAt = now;
+      this.deps.logger.warn({ device: deviceId, ignoredSoFar: this.counters.unknownDevices }, 'fleet message from a device without a hub token ignored (kestrel hub device add <id>)');
+    }
+    return false;
+  }
+
   private async ingestSample(deviceId: string, payload: Buffer): Promise<void> {
     const { records, ingest, logger } = this.deps;
     // Over MQTT the broker authenticated the device; the hub still takes samples only from devices it issued a token to.
@@ -122,7 +143,7 @@ export class FleetListener {
   }
 
   stats(): FleetStats {
-    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, samples: { ...this.counters.samples } };
+    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples } };
   }
 
   /** Waits for messages already received to be handled. */
