@@ -4,6 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { generateReleaseKeyPair, signManifest, type ModelState, type ReleaseManifest } from '@kestrel/core';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
@@ -18,6 +20,8 @@ let device: SimDevice;
 let observer: mqtt.MqttClient;
 const prefix = uniquePrefix('update');
 const states: ModelState[] = [];
+const warnings: Error[] = [];
+process.on('warning', (w) => warnings.push(w));
 const v1 = fixedDetector(SIZE, 0.9, '1.0.0');
 const v2 = fixedDetector(SIZE, 0.8, '2.0.0');
 
@@ -50,7 +54,9 @@ async function send(manifest: ReleaseManifest | string, sequence?: number): Prom
   await observer.publishAsync(`${prefix}/dev1/model/set`, typeof manifest === 'string' ? manifest : JSON.stringify(manifest), { qos: 1 });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const final = states.slice(from).find((s) => (seq === undefined || s.sequence === seq) && (s.status === 'rejected' || s.status === 'failed' || s.status === 'rollback' || (s.status === 'applied' && s.health === 'passed')));
+    // A manifest refused before it is verified reports the device's own sequence, not the one it
+    // claims: manifests are sent one at a time, so the next refusal is this one's.
+    const final = states.slice(from).find((s) => (seq === undefined || s.sequence === seq || s.status === 'rejected') && (s.status === 'rejected' || s.status === 'failed' || s.status === 'rollback' || (s.status === 'applied' && s.health === 'passed')));
     if (final) return final;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -69,8 +75,9 @@ test('a manifest signed by a key the device does not trust is refused, naming th
   const stranger = generateReleaseKeyPair();
   const good = await hub.releases.issueManifest((await hub.releases.get('fixed@2.0.0'))!);
   const { signature: _s, keyId: _k, ...rest } = good;
-  const state = await send(signManifest(rest, createPrivateKey(stranger.privateKeyPem)));
+  const state = await send(signManifest({ ...rest, sequence: 200_000 }, createPrivateKey(stranger.privateKeyPem)));
   assert.equal(state.status, 'rejected');
+  assert.notEqual(state.sequence, 200_000, 'model/state reports only what was verified, not the sequence a refused manifest claims');
   assert.match(state.reason!, new RegExp(`signed by key ${stranger.keyId}, which this device does not trust`));
   assert.equal(state.current?.sha256, sha(v1));
   await assertServing(v1, 1);
@@ -121,6 +128,16 @@ test('bad artifacts are refused before anything loads them: wrong hash, truncate
   assert.equal(wrongSize.status, 'rejected');
   assert.match(wrongSize.reason!, /takes 48x48 input but camera cam1 delivers 32x32 frames/);
   await assertServing(v1, 1);
+  // Nothing refused stays on the device's disk.
+  const kept = readdirSync(join(device.stateDir, 'models'));
+  for (const refused of [sha(garbage), sha(wide), sha(v2)]) {
+    assert.ok(!kept.some((name) => name.startsWith(refused)), `refused artifact ${refused} left in ${kept.join(', ')}`);
+  }
+
+  // The bytes of a model already on disk, with a size the signature covers but the file is not.
+  const lyingSize = await send(hub.reissue(base, { sha256: sha(v1), size: v1.length + 7, sequence: base.sequence + 1003 }));
+  assert.equal(lyingSize.status, 'rejected');
+  assert.match(lyingSize.reason!, new RegExp(`is ${v1.length} bytes, the signed manifest says ${v1.length + 7}`));
 });
 
 test('a good release is downloaded, smoke-tested, swapped without stopping inference, watched, and reported applied', async () => {
@@ -148,7 +165,9 @@ test('a model that loads but stops detecting after the swap is rolled back by th
   assert.equal(state.status, 'rollback');
   assert.match(state.reason!, /fixed 3\.0\.0 rolled back to fixed 2\.0\.0: detections per frame fell from 1\.00 to 0\.[0-2]\d on cameras cam1/);
   assert.equal(state.current?.sha256, sha(v2));
+  assert.equal(state.previous?.sha256, sha(v1), 'previous is the last model that passed its watch, never the one rolled back');
   await assertServing(v2, 1);
+  assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [], 'a watch adds no listener per tick');
 });
 
 test('a downgrade is refused unless it comes as a signed rollback, which is applied', async () => {

@@ -19,7 +19,16 @@ export interface UpdateState {
   current?: InstalledModel;
   previous?: InstalledModel;
   /** Set while a watch runs: an agent that restarts in the middle rolls back (it may have crashed on the new model). */
-  watching?: { sequence: number; until: number };
+  watching?: {
+    sequence: number;
+    until: number;
+    /**
+     * `previous` before this swap: the last model that passed its watch before the one now
+     * replaced. A rollback restores it, so `previous` never names the model that just failed
+     * (a `deploy rollback` would otherwise reinstall it).
+     */
+    previousBefore?: InstalledModel;
+  };
   /** The model path in the agent config when `current` was installed: a config change wins over updates. */
   configuredPath?: string;
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
-  checkManifest, isKestrelError, parsePayload, topics, TrustedKeys,
+  checkManifest, isKestrelError, KestrelError, parsePayload, topics, TrustedKeys,
   type DeviceTopics, type Logger, type ModelRef, type ModelState, type ModelUpdateStatus, type ReleaseManifest, type TrustedKeyInput,
 } from '@kestrel/core';
 import type { LoadOptions, ModelInfo } from '../inference/protocol.js';
@@ -137,7 +137,7 @@ export class ModelUpdater {
     if (this.state.watching && running && this.state.previous && running.sha256 === this.state.previous.sha256) {
       const bad = this.state.current!;
       reason = `the agent restarted during the watch of ${bad.name} ${bad.version}; back on ${running.name} ${running.version}`;
-      this.state = { ...this.state, current: { ...this.state.previous, ...pathOf(running) }, previous: bad, watching: undefined };
+      this.state = { ...this.state, current: { ...this.state.previous, ...pathOf(running) }, previous: this.state.watching.previousBefore, watching: undefined };
       status = 'rollback';
       this.stats.rolledBack++;
       this.options.logger.warn({ reason }, 'model rolled back');
@@ -220,6 +220,7 @@ export class ModelUpdater {
       else this.stats.failed++;
       if (this.refused.size > 64) this.refused.clear();
       this.refused.set(manifest.signature, { status, reason });
+      await this.removeRefusedArtifact(manifest.sha256);
       log.warn({ reason }, status === 'rejected' ? 'model update refused' : 'model update failed');
       await this.publish(status, reason, manifest.sequence);
     };
@@ -232,15 +233,23 @@ export class ModelUpdater {
         agentVersion: this.options.agentVersion,
       });
     } catch (err) {
-      // Not memoised: a manifest is refused for what it is, whatever arrives again.
+      // Not memoised: a manifest is refused for what it is, whatever arrives again. Its claims
+      // (sequence, version) are not verified, so model/state keeps the sequence last acted on.
       this.stats.rejected++;
       log.warn({ reason: (err as Error).message }, 'model manifest refused');
-      return void (await this.publish('rejected', (err as Error).message, manifest.sequence));
+      return void (await this.publish('rejected', (err as Error).message));
     }
 
     // 1. The artifact, verified before anything loads it (a local copy with the right hash will do).
     const path = join(this.options.stateDir, MODELS_DIR, `${manifest.sha256}.onnx`);
-    if (!(await this.localCopy(manifest, path))) {
+    let haveLocal: boolean;
+    try {
+      haveLocal = await this.localCopy(manifest, path);
+    } catch (err) {
+      if (isKestrelError(err) && err.code === 'E_ARTIFACT_SIZE') return refuse('rejected', err.message);
+      throw err;
+    }
+    if (!haveLocal) {
       await this.publish('downloading', undefined, manifest.sequence);
       try {
         const result = await downloadArtifact({
@@ -286,7 +295,7 @@ export class ModelUpdater {
     }
     const installed: InstalledModel = { name: manifest.name, version: manifest.version, sha256: manifest.sha256, path, release: manifest.release };
     const until = this.now() + this.policy.watchMs;
-    this.state = { ...this.state, lastSequence: manifest.sequence, previous: this.state.current, current: installed, watching: { sequence: manifest.sequence, until } };
+    this.state = { ...this.state, lastSequence: manifest.sequence, previous: this.state.current, current: installed, watching: { sequence: manifest.sequence, until, previousBefore: this.state.previous } };
     await this.store.write(this.state);
     this.stats.applied++;
     log.info({ watchMs: this.policy.watchMs }, 'model swapped; watching its health');
@@ -311,8 +320,10 @@ export class ModelUpdater {
     const interval = this.options.checkIntervalMs ?? 1000;
     for (;;) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(10, Math.min(interval, until - this.now())));
-        abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        // The listener goes with its tick: one left behind per tick piled up to a MaxListenersExceededWarning.
+        const onAbort = () => { clearTimeout(timer); resolve(); };
+        const timer = setTimeout(() => { abort.signal.removeEventListener('abort', onAbort); resolve(); }, Math.max(10, Math.min(interval, until - this.now())));
+        abort.signal.addEventListener('abort', onAbort, { once: true });
       });
       if (abort.signal.aborted) return { healthy: false, stopped: true };
       const after = difference(this.options.counters(), before);
@@ -335,8 +346,9 @@ export class ModelUpdater {
       await this.publish('failed', `${reason}; returning to ${back.name} ${back.version} failed too: ${(err as Error).message}`, sequence);
       return;
     }
-    this.state = { ...this.state, current: back, previous: bad, watching: undefined };
+    this.state = { ...this.state, current: back, previous: this.state.watching?.previousBefore, watching: undefined };
     await this.store.write(this.state);
+    await this.pruneModels();
     this.stats.rolledBack++;
     const why = `${bad.name} ${bad.version} rolled back to ${back.name} ${back.version}: ${reason}`;
     log.warn({ reason }, 'model rolled back');
@@ -348,6 +360,10 @@ export class ModelUpdater {
     const candidates = [path, this.state.previous?.path, this.state.current?.path].filter((p): p is string => p !== undefined && existsSync(p));
     for (const candidate of candidates) {
       if ((await sha256File(candidate)) === manifest.sha256) {
+        // The hash matches, so the file is the one signed for; a size that disagrees means the
+        // manifest itself is wrong, and a wrong manifest is refused even when the bytes are here.
+        const { size } = await stat(candidate);
+        if (size !== manifest.size) throw new KestrelError('E_ARTIFACT_SIZE', `the artifact with SHA-256 ${manifest.sha256} is ${size} bytes, the signed manifest says ${manifest.size}`);
         if (candidate !== path) {
           const { copyFile, mkdir } = await import('node:fs/promises');
           await mkdir(join(this.options.stateDir, MODELS_DIR), { recursive: true });
@@ -357,6 +373,14 @@ export class ModelUpdater {
       }
     }
     return false;
+  }
+
+  /** A refused artifact and its partial download go (15 MB each stayed behind), unless a kept model is that file. */
+  private async removeRefusedArtifact(sha256: string): Promise<void> {
+    const path = join(this.options.stateDir, MODELS_DIR, `${sha256}.onnx`);
+    if (path === this.state.current?.path || path === this.state.previous?.path) return;
+    await rm(path, { force: true });
+    await rm(`${path}.partial`, { force: true });
   }
 
   /** Keeps the current and previous model files; older downloads go. Partial downloads stay for resume. */
