@@ -49,7 +49,7 @@ test('a missing model: exit status 2, naming the path', async () => {
   const r = await runKestrel(['agent', '--config', path], { env: { KESTREL_LOG_FORMAT: 'json' }, timeoutMs: 60_000 });
   console.log(`missing model: exit ${r.code} after ${Date.now() - t0} ms`);
   assert.equal(r.code, 2);
-  assert.ok(r.stderr.includes(`model ${missing} does not exist (model.path in the config)`), r.stderr);
+  assert.ok(r.stderr.includes(`model.path: ${missing} does not exist on this machine`), r.stderr);
   assert.doesNotMatch(r.stderr, /camera starting/, 'nothing started');
 });
 

@@ -5,9 +5,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exampleOnItsDevice } from './support/example.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const example = join(root, 'config/examples/kestrel.example.yaml');
+const example = exampleOnItsDevice();
 
 /** Runs `kestrel config <args>` in its own process, as a user would. */
 function kestrelConfig(...args: string[]) {

@@ -5,7 +5,7 @@ import { PROVIDERS } from '@kestrel/core/runtime/provider-names';
 import { bindProblem } from '../bind.js';
 import type { ConfigContext } from '../context.js';
 import { camerasSchema, DEMO_CAMERAS } from './camera.js';
-import { ALWAYS, byteSize, filePath, name, positiveInt, text } from './common.js';
+import { ALWAYS, byteSize, existingFile, filePath, name, positiveInt, text } from './common.js';
 import { mqttSchema } from './mqtt.js';
 import { updateSchema } from './update.js';
 import { samplingSchema } from './sampling.js';
@@ -28,7 +28,7 @@ const device = z.strictObject({
 
 function model(ctx: ConfigContext) {
   return z.strictObject({
-    path: filePath(ctx).optional().describe('ONNX model (default: the bundled NanoDet 416)'),
+    path: existingFile(ctx).optional().describe('ONNX model (default: the bundled NanoDet 416)'),
     providers: z
       .array(z.enum(PROVIDER_NAMES))
       .min(1, 'name at least one execution provider')

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -29,6 +30,32 @@ export const fraction = z.number().min(0).max(1);
  */
 export function filePath(ctx: ConfigContext) {
   return text.transform((path) => (path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : resolve(ctx.baseDir, path)));
+}
+
+/**
+ * A path to a file that must be there when the config is checked: a TLS certificate or a model
+ * that is missing passed `config check` and then crashed the agent or the hub at start (a stack
+ * trace, and systemd restarting it every few seconds). Checked on the machine that runs the check,
+ * which for `kestrel config check` on a workstation may not be the device: the message says so.
+ */
+export function existingFile(ctx: ConfigContext) {
+  return filePath(ctx).superRefine((path, refinement) => {
+    const problem = fileProblem(path);
+    if (problem) refinement.addIssue({ code: 'custom', message: `${path} ${problem}` });
+  });
+}
+
+function fileProblem(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return 'is not a file';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'does not exist on this machine';
+    if (code === 'EACCES') return 'is not readable by this user';
+    return `cannot be read (${code ?? (err as Error).message})`;
+  }
 }
 
 /**

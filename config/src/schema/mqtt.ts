@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { topicPrefixProblem } from '@kestrel/core/mqtt/topics';
 import type { ConfigContext } from '../context.js';
-import { ALWAYS, backoff, filePath, isRecord, text } from './common.js';
+import { ALWAYS, backoff, existingFile, isRecord, text } from './common.js';
 
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
 
 function tls(ctx: ConfigContext) {
   return z
     .strictObject({
-      ca: filePath(ctx).optional().describe('PEM file of the CA that signed the broker certificate'),
-      cert: filePath(ctx).optional().describe('PEM client certificate (mutual TLS)'),
-      key: filePath(ctx).optional().describe('PEM private key of the client certificate'),
+      ca: existingFile(ctx).optional().describe('PEM file of the CA that signed the broker certificate'),
+      cert: existingFile(ctx).optional().describe('PEM client certificate (mutual TLS)'),
+      key: existingFile(ctx).optional().describe('PEM private key of the client certificate'),
       rejectUnauthorized: z.boolean().default(true).describe('false accepts any broker certificate: for testing only'),
     })
     .superRefine((value: unknown, refinement) => {

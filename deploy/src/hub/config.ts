@@ -7,7 +7,7 @@ import type { ConfigContext } from '@kestrel/config/context';
 import { substituteEnv } from '@kestrel/config/env';
 import { formatIssue, fromZodIssue, type ConfigIssue } from '@kestrel/config/issues';
 import { knownKeysAt } from '@kestrel/config/keys';
-import { ALWAYS, backoff, byteSize, filePath, isRecord, positiveInt, text } from '@kestrel/config/schema/common';
+import { ALWAYS, backoff, byteSize, existingFile, filePath, isRecord, positiveInt, text } from '@kestrel/config/schema/common';
 import { brokerUrl, topicPrefix } from '@kestrel/config/schema/mqtt';
 import { parseYaml } from '@kestrel/config/yaml';
 
@@ -20,8 +20,8 @@ export const DEFAULT_HUB_BIND = '127.0.0.1:8470';
 
 function tls(ctx: ConfigContext) {
   return z.strictObject({
-    cert: filePath(ctx).describe('PEM certificate (chain) the hub serves HTTPS with'),
-    key: filePath(ctx).describe('PEM private key of the certificate'),
+    cert: existingFile(ctx).describe('PEM certificate (chain) the hub serves HTTPS with'),
+    key: existingFile(ctx).describe('PEM private key of the certificate'),
   });
 }
 
@@ -34,7 +34,7 @@ function mqtt(ctx: ConfigContext) {
       username: text.optional(),
       password: z.string().optional(),
       clientId: text.max(128).default('kestrel-hub').describe('fixed, so the broker keeps the hub\'s session (queued samples) while it is away'),
-      ca: filePath(ctx).optional(),
+      ca: existingFile(ctx).optional(),
       rejectUnauthorized: z.boolean().default(true),
       samples: z.boolean().default(false).describe('also ingest samples published on <prefix>/+/samples (agents with upload.transport mqtt)'),
       reconnect: backoff({ minMs: 1000, maxMs: 30_000 }).prefault({}),

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { configJsonSchema, loadConfig } from '@kestrel/config';
+import { exampleOnItsDevice } from '../support/example.js';
 
-const examplePath = fileURLToPath(new URL('../../../config/examples/kestrel.example.yaml', import.meta.url));
+const examplePath = exampleOnItsDevice();
 
 test('the example config validates, with rtsp, v4l2 and file cameras, zones and TLS', () => {
   const config = loadConfig(examplePath, { DOCK_CAMERA_PASSWORD: 'dockpass' });
@@ -21,7 +21,7 @@ test('the example config validates, with rtsp, v4l2 and file cameras, zones and 
   assert.deepEqual(config.cameras[0].filters.zones.map((z) => z.name), ['dock_door', 'driveway']);
   assert.equal(config.cameras[0].source.type === 'rtsp' && config.cameras[0].source.url, 'rtsp://viewer:dockpass@192.168.10.21:554/stream1');
   assert.equal(config.mqtt.password, 'change-me', 'the ${MQTT_PASSWORD:-change-me} fallback applies');
-  assert.ok(config.mqtt.tls?.cert?.endsWith('/config/examples/certs/warehouse-pi-1.crt'));
+  assert.ok(config.mqtt.tls?.cert?.endsWith('/certs/warehouse-pi-1.crt'));
   assert.equal(config.outbox.maxBytes, 64 * 2 ** 20);
   assert.equal(config.origin.brokerExplicit, true);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfig, createConfigSchema, deviceIdFromHostname, loadConfig, parseBind, type LoadedConfig } from '@kestrel/config';
@@ -80,6 +80,9 @@ cameras:
 test('relative paths in a file are taken from the file\'s folder', () => {
   const path = writeConfig('model: { path: models/m.onnx }\ncameras:\n  - { name: a, source: { type: file, path: clips/a.mp4 } }\nmqtt: { url: "mqtts://b:8883", tls: { ca: ca.pem } }\n');
   const dir = join(path, '..');
+  mkdirSync(join(dir, 'models'));
+  writeFileSync(join(dir, 'models/m.onnx'), 'onnx');
+  writeFileSync(join(dir, 'ca.pem'), 'pem');
   const config = loadConfig(path, {});
   assert.equal(config.model.path, join(dir, 'models/m.onnx'));
   assert.equal(config.cameras[0].source.type === 'file' && config.cameras[0].source.path, join(dir, 'clips/a.mp4'));
@@ -88,13 +91,15 @@ test('relative paths in a file are taken from the file\'s folder', () => {
 });
 
 test('KESTREL_* environment variables replace deployment values and secrets', () => {
+  const envModel = join(mkdtempSync(join(tmpdir(), 'kestrel-env-model-')), 'env.onnx');
+  writeFileSync(envModel, 'onnx');
   const config = load('mqtt: { url: "mqtt://file-broker:1883", username: fromfile }\ndevice: { id: fromfile }', {
     KESTREL_MQTT_URL: 'mqtts://env-broker:8883',
     KESTREL_MQTT_USERNAME: 'envuser',
     KESTREL_MQTT_PASSWORD: 'envpass',
     KESTREL_DEVICE_ID: 'env-device',
     KESTREL_STATE_DIR: '/tmp/kestrel-env-state',
-    KESTREL_MODEL_PATH: '/models/env.onnx',
+    KESTREL_MODEL_PATH: envModel,
     KESTREL_HTTP_BIND: '0.0.0.0:9999',
     KESTREL_LOG_LEVEL: 'debug',
   });
@@ -104,7 +109,7 @@ test('KESTREL_* environment variables replace deployment values and secrets', ()
   assert.equal(config.device.id, 'env-device');
   assert.equal(config.stateDir, '/tmp/kestrel-env-state');
   assert.equal(config.outbox.path, '/tmp/kestrel-env-state/outbox.sqlite');
-  assert.equal(config.model.path, '/models/env.onnx');
+  assert.equal(config.model.path, envModel);
   assert.equal(config.http.bind, '0.0.0.0:9999');
   assert.equal(config.log.level, 'debug');
   assert.deepEqual(

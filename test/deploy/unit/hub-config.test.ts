@@ -45,3 +45,18 @@ test('mistakes are listed with path and line, as the agent config does', () => {
   assert.match(errorOf('bind: [\n'), /line 1|YAML/);
   assert.match(errorOf('mqtt: { password: "${NOPE}" }\n'), /mqtt\.password: environment variable NOPE is not set/);
 });
+
+test('a TLS certificate or key that is not there is a config error naming its path, and the hub exits 2 without a stack trace', async () => {
+  assert.match(errorOf('tls: { cert: /nonexistent/hub.crt, key: /nonexistent/hub.key }\n'), /tls\.cert: \/nonexistent\/hub\.crt does not exist on this machine[\s\S]*tls\.key: \/nonexistent\/hub\.key does not exist/);
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { runKestrel } = await import('../../support/cli.js');
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-hub-tls-'));
+  const config = join(dir, 'hub.yaml');
+  writeFileSync(config, `dataDir: ${join(dir, 'data')}\nbind: 127.0.0.1:0\nmqtt: { enabled: false }\ntls: { cert: missing.crt, key: missing.key }\n`);
+  const run = await runKestrel(['hub', '--config', config], { timeoutMs: 30_000 });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /tls\.cert: .*missing\.crt does not exist on this machine/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
