@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePublicKey, PUBLIC_KEY_FORMS } from '@kestrel/core/release/keys';
 import { positiveInt, text } from './common.js';
 
 /**
@@ -7,7 +8,16 @@ import { positiveInt, text } from './common.js';
  * configured to trust.
  */
 const trustedKey = z.strictObject({
-  publicKey: text.describe('SPKI PEM, or the raw 32-byte Ed25519 key in base64 (from `kestrel deploy keygen`)'),
+  // Parsed here as the updater will parse it, so a key that would not load fails `config check`.
+  publicKey: text
+    .superRefine((value, refinement) => {
+      try {
+        parsePublicKey(value, 'the key');
+      } catch (err) {
+        refinement.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .describe(`Ed25519 release key: ${PUBLIC_KEY_FORMS} (\`kestrel deploy keygen\` writes PEM)`),
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lower-case hex digits (as `kestrel deploy keygen` prints)').optional(),
   notAfter: z.number().int().positive().optional().describe('epoch ms after which this key is no longer trusted (key rotation)'),
 });

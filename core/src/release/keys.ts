@@ -55,18 +55,28 @@ export function keyIdOf(publicKey: KeyObject): string {
   return createHash('sha256').update(rawPublicKey(publicKey)).digest('hex').slice(0, 16);
 }
 
-/** A public key from SPKI PEM or base64 raw bytes; throws E_RELEASE_KEY naming `what`. */
+/** The forms a public key may be written in, for error messages. */
+export const PUBLIC_KEY_FORMS = 'SPKI PEM, SPKI DER in base64, or the raw 32-byte key in base64';
+
+/**
+ * A public key from SPKI PEM, SPKI DER in base64 (what `openssl pkey -pubin -outform DER | base64`
+ * gives) or the raw 32 bytes in base64; throws E_RELEASE_KEY naming `what`.
+ */
 export function parsePublicKey(text: string, what = 'public key'): KeyObject {
   let key: KeyObject;
   try {
     if (text.includes('-----BEGIN')) key = createPublicKey(text);
     else {
-      const raw = Buffer.from(text.trim(), 'base64');
-      if (raw.length !== 32) throw new Error(`${raw.length} bytes, an Ed25519 key is 32`);
-      key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+      const trimmed = text.trim();
+      // Buffer.from(…, 'base64') skips characters that are not base64: check them first, so
+      // garbage is refused for what it is rather than decoded to some other length.
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) throw new Error('it is neither PEM nor base64');
+      const bytes = Buffer.from(trimmed, 'base64');
+      if (bytes.length === 32) key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, bytes]), format: 'der', type: 'spki' });
+      else key = createPublicKey({ key: bytes, format: 'der', type: 'spki' });
     }
   } catch (err) {
-    throw new KestrelError('E_RELEASE_KEY', `${what} is not an Ed25519 public key (SPKI PEM or 32 bytes base64): ${(err as Error).message}`);
+    throw new KestrelError('E_RELEASE_KEY', `${what} is not an Ed25519 public key (${PUBLIC_KEY_FORMS}): ${(err as Error).message}`);
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new KestrelError('E_RELEASE_KEY', `${what} is a ${key.asymmetricKeyType} key; release keys are Ed25519`);
   return key;

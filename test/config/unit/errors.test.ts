@@ -40,6 +40,8 @@ const CASES: [string, string, string, RegExp][] = [
   ['a TLS CA file that is not there', `mqtt: { url: "mqtts://b:8883", tls: { ca: /nonexistent/kestrel/ca.pem } }\n`, 'mqtt.tls.ca', /\/nonexistent\/kestrel\/ca\.pem does not exist on this machine/],
   ['a model file that is not there', `model: { path: /nonexistent/kestrel/m.onnx }\n`, 'model.path', /\/nonexistent\/kestrel\/m\.onnx does not exist on this machine/],
   ['a model path that is a folder', `model: { path: /tmp }\n`, 'model.path', /\/tmp is not a file/],
+  ['a trusted key that is garbage', `update: { enabled: true, trustedKeys: [{ publicKey: "not a key!" }] }\n`, 'update.trustedKeys[0].publicKey', /not an Ed25519 public key \(SPKI PEM, SPKI DER in base64, or the raw 32-byte key in base64\)/],
+  ['a trusted key of the wrong length', `update: { enabled: true, trustedKeys: [{ publicKey: "AAAA" }] }\n`, 'update.trustedKeys[0].publicKey', /not an Ed25519 public key/],
   ['mqtt prefix with a wildcard', `mqtt: { prefix: "kestrel/#" }\n`, 'mqtt.prefix', /wildcards/],
   ['mqtt prefix starting with $', `mqtt: { prefix: "$SYS" }\n`, 'mqtt.prefix', /reserved/],
   ['tls with mqtt://', `mqtt: { url: "mqtt://b:1883", tls: { ca: ca.pem } }\n`, 'mqtt.url', /use mqtts:\/\//],
@@ -156,5 +158,17 @@ test('broker URLs that mqtt.js connects with still pass', () => {
   for (const url of ['mqtt://127.0.0.1:1883', 'mqtts://broker.example:8883', 'ws://[::1]:9001/mqtt', 'wss://user@host', 'mqtt://localhost']) {
     const result = checkConfig({ text: `mqtt: { url: "${url}" }\n` }, {});
     assert.equal(result.ok, true, `${url}: ${JSON.stringify(result.ok ? [] : result.errors)}`);
+  }
+});
+
+test('a trusted key is accepted as SPKI PEM, SPKI DER in base64 and raw base64, each the same key', async () => {
+  const { createPublicKey } = await import('node:crypto');
+  const { generateReleaseKeyPair, TrustedKeys } = await import('@kestrel/core');
+  const pair = generateReleaseKeyPair();
+  const der = createPublicKey(pair.publicKeyPem).export({ type: 'spki', format: 'der' });
+  for (const form of [pair.publicKeyPem, der.toString('base64'), der.subarray(der.length - 32).toString('base64')]) {
+    const result = checkConfig({ text: `update:\n  enabled: true\n  trustedKeys:\n    - publicKey: ${JSON.stringify(form)}\n` }, {});
+    assert.equal(result.ok, true, JSON.stringify(result.ok ? [] : result.errors));
+    assert.deepEqual(new TrustedKeys([{ publicKey: form }]).ids, [pair.keyId]);
   }
 });
