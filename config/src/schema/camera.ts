@@ -68,7 +68,7 @@ const tracker = z.strictObject({
 });
 
 const watchdog = z.strictObject({
-  stallSeconds: z.number().positive().default(10).describe('restart the source when no frame arrived for this long'),
+  stallSeconds: z.number().min(1, 'must be at least 1 (seconds without a frame before the source restarts)').default(10).describe('restart the source when no frame arrived for this long'),
   // Capped low: a camera that comes back must stream again within seconds, not after a long backoff.
   backoff: backoff({ minMs: 500, maxMs: 2000 }).prefault({}),
 });
@@ -83,7 +83,7 @@ export function cameraSchema(ctx: ConfigContext) {
       filters: filters.prefault({}),
       tracker: tracker.prefault({}),
       watchdog: watchdog.prefault({}),
-      eventUpdateIntervalSeconds: z.number().positive().default(2).describe('at most one `update` event per tracked object per interval'),
+      eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),
     })
     .transform((camera) => ({
       ...camera,

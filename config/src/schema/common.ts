@@ -72,7 +72,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function backoff(defaults: { minMs: number; maxMs: number }) {
   return z
     .strictObject({
-      minMs: positiveInt.default(defaults.minMs).describe('first retry delay, milliseconds'),
+      // A floor: a 1 ms retry against a broker or camera that is away is a busy loop.
+      minMs: positiveInt.min(50, 'must be at least 50 (milliseconds before the first retry)').default(defaults.minMs).describe('first retry delay, milliseconds'),
       maxMs: positiveInt.default(defaults.maxMs).describe('longest retry delay, milliseconds'),
     })
     .superRefine((value: unknown, ctx) => {

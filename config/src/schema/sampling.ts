@@ -144,8 +144,8 @@ function upload(ctx: ConfigContext) {
       ca: filePath(ctx).optional().describe('PEM file of the CA that signed the hub\'s certificate'),
       rejectUnauthorized: z.boolean().default(true).describe('false accepts any hub certificate: for testing only'),
       batchSize: positiveInt.max(64).default(8),
-      timeoutSeconds: z.number().positive().default(30),
-      idleSeconds: z.number().positive().default(5).describe('how often an idle uploader looks for samples it was not told about'),
+      timeoutSeconds: z.number().min(1, 'must be at least 1 (seconds an upload may take)').default(30),
+      idleSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between looks for samples)').default(5).describe('how often an idle uploader looks for samples it was not told about'),
       backoff: backoff({ minMs: 1000, maxMs: 300_000 }).prefault({}),
     })
     .superRefine((value: unknown, refinement) => {

@@ -39,7 +39,7 @@ export const updateSchema = z
       .prefault({}),
     watch: z
       .strictObject({
-        watchMs: positiveInt.optional().describe('how long after a swap the new model is watched (default 5 min)'),
+        watchMs: positiveInt.min(1000, 'must be at least 1000 (milliseconds of watching a new model)').optional().describe('how long after a swap the new model is watched (default 5 min)'),
         minFrames: positiveInt.optional(),
         maxFailureRatio: fraction.optional(),
         maxInferenceMs: positiveInt.optional(),

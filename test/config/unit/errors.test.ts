@@ -42,6 +42,8 @@ const CASES: [string, string, string, RegExp][] = [
   ['a model path that is a folder', `model: { path: /tmp }\n`, 'model.path', /\/tmp is not a file/],
   ['a trusted key that is garbage', `update: { enabled: true, trustedKeys: [{ publicKey: "not a key!" }] }\n`, 'update.trustedKeys[0].publicKey', /not an Ed25519 public key \(SPKI PEM, SPKI DER in base64, or the raw 32-byte key in base64\)/],
   ['a trusted key of the wrong length', `update: { enabled: true, trustedKeys: [{ publicKey: "AAAA" }] }\n`, 'update.trustedKeys[0].publicKey', /not an Ed25519 public key/],
+  ['a camera stall of a millisecond', `cameras:\n  - { name: a, source: { type: demo }, watchdog: { stallSeconds: 0.001 } }\n`, 'cameras[0].watchdog.stallSeconds', /at least 1/],
+  ['an MQTT reconnect every millisecond', `mqtt: { reconnect: { minMs: 1 } }\n`, 'mqtt.reconnect.minMs', /at least 50/],
   ['mqtt prefix with a wildcard', `mqtt: { prefix: "kestrel/#" }\n`, 'mqtt.prefix', /wildcards/],
   ['mqtt prefix starting with $', `mqtt: { prefix: "$SYS" }\n`, 'mqtt.prefix', /reserved/],
   ['tls with mqtt://', `mqtt: { url: "mqtt://b:1883", tls: { ca: ca.pem } }\n`, 'mqtt.url', /use mqtts:\/\//],
