@@ -176,6 +176,22 @@ test('samples are listed and filtered by device, camera, label, strategy and tim
   assert.deepEqual(Buffer.from(await img.arrayBuffer()), image.jpeg);
 });
 
+test('parallel uploads of one sample id with different images: one is stored, and the image served is the stored upload\'s', async () => {
+  const sizes = [200, 208, 216, 224, 232, 240, 248, 256, 264, 272, 280, 288];
+  const images = await Promise.all(sizes.map((w) => photoJpeg('astronaut', w)));
+  const id = `race-${Date.now()}`;
+  const uploads = await Promise.all(images.map((img) => postSamples(hub.url, token, { samples: [samplePayload('pi-1', img, { id })] })));
+  const statuses = uploads.map((u) => { assert.equal(u.status, 200, JSON.stringify(u.body)); return u.body.results[0].status as string; });
+  assert.equal(statuses.filter((s) => s === 'stored').length, 1, statuses.join(','));
+  const winner = images[statuses.indexOf('stored')]!;
+  const stored = await hub.stores().records.getSample('pi-1', id);
+  assert.deepEqual(stored?.imageSize, [winner.width, winner.height], 'the record is the winner\'s');
+  const served = await fetch(`${hub.url}/api/v1/samples/pi-1/${id}/image`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(served.status, 200);
+  assert.ok(Buffer.from(await served.arrayBuffer()).equals(winner.jpeg), 'the image served belongs to the stored record');
+  assert.equal(blobFiles().filter((f) => f.includes(`/${id}.`)).length, 1, 'the losers\' images are gone');
+});
+
 test('after a crash between writing images and their rows, the restarted hub removes the orphan images', async () => {
   const orphanDir = join(hub.dir, 'data', 'blobs', 'samples', 'pi-1');
   mkdirSync(orphanDir, { recursive: true });

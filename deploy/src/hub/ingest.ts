@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SampleSchema, type Logger, type Sample } from '@kestrel/core';
 import { formatPath } from '@kestrel/config/issues';
@@ -94,6 +95,10 @@ export class SampleIngest {
         written.push(record.blobKey);
       }
       const outcomes = await records.insertSamples(fresh.map((f) => f.record));
+      // A parallel upload of the same id won the insert: this upload's image is nobody's. Each
+      // upload writes its own blob key, so removing it never touches the winner's image.
+      const lost = fresh.filter((_, i) => outcomes[i] !== 'stored').map((f) => f.record.blobKey);
+      await Promise.allSettled(lost.map((key) => blobs.delete(key)));
       const byKey = new Map(fresh.map((f, i) => [sampleKey(f.record.deviceId, f.record.id), outcomes[i]]));
       const results = checked.map(({ record }) => ({ id: record.id, status: byKey.get(sampleKey(record.deviceId, record.id)) ?? ('duplicate' as const) }));
       const stored = results.filter((r) => r.status === 'stored').length;
@@ -143,7 +148,9 @@ function toRecord(s: Sample, imageSize: [number, number], bytes: number, receive
     frameSize: s.frameSize,
     imageSize,
     ...(s.hash ? { hash: s.hash } : {}),
-    blobKey: `samples/${s.deviceId}/${s.id}.jpg`,
+    // Unique per upload, not per sample id: 12 parallel uploads of one id once wrote one key in
+    // turn, and the record of the first served the image of the last.
+    blobKey: `samples/${s.deviceId}/${s.id}.${randomUUID()}.jpg`,
     bytes,
   };
 }
