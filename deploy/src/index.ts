@@ -5,7 +5,7 @@ export { Hub } from './hub/hub.js';
 export { createHubConfigSchema, loadHubConfig, parseHubConfig, DEFAULT_HUB_BIND, type HubConfig, type HubConfigInput } from './hub/config.js';
 export { SampleIngest, IngestError, type IngestLimits, type IngestResult } from './hub/ingest.js';
 export { issueToken, revokeToken, authenticate, hashToken, type IssuedToken, type Authentication } from './hub/tokens.js';
-export { checkJpeg, type JpegInfo } from './hub/image-check.js';
+export { checkJpegHeader, decodeJpeg, type JpegInfo } from './hub/image-check.js';
 export { FleetListener, type FleetStats } from './hub/fleet.js';
 export { buildHubApp, type HubAppDeps } from './hub/http/app.js';
 export { filterFrom, parseTime } from './hub/http/query.js';

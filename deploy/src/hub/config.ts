@@ -64,8 +64,19 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         .strictObject({
           maxBodyBytes: byteSize.default(32 * 2 ** 20).describe('largest request body (one batch of samples, base64 images included)'),
           maxImageBytes: byteSize.default(4 * 2 ** 20).describe('largest JPEG of one sample'),
+          maxImagePixels: positiveInt.max(2 ** 28).default(4096 * 4096).describe('largest image in pixels, read from its header before it is decoded (a decode holds 3 bytes a pixel)'),
+          maxBatchPixels: positiveInt.default(2 ** 27).describe('pixels of all images of one request together'),
           maxBatch: positiveInt.max(1000).default(64).describe('most samples in one request'),
           maxDetections: positiveInt.default(1000).describe('most detections per sample'),
+          decodeSlots: positiveInt.max(64).default(2).describe('JPEG decodes at once; peak image memory is about decodeSlots × maxImagePixels × 3 bytes'),
+          decodeWaiting: z.number().int().min(0).max(10_000).default(32).describe('uploads that may wait for a decode slot; more are answered 503 E_HUB_BUSY'),
+        })
+        .prefault({}),
+      timeouts: z
+        .strictObject({
+          idleSeconds: z.number().min(1).max(3600).default(30).describe('a connection with no bytes either way for this long is closed'),
+          headersSeconds: z.number().min(1).max(600).default(20).describe('time a client has to send its request line and headers'),
+          requestSeconds: z.number().min(1).max(3600).default(120).describe('time a client has to send a whole request, body included (a slow-body client is cut off)'),
         })
         .prefault({}),
       mqtt: mqtt(ctx).prefault({}),
@@ -76,6 +87,16 @@ export function createHubConfigSchema(ctx: ConfigContext) {
       const { maxBodyBytes, maxImageBytes } = value.limits;
       if (typeof maxBodyBytes === 'number' && typeof maxImageBytes === 'number' && maxImageBytes * 1.34 > maxBodyBytes) {
         refinement.addIssue({ code: 'custom', path: ['limits', 'maxBodyBytes'], message: `must leave room for one base64 image of maxImageBytes (${maxImageBytes}): at least ${Math.ceil(maxImageBytes * 1.34)}` });
+      }
+      const { maxImagePixels, maxBatchPixels } = value.limits;
+      if (typeof maxImagePixels === 'number' && typeof maxBatchPixels === 'number' && maxBatchPixels < maxImagePixels) {
+        refinement.addIssue({ code: 'custom', path: ['limits', 'maxBatchPixels'], message: `must be at least maxImagePixels (${maxImagePixels}), or the largest image allowed could never be sent` });
+      }
+      if (isRecord(value.timeouts)) {
+        const { headersSeconds, requestSeconds } = value.timeouts;
+        if (typeof headersSeconds === 'number' && typeof requestSeconds === 'number' && headersSeconds > requestSeconds) {
+          refinement.addIssue({ code: 'custom', path: ['timeouts', 'headersSeconds'], message: `must not be longer than timeouts.requestSeconds (${requestSeconds}): the headers are part of the request` });
+        }
       }
     }, ALWAYS)
     .transform((config) => ({

@@ -32,7 +32,7 @@ export class Hub {
     const orphans = await removeOrphanBlobs(this.stores);
     if (orphans) logger.warn({ removed: orphans }, 'removed sample images without records (an interrupted write)');
     const ingest = new SampleIngest({ ...this.stores, limits: config.limits, logger });
-    this.app = buildHubApp({ ...this.stores, ingest, logger, bodyLimit: config.limits.maxBodyBytes, tls: config.tls });
+    this.app = buildHubApp({ ...this.stores, ingest, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
     // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
     const releases = new ReleaseService({ blobs: this.stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
     registerReleaseRoutes(this.app, { releases, blobs: this.stores.blobs });

@@ -3,12 +3,20 @@ import { z } from 'zod';
 import { SampleSchema, type Logger, type Sample } from '@kestrel/core';
 import { formatPath } from '@kestrel/config/issues';
 import { sampleKey, type BlobStore, type InsertOutcome, type RecordStore, type SampleRecord } from '../store/types.js';
-import { checkJpeg } from './image-check.js';
+import { checkJpegHeader, decodeJpeg } from './image-check.js';
+import { DecodeSlots } from './decode-slots.js';
 
 export interface IngestLimits {
   maxImageBytes: number;
+  /** Pixels of one image, from its header, before anything is decoded. */
+  maxImagePixels: number;
+  /** Pixels of every image of one request together. */
+  maxBatchPixels: number;
   maxBatch: number;
   maxDetections: number;
+  /** JPEG decodes at once across all requests, and how many may wait for one. */
+  decodeSlots: number;
+  decodeWaiting: number;
 }
 
 /** A refused request: HTTP status, a stable code, and a message naming what is wrong. */
@@ -37,9 +45,18 @@ const MAX_ISSUES = 5;
  * Idempotent: a (device, id) already stored is answered `duplicate` and not written again.
  */
 export class SampleIngest {
+  private readonly decodes: DecodeSlots;
+
   constructor(
     private readonly deps: { records: RecordStore; blobs: BlobStore; limits: IngestLimits; logger: Logger; now?: () => number },
-  ) {}
+  ) {
+    this.decodes = new DecodeSlots(deps.limits.decodeSlots, deps.limits.decodeWaiting);
+  }
+
+  /** Decodes running and waiting now, and how many were refused because the line was full. */
+  decodeStats(): ReturnType<DecodeSlots['stats']> {
+    return this.decodes.stats();
+  }
 
   /** `body` as received: `{ samples: [...] }`, from `deviceId` (the authenticated device). */
   async ingestBatch(deviceId: string, body: unknown): Promise<IngestResult> {
@@ -62,7 +79,10 @@ export class SampleIngest {
   private async store(deviceId: string, samples: { sample: Sample; where: string }[]): Promise<IngestResult> {
     const { records, blobs, limits } = this.deps;
     const seen = new Map<string, string>();
-    const checked: { record: SampleRecord; jpeg: Buffer }[] = [];
+    const headed: { sample: Sample; where: string; jpeg: Buffer; imageSize: [number, number] }[] = [];
+    let batchPixels = 0;
+    // First everything that costs nothing: schema, ownership, sizes and each JPEG's header. Only
+    // a batch that passes all of it gets decoded.
     for (const { sample, where } of samples) {
       if (sample.deviceId !== deviceId) {
         throw new IngestError(403, 'E_INGEST_DEVICE', `${where}.deviceId: "${sample.deviceId}" is not the device this token belongs to ("${deviceId}")`);
@@ -77,11 +97,33 @@ export class SampleIngest {
       if (jpeg.length > limits.maxImageBytes) {
         throw new IngestError(413, 'E_INGEST_TOO_LARGE', `${where}.image: ${jpeg.length} bytes; this hub takes images up to ${limits.maxImageBytes} bytes`);
       }
-      const check = await checkJpeg(jpeg);
-      if (!check.ok) throw new IngestError(400, 'E_INGEST_IMAGE', `${where}.image.data: ${check.reason}; nothing of this batch was stored`);
-      const imageSize: [number, number] = [check.info.width, check.info.height];
+      const header = checkJpegHeader(jpeg, limits.maxImagePixels);
+      if (!header.ok) {
+        const tooLarge = header.reason.includes('limits.maxImagePixels');
+        throw new IngestError(tooLarge ? 413 : 400, tooLarge ? 'E_INGEST_TOO_LARGE' : 'E_INGEST_IMAGE', `${where}.image.data: ${header.reason}; nothing of this batch was stored`);
+      }
+      const imageSize: [number, number] = [header.info.width, header.info.height];
       if (sample.imageSize && (sample.imageSize[0] !== imageSize[0] || sample.imageSize[1] !== imageSize[1])) {
         throw new IngestError(400, 'E_INGEST_IMAGE', `${where}.imageSize: says ${sample.imageSize.join('×')}, the JPEG is ${imageSize.join('×')}`);
+      }
+      batchPixels += imageSize[0] * imageSize[1];
+      if (batchPixels > limits.maxBatchPixels) {
+        throw new IngestError(413, 'E_INGEST_TOO_LARGE', `${where}.image: the batch's images reach ${batchPixels} pixels here; this hub takes up to ${limits.maxBatchPixels} pixels in one request (limits.maxBatchPixels): send fewer samples per batch`);
+      }
+      headed.push({ sample, where, jpeg, imageSize });
+    }
+
+    const checked: { record: SampleRecord; jpeg: Buffer }[] = [];
+    for (const { sample, where, jpeg, imageSize } of headed) {
+      const decoded = await this.decodes.run(() => decodeJpeg(jpeg, limits.maxImagePixels));
+      if (!decoded) {
+        this.deps.logger.warn({ device: deviceId, ...this.decodes.stats() }, 'sample batch refused: every image decode slot is busy');
+        throw new IngestError(503, 'E_HUB_BUSY', `the hub is decoding as many images as it allows (limits.decodeSlots ${limits.decodeSlots}, ${limits.decodeWaiting} waiting); nothing of this batch was stored, send it again shortly`);
+      }
+      const check = decoded.value;
+      if (!check.ok) throw new IngestError(400, 'E_INGEST_IMAGE', `${where}.image.data: ${check.reason}; nothing of this batch was stored`);
+      if (check.info.width !== imageSize[0] || check.info.height !== imageSize[1]) {
+        throw new IngestError(400, 'E_INGEST_IMAGE', `${where}.image.data: its header says ${imageSize.join('×')} but it decodes to ${check.info.width}×${check.info.height}; nothing of this batch was stored`);
       }
       checked.push({ record: toRecord(sample, imageSize, jpeg.length, this.deps.now?.() ?? Date.now()), jpeg });
     }

@@ -35,20 +35,25 @@ export function registerReleaseRoutes(app: FastifyInstance, deps: ReleaseRoutesD
   app.get<{ Params: { sha256: string } }>('/api/v1/artifacts/:sha256', pre, async (request, reply) => {
     const { sha256 } = request.params;
     if (!/^[0-9a-f]{64}$/.test(sha256)) return sendError(reply, 400, 'E_ARTIFACT_NAME', `artifact "${sha256}": an artifact is named by its SHA-256 (64 lower-case hex digits)`);
-    const data = await deps.blobs.get(`artifacts/${sha256}.onnx`);
-    if (!data) return sendError(reply, 404, 'E_NOT_FOUND', `no artifact ${sha256}`);
-    const total = data.length;
+    const blob = await deps.blobs.open(`artifacts/${sha256}.onnx`);
+    if (!blob) return sendError(reply, 404, 'E_NOT_FOUND', `no artifact ${sha256}`);
+    const total = blob.size;
     reply.header('accept-ranges', 'bytes').header('etag', `"${sha256}"`).header('content-type', 'application/octet-stream');
     const range = request.headers.range;
-    if (range === undefined) return reply.header('content-length', total).send(data);
+    if (range === undefined) return reply.header('content-length', total).send(blob.stream());
     const parsed = parseRange(range, total);
-    if (!parsed) return sendError(reply.header('content-range', `bytes */${total}`), 416, 'E_RANGE', `range "${range}" is outside the artifact's ${total} bytes (or not one bytes=a-b, a- or -n range)`);
+    if (!parsed) {
+      await blob.close();
+      return sendError(reply.header('content-range', `bytes */${total}`), 416, 'E_RANGE', `range "${range}" is outside the artifact's ${total} bytes (or not one bytes=a-b, a- or -n range)`);
+    }
     const [start, end] = parsed;
+    // Streamed from the blob store: a slow device holds a file handle and a socket buffer, never
+    // the artifact.
     return reply
       .code(206)
       .header('content-range', `bytes ${start}-${end}/${total}`)
       .header('content-length', end - start + 1)
-      .send(data.subarray(start, end + 1));
+      .send(blob.stream({ start, end }));
   });
 }
 

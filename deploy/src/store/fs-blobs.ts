@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { KestrelError } from '@kestrel/core';
-import type { BlobStore } from './types.js';
+import type { BlobStore, OpenBlob } from './types.js';
 
 /**
  * The embedded BlobStore: one file per key under a folder. Writes go to a temporary name, are
@@ -57,6 +57,33 @@ export class FsBlobStore implements BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+  }
+
+  async open(key: string): Promise<OpenBlob | undefined> {
+    let handle;
+    try {
+      handle = await open(this.pathOf(key), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    // The size comes from the open file, not the name: a put() that renames a new blob over
+    // this key does not change what an already opened reader serves.
+    const { size } = await handle.stat();
+    let taken = false;
+    return {
+      size,
+      stream(range) {
+        if (taken) throw new Error(`blob "${key}": one stream per open`);
+        taken = true;
+        // autoClose: the stream closes the file when it ends, errors or is destroyed (a client
+        // that hangs up mid-download).
+        return handle.createReadStream({ autoClose: true, ...(range ? { start: range.start, end: range.end } : {}) });
+      },
+      async close() {
+        if (!taken) await handle.close();
+      },
+    };
   }
 
   async delete(key: string): Promise<void> {

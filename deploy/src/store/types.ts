@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * The hub's storage, behind two small interfaces (ARCHITECTURE.md, "The hub at fleet scale"): records (tokens,
  * samples, the fleet table) and blobs (JPEGs, later model artifacts). The embedded default is
@@ -113,10 +115,28 @@ export interface RecordStore {
   close(): Promise<void>;
 }
 
+/**
+ * One stored blob opened for reading: its size, fixed when it was opened, and streams of its
+ * bytes. A blob replaced after opening keeps serving the bytes that were opened.
+ */
+export interface OpenBlob {
+  readonly size: number;
+  /** Bytes `start` to `end` inclusive (the whole blob without a range); one stream per call. */
+  stream(range?: { start: number; end: number }): Readable;
+  /** Releases the blob when no stream was taken (a stream releases it when it ends or is destroyed). */
+  close(): Promise<void>;
+}
+
 export interface BlobStore {
   /** Stores durably: when this resolves, the blob survives a crash. Overwrites. */
   put(key: string, data: Buffer): Promise<void>;
+  /** The whole blob in memory: for small things (records, sample images being exported). */
   get(key: string): Promise<Buffer | undefined>;
+  /**
+   * The blob for streaming, undefined when absent. Serving a model artifact must not hold it in
+   * memory: 40 slow downloads of a 15 MB model once took a hub from 105 MB to 700 MB.
+   */
+  open(key: string): Promise<OpenBlob | undefined>;
   delete(key: string): Promise<void>;
   /** Keys under a prefix ("samples/"). */
   list(prefix: string): AsyncIterable<string>;

@@ -3,7 +3,7 @@
 // code against the same SQLite file (WAL lets the test and the hub share it), which is quicker
 // than one CLI process per token; the CLI commands themselves are tested in hub-cli.test.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueToken, openStores, type HubStores } from '@kestrel/deploy';
@@ -22,6 +22,8 @@ export interface HubProcess {
   /** Log lines the hub wrote (JSON). */
   log(): string;
   running(): boolean;
+  /** The hub process's resident memory now, in bytes (from /proc). */
+  rssBytes(): number;
   /** Starts the hub (again); resolves when it listens. */
   start(): Promise<void>;
   /** SIGKILL: a crash. */
@@ -67,6 +69,12 @@ export async function startHub(options: { extraConfig?: string[]; mqtt?: { url: 
     },
     log: () => log,
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    rssBytes() {
+      if (!child?.pid) throw new Error('the hub is not running');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (!kb) throw new Error(`no VmRSS for the hub (pid ${child.pid})`);
+      return Number(kb[1]) * 1024;
+    },
     async start() {
       if (handle.running()) return;
       const proc = spawn(process.execPath, ['--conditions=kestrel-source', '--import', 'tsx', join(REPO_ROOT, 'cli/src/entry.ts'), 'hub', '--config', configPath], {

@@ -20,10 +20,28 @@ test('an empty hub config gets every default, data beside the config file', () =
   assert.equal(c.dataDir, '/etc/kestrel/hub-data');
   assert.equal(c.records.path, '/etc/kestrel/hub-data/hub.sqlite');
   assert.equal(c.blobs.path, '/etc/kestrel/hub-data/blobs');
-  assert.deepEqual(c.limits, { maxBodyBytes: 32 * 2 ** 20, maxImageBytes: 4 * 2 ** 20, maxBatch: 64, maxDetections: 1000 });
+  assert.deepEqual(c.limits, {
+    maxBodyBytes: 32 * 2 ** 20,
+    maxImageBytes: 4 * 2 ** 20,
+    maxImagePixels: 4096 * 4096,
+    maxBatchPixels: 2 ** 27,
+    maxBatch: 64,
+    maxDetections: 1000,
+    decodeSlots: 2,
+    decodeWaiting: 32,
+  });
+  assert.deepEqual(c.timeouts, { idleSeconds: 30, headersSeconds: 20, requestSeconds: 120 });
   assert.equal(c.mqtt.enabled, true);
   assert.equal(c.mqtt.prefix, 'kestrel');
   assert.equal(c.mqtt.samples, false);
+});
+
+test('image and connection limits that contradict each other, or would disable themselves, are errors naming the key', () => {
+  assert.match(errorOf('limits: { maxImagePixels: 1000000, maxBatchPixels: 999999 }\n'), /limits\.maxBatchPixels: must be at least maxImagePixels \(1000000\)/);
+  assert.match(errorOf('limits: { decodeSlots: 0 }\n'), /limits\.decodeSlots/);
+  assert.match(errorOf('timeouts: { headersSeconds: 60, requestSeconds: 30 }\n'), /timeouts\.headersSeconds: must not be longer than timeouts\.requestSeconds \(30\)/);
+  assert.match(errorOf('timeouts: { idleSeconds: 0 }\n'), /timeouts\.idleSeconds/);
+  assert.match(errorOf('timeouts: { idle: 5 }\n'), /timeouts\.idle: unknown key "idle" \(known keys: idleSeconds, headersSeconds, requestSeconds\)/);
 });
 
 test('paths are taken from the config file folder; ${VAR} references are resolved', () => {

@@ -13,6 +13,7 @@ export interface HubAppDeps {
   ingest: SampleIngest;
   logger: Logger;
   bodyLimit: number;
+  timeouts: { idleSeconds: number; headersSeconds: number; requestSeconds: number };
   tls?: { cert: string; key: string };
 }
 
@@ -25,10 +26,18 @@ declare module 'fastify' {
 
 /** The hub's HTTP API. Devices upload with their token; operators list and fetch. */
 export function buildHubApp(deps: HubAppDeps): FastifyInstance {
+  const { idleSeconds, headersSeconds, requestSeconds } = deps.timeouts;
+  // Node's own defaults keep an idle or slow-body connection open for minutes (200 of each once
+  // stayed open 210 s): every connection costs a socket and parser state, so each stage is bounded.
+  // Node checks the header and request deadlines on a timer; once a second keeps them close.
+  const serverOptions = { headersTimeout: headersSeconds * 1000, requestTimeout: requestSeconds * 1000, connectionsCheckingInterval: 1000 };
   const app = Fastify({
     logger: false,
     bodyLimit: deps.bodyLimit,
-    ...(deps.tls ? { https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } } : {}),
+    connectionTimeout: idleSeconds * 1000,
+    requestTimeout: requestSeconds * 1000,
+    keepAliveTimeout: Math.min(idleSeconds, 5) * 1000,
+    ...(deps.tls ? { https: { ...serverOptions, cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } } : { http: serverOptions }),
   }) as unknown as FastifyInstance;
 
   // The API speaks JSON only: anything else is a 415, not a string handed to the handlers.
@@ -83,9 +92,9 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     const scoped = scope(request, device);
     if (scoped.denied) return sendError(reply, 403, 'E_FORBIDDEN', scoped.denied);
     const sample = await deps.records.getSample(device, id);
-    const image = sample && (await deps.blobs.get(sample.blobKey));
+    const image = sample && (await deps.blobs.open(sample.blobKey));
     if (!image) return sendError(reply, 404, 'E_NOT_FOUND', `no sample "${id}" of device "${device}"`);
-    return reply.type('image/jpeg').send(image);
+    return reply.type('image/jpeg').header('content-length', image.size).send(image.stream());
   });
 
   app.get('/api/v1/devices', { config: { access: 'operator' } }, async () => {
