@@ -29,6 +29,7 @@ import { SystemdService, type Liveness } from './systemd/service.js';
 import { watchdogLiveness } from './systemd/liveness.js';
 import { checkModelFile, folderProblem } from './util/preflight.js';
 import { ConfigWatcher } from './reload/config-watcher.js';
+import { FailureLog } from './inference/failure-log.js';
 import { planReload, type ReloadPlan } from './reload/plan.js';
 
 export interface AgentDeps {
@@ -77,6 +78,7 @@ export class Agent {
   private readonly frameOwners = new WeakMap<Frame, CameraRuntime>();
   private readonly inferenceMs = new LatencyWindow(512);
   private readonly answers = new InferenceLiveness();
+  private readonly failureLog: FailureLog;
   readonly metrics: AgentMetrics;
   private loop?: Promise<void>;
   private readonly abort = new AbortController();
@@ -108,6 +110,7 @@ export class Agent {
   ) {
     this.running = config;
     this.metrics = new AgentMetrics(() => this.metricsSnapshot());
+    this.failureLog = new FailureLog(deps.logger);
   }
 
   get modelInfo(): ModelInfo | undefined {
@@ -419,7 +422,8 @@ export class Agent {
       runtime!.countFailed();
       this.updateCounters.failed(frame.camera);
       this.metrics.framesDropped.inc({ camera: frame.camera, reason: 'inference_failed' });
-      if (!code.startsWith('E_INFERENCE')) this.deps.logger.error({ err: (err as Error).message, camera: frame.camera }, 'inference failed');
+      // Restarting/stopped are the worker's lifecycle, logged where it happens.
+      if (code !== 'E_INFERENCE_RESTARTING' && code !== 'E_INFERENCE_STOPPED') this.failureLog.note(code || 'E_INFERENCE', frame.camera, (err as Error).message);
     }
   }
 

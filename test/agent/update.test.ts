@@ -10,7 +10,7 @@ import mqtt from 'mqtt';
 import { generateReleaseKeyPair, signManifest, type ModelState, type ReleaseManifest } from '@kestrel/core';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { freePort, uniquePrefix } from '../support/ports.js';
-import { fixedDetector, SimDevice } from './support/update-kit.js';
+import { fixedDetector, nanDetector, SimDevice } from './support/update-kit.js';
 import { startTestHub, type TestHub } from './support/update-hub.js';
 
 const SIZE = 32;
@@ -168,6 +168,15 @@ test('a model that loads but stops detecting after the swap is rolled back by th
   assert.equal(state.previous?.sha256, sha(v1), 'previous is the last model that passed its watch, never the one rolled back');
   await assertServing(v2, 1);
   assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [], 'a watch adds no listener per tick');
+});
+
+test('a model whose outputs are NaN on real frames is refused at its smoke test as a failed inference, not taken for an empty scene; the old model keeps serving', async () => {
+  const broken = nanDetector(SIZE, '3.5.0');
+  const release = await hub.releases.create({ bytes: broken, name: 'fixed', version: '3.5.0' });
+  const state = await send(await hub.releases.issueManifest(release));
+  assert.equal(state.status, 'rejected', JSON.stringify(state));
+  assert.match(state.reason!, /inference on a frame of camera cam1 failed: the model's output output0 has 5 NaN and 0 infinite values of 5/);
+  await assertServing(v2, 1);
 });
 
 test('a downgrade is refused unless it comes as a signed rollback, which is applied', async () => {

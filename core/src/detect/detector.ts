@@ -133,9 +133,30 @@ async function runSession(session: ort.InferenceSession, inputName: string, tens
   const outputs: ModelOutputs = {};
   for (const [name, value] of Object.entries(result)) {
     if (value.type !== 'float32') throw new KestrelError('E_MODEL_OUTPUTS', `output ${name} is ${value.type}, Kestrel decoders read float32`);
-    outputs[name] = { data: value.data as Float32Array, dims: value.dims };
+    const data = value.data as Float32Array;
+    assertFinite(name, data);
+    outputs[name] = { data, dims: value.dims };
   }
   return outputs;
+}
+
+/**
+ * A NaN compares false with every threshold, so a model whose outputs went NaN (a bad
+ * quantization, an overflow in fp16) would look like an empty scene: no detections, no error, and
+ * a health watch that passes. Such a frame is an inference failure instead. One sum finds any NaN
+ * or ±Inf (both poison it) in a single pass, cheaper than a test per value.
+ */
+function assertFinite(name: string, data: Float32Array): void {
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i];
+  if (Number.isFinite(sum)) return;
+  let nan = 0;
+  let infinite = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isNaN(data[i])) nan++;
+    else if (!Number.isFinite(data[i])) infinite++;
+  }
+  throw new KestrelError('E_INFERENCE_NONFINITE', `the model's output ${name} has ${nan} NaN and ${infinite} infinite values of ${data.length}`);
 }
 
 /** The graph's declared input shape must agree with the metadata (dynamic axes pass). */

@@ -53,6 +53,42 @@ export interface KestrelMetadata {
   extra?: Record<string, string>;
 }
 
+/**
+ * Limits on what a model may ask of the device. The input tensor is allocated per frame from
+ * the metadata (4 bytes × 3 × width × height), so a model claiming 100000×100000 would take the
+ * agent down before ONNX Runtime ever saw it; the largest detectors in use take 1536 a side.
+ */
+export const MAX_INPUT_SIDE = 4096;
+export const MAX_INPUT_PIXELS = 2 ** 23;
+export const MAX_LABELS = 10_000;
+
+/** What is wrong with an input spec, each naming its field; empty when nothing is. */
+export function inputSpecProblems(input: Partial<Record<keyof InputSpec, unknown>>): string[] {
+  const problems: string[] = [];
+  const side = (key: 'width' | 'height') => {
+    const v = input[key];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_INPUT_SIDE)) problems.push(`input.${key} must be a whole number from 1 to ${MAX_INPUT_SIDE}, got ${JSON.stringify(v)}`);
+  };
+  side('width');
+  side('height');
+  if (typeof input.width === 'number' && typeof input.height === 'number' && input.width * input.height > MAX_INPUT_PIXELS) {
+    problems.push(`input is ${input.width}×${input.height} = ${input.width * input.height} pixels; Kestrel runs models of up to ${MAX_INPUT_PIXELS} input pixels`);
+  }
+  if (input.layout !== undefined && input.layout !== 'NCHW') problems.push(`input.layout must be "NCHW", got ${JSON.stringify(input.layout)}`);
+  if (input.colour !== undefined && input.colour !== 'RGB' && input.colour !== 'BGR') problems.push(`input.colour must be "RGB" or "BGR", got ${JSON.stringify(input.colour)}`);
+  const triple = (key: 'mean' | 'std', ok: (n: number) => boolean, what: string) => {
+    const v = input[key];
+    if (v === undefined) return;
+    if (!Array.isArray(v) || v.length !== 3 || v.some((n) => typeof n !== 'number' || !ok(n))) problems.push(`input.${key} must be 3 ${what} (one per channel), got ${JSON.stringify(v)}`);
+  };
+  triple('mean', Number.isFinite, 'finite numbers');
+  // Pixels are divided by std: 0 would make every input infinite.
+  triple('std', (n) => Number.isFinite(n) && n > 0, 'finite numbers above 0');
+  if (input.letterbox !== undefined && typeof input.letterbox !== 'boolean') problems.push(`input.letterbox must be true or false, got ${JSON.stringify(input.letterbox)}`);
+  if (input.padValue !== undefined && !(typeof input.padValue === 'number' && input.padValue >= 0 && input.padValue <= 255)) problems.push(`input.padValue must be a number from 0 to 255, got ${JSON.stringify(input.padValue)}`);
+  return problems;
+}
+
 const PREFIX = 'kestrel.';
 const JSON_KEYS = new Set(['labels', 'input', 'strides', 'quantization', 'eval', 'reg_max']);
 
@@ -93,7 +129,7 @@ export function parseMetadata(props: Record<string, string>, overrides: Partial<
   const missing: string[] = [];
   if (!decoder) missing.push('decoder (--decoder yolov8|nanodet|kestrel)');
   if (!labels) missing.push('labels (--labels a,b,c or --labels-file)');
-  if (!input.width || !input.height) missing.push('input size (--imgsz WxH)');
+  if (input.width === undefined || input.height === undefined) missing.push('input size (--imgsz WxH)');
   if (missing.length > 0) {
     throw new KestrelError('E_MODEL_METADATA', `${source} lacks Kestrel metadata for: ${missing.join(', ')}; give them on the command line or in config`);
   }
@@ -103,6 +139,11 @@ export function parseMetadata(props: Record<string, string>, overrides: Partial<
   if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string')) {
     throw new KestrelError('E_MODEL_METADATA', `${source}: labels must be an array of strings`);
   }
+  if (labels!.length === 0 || labels!.length > MAX_LABELS) {
+    throw new KestrelError('E_MODEL_METADATA', `${source}: labels must name 1 to ${MAX_LABELS} classes, it names ${labels!.length}`);
+  }
+  const inputProblems = inputSpecProblems(input);
+  if (inputProblems.length) throw new KestrelError('E_MODEL_METADATA', `${source}: ${inputProblems.join('; ')}`);
   const meta: KestrelMetadata = {
     decoder: decoder!,
     labels: labels!,
@@ -118,9 +159,17 @@ export function parseMetadata(props: Record<string, string>, overrides: Partial<
     },
   };
   const strides = overrides.strides ?? (raw.strides as number[] | undefined);
-  if (strides) meta.strides = strides;
+  if (strides !== undefined) {
+    if (!Array.isArray(strides) || strides.length === 0 || strides.length > 8 || strides.some((n) => !Number.isInteger(n) || n < 1 || n > 1024)) {
+      throw new KestrelError('E_MODEL_METADATA', `${source}: strides must be 1 to 8 whole numbers from 1 to 1024, got ${JSON.stringify(strides)}`);
+    }
+    meta.strides = strides;
+  }
   const regMax = overrides.regMax ?? (raw.reg_max as number | undefined);
-  if (regMax !== undefined) meta.regMax = regMax;
+  if (regMax !== undefined) {
+    if (!Number.isInteger(regMax) || regMax < 0 || regMax > 64) throw new KestrelError('E_MODEL_METADATA', `${source}: reg_max must be a whole number from 0 to 64, got ${JSON.stringify(regMax)}`);
+    meta.regMax = regMax;
+  }
   const version = overrides.version ?? (raw.version as string | undefined);
   if (version) meta.version = version;
   const name = overrides.name ?? (raw.name as string | undefined);

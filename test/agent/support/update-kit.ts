@@ -48,6 +48,41 @@ export function fixedDetector(size: number, score: number, version = `s${score}`
   return encodeModel(model);
 }
 
+/**
+ * A YOLOv8-shaped detector whose outputs are sqrt(-(sum of the image)): 0 on the blank frame a
+ * model is loaded with, NaN on every real frame (a model broken by, say, a bad quantization).
+ */
+export function nanDetector(size: number, version: string): Uint8Array {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'kestrel-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'nan',
+      node: [
+        { opType: 'Conv', input: ['input', 'w'], output: ['c'], name: 'conv', attribute: [{ name: 'strides', type: onnx.AttributeProto.AttributeType.INTS, ints: [size, size] }] },
+        { opType: 'Neg', input: ['c'], output: ['n'], name: 'neg' },
+        { opType: 'Sqrt', input: ['n'], output: ['s'], name: 'sqrt' },
+        { opType: 'Reshape', input: ['s', 'shape'], output: ['output0'], name: 'reshape' },
+      ],
+      initializer: [
+        { name: 'w', dataType: FLOAT, dims: [5, 3, size, size], floatData: new Array(5 * 3 * size * size).fill(1) },
+        { name: 'shape', dataType: INT64, dims: [3], int64Data: [1, 5, 1] },
+      ],
+      input: [{ name: 'input', type: { tensorType: { elemType: FLOAT, shape: { dim: [1, 3, size, size].map((d) => ({ dimValue: d })) } } } }],
+      output: [{ name: 'output0', type: { tensorType: { elemType: FLOAT, shape: { dim: [1, 5, 1].map((d) => ({ dimValue: d })) } } } }],
+    },
+  });
+  writeMetadata(model, {
+    decoder: 'yolov8',
+    labels: ['thing'],
+    input: { width: size, height: size, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: 114 },
+    name: 'fixed',
+    version,
+  });
+  return encodeModel(model);
+}
+
 export function syntheticFrame(size: number, camera = 'cam1', seq = 0): Frame {
   const data = new Uint8Array(size * size * 3);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7 + seq * 13) & 0xff;
