@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { silentLogger } from '@kestrel/core';
 import { FsBlobStore } from '@kestrel/deploy/store/fs-blobs';
@@ -25,9 +26,17 @@ async function hub(port: number, blobs: FsBlobStore, ranges: string[], cutAfter?
   if (cutAfter !== undefined) {
     // The hub process dies mid-body: headers and part of the bytes went out, then the socket closes.
     app.addHook('onSend', async (_request, reply, payload) => {
-      if (!Buffer.isBuffer(payload)) return payload;
+      // The artifact comes as a stream from the blob store: take its first bytes, then die.
+      if (!(payload instanceof Readable)) return payload;
+      const chunks: Buffer[] = [];
+      let taken = 0;
+      for await (const chunk of payload as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        taken += chunk.length;
+        if (taken >= cutAfter) break;
+      }
       reply.raw.writeHead(reply.statusCode, { ...(reply.getHeaders() as Record<string, string>) });
-      reply.raw.write(payload.subarray(0, cutAfter), () => reply.raw.socket?.destroy());
+      reply.raw.write(Buffer.concat(chunks).subarray(0, cutAfter), () => reply.raw.socket?.destroy());
       await app.close().catch(() => undefined);
       return new Promise(() => undefined);
     });

@@ -38,13 +38,15 @@ before(async () => {
   for (const id of ['dev1', 'dev2', 'dev3']) await device(id).start();
   client = mqtt.connect(broker.url, { clientId: `${prefix}-hub` });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  controller = new RolloutController({ mqtt: client, prefix, releases: hub.releases, blobs: hub.blobs, logger: silentLogger });
+  controller = new RolloutController({ mqtt: client, prefix, releases: hub.releases, blobs: hub.blobs, logger: silentLogger, registeredDevices: async () => new Set(['dev1', 'dev2', 'dev3']) });
+  // Anyone who can publish can make a device appear on the broker: it must not become a target.
+  await client.publishAsync(`${prefix}/ghost/status`, 'online', { qos: 1, retain: true });
 });
 
 after(async () => {
   for (const d of devices.values()) await d.stop().catch(() => undefined);
   // Retained manifests and states of this prefix are left on the shared broker; clear them.
-  for (const id of ['dev1', 'dev2', 'dev3']) {
+  for (const id of ['dev1', 'dev2', 'dev3', 'ghost']) {
     for (const level of ['model/set', 'model/state', 'status']) await client.publishAsync(`${prefix}/${id}/${level}`, '', { qos: 1, retain: true });
   }
   await client?.endAsync();
@@ -66,7 +68,7 @@ test('a release reaches the fleet wave by wave; a device offline during the push
   await dev3.stop();
   const record = await controller.push('fixed@2.0.0', { to: 'all', canary: 1, waveSize: 1, abort: parseAbortRule(), waveTimeoutMs: 30_000 });
   assert.equal(record.status, 'completed', record.reason);
-  assert.deepEqual(record.waves.map((w) => w.devices), [['dev1'], ['dev2'], ['dev3']]);
+  assert.deepEqual(record.waves.map((w) => w.devices), [['dev1'], ['dev2'], ['dev3']], '"all" is the devices the hub has tokens for, not the ghost on the broker');
   assert.equal(record.waves[0].results.dev1.outcome, 'passed');
   assert.equal(record.waves[1].results.dev2.outcome, 'passed');
   assert.equal(record.waves[2].results.dev3.outcome, 'pending');
@@ -81,6 +83,11 @@ test('a release reaches the fleet wave by wave; a device offline during the push
   assert.equal(back.engine.info?.sha256, sha(v2));
   assert.equal(back.updater.modelState?.status, 'applied');
   assert.equal((await controller.listRollouts()).at(-1)?.id, record.id);
+});
+
+test('a named device without a hub token is refused before anything is sent', async () => {
+  await assert.rejects(controller.push('fixed@2.0.0', { to: ['dev1', 'ghost'], canary: 1, abort: parseAbortRule(), waveTimeoutMs: 5_000 }), /"ghost": no active device token on this hub/);
+  await assert.rejects(controller.rollback(['ghost']), /"ghost": no active device token on this hub/);
 });
 
 test('a release that fails its health watch on the canary stops the rollout at the canary wave', async () => {

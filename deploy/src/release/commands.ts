@@ -28,7 +28,17 @@ async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean }
     mqttClient = await mqtt.connectAsync(config.mqtt.url, { clientId: `kestrel-deploy-${process.pid}`, username: config.mqtt.username, password: config.mqtt.password, connectTimeout: 10_000, reconnectPeriod: 0 })
       .catch((err: Error) => { throw new KestrelError('E_MQTT', `cannot reach the broker ${config.mqtt.url}: ${err.message}`); });
   }
-  return { config, blobs, releases, keyPath, mqtt: mqttClient };
+  // The devices the hub issued a token to, read from its record store when a rollout asks.
+  const registeredDevices = async (): Promise<ReadonlySet<string>> => {
+    const { openStores } = await import('../store/open.js');
+    const stores = openStores(config);
+    try {
+      return new Set((await stores.records.listTokens('device')).filter((t) => t.revokedAt === undefined).map((t) => t.name));
+    } finally {
+      await stores.records.close();
+    }
+  };
+  return { config, blobs, releases, keyPath, mqtt: mqttClient, registeredDevices };
 }
 
 const hubOptions = (cmd: Command) => cmd.option('--hub-config <file>', 'hub config (default: built-in defaults, data in ./hub-data)');
@@ -86,7 +96,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
       const { parseAbortRule } = await import('../rollout/plan.js');
       const ctx = await context(flags, { key: true, mqtt: true });
       try {
-        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, logger: createLogger('rollout') });
+        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, registeredDevices: ctx.registeredDevices, logger: createLogger('rollout') });
         const record = await controller.push(releaseId, {
           to: flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()).filter(Boolean),
           canary: flags.canary,
@@ -141,7 +151,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
       const { RolloutController } = await import('../rollout/controller.js');
       const ctx = await context(flags, { key: true, mqtt: true });
       try {
-        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, logger: createLogger('rollout') });
+        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, registeredDevices: ctx.registeredDevices, logger: createLogger('rollout') });
         const sent = await controller.rollback(flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()), flags.release);
         if (flags.json) printJson({ sent });
         else for (const [device, release] of Object.entries(sent)) process.stdout.write(`${device}: signed rollback to ${release}\n`);

@@ -30,7 +30,7 @@ export interface RolloutRecord {
 }
 
 export interface PushOptions extends WavePlanOptions {
-  /** Device ids, or `all` for every device the broker knows of. */
+  /** Device ids, or `all` for every device the broker knows of (and the hub has a token for). */
   to: string[] | 'all';
   abort: AbortRule;
   /** How long a wave may take to report (download, smoke test, the devices' watch period). */
@@ -44,6 +44,11 @@ export interface RolloutControllerDeps {
   releases: ReleaseService;
   blobs: BlobStore;
   logger: Logger;
+  /**
+   * Devices with an active hub token. Anyone who can publish a retained status can make a device
+   * appear on the broker; only these are targets (and only they can download an artifact).
+   */
+  registeredDevices?: () => Promise<ReadonlySet<string>>;
   now?: () => number;
 }
 
@@ -63,8 +68,8 @@ export class RolloutController {
     const view = new FleetView(this.deps.mqtt, this.deps.prefix);
     await view.start();
     try {
-      const targets = options.to === 'all' ? view.list().map((d) => d.deviceId) : options.to;
-      if (targets.length === 0) throw new KestrelError('E_ROLLOUT', 'no target devices (none has reported on the broker; name them with --to)');
+      const targets = await this.targets(options.to, view);
+      if (targets.length === 0) throw new KestrelError('E_ROLLOUT', 'no target devices (no device with a hub token has reported on the broker; name them with --to)');
       const waves = planWaves(targets, options, (d) => view.get(d)?.online === true);
       // What each device ran before: where an abort sends it back.
       const before = new Map(targets.map((d) => [d, view.get(d)?.model?.current?.sha256]));
@@ -119,13 +124,30 @@ export class RolloutController {
     const view = new FleetView(this.deps.mqtt, this.deps.prefix);
     await view.start();
     try {
-      const targets = devices === 'all' ? view.list().map((d) => d.deviceId) : devices;
+      const targets = await this.targets(devices, view);
       const fixed = release ? await this.deps.releases.require(release) : undefined;
       const previous = new Map(targets.map((d) => [d, view.get(d)?.model?.previous?.sha256]));
       return fixed ? await this.sendRollbacks(new Map(targets.map((d) => [d, fixed])), this.deps.logger) : await this.rollBack(targets, previous, this.deps.logger);
     } finally {
       await view.stop();
     }
+  }
+
+  /** `all` is every device on the broker that the hub knows; a named device it does not know is refused. */
+  private async targets(to: string[] | 'all', view: FleetView): Promise<string[]> {
+    const known = await this.deps.registeredDevices?.();
+    if (to === 'all') {
+      const seen = view.list().map((d) => d.deviceId);
+      if (!known) return seen;
+      const strangers = seen.filter((d) => !known.has(d));
+      if (strangers.length) this.deps.logger.warn({ devices: strangers.slice(0, 20), count: strangers.length }, 'devices on the broker without a hub token are not targets of "all"');
+      return seen.filter((d) => known.has(d));
+    }
+    const unknown = known ? to.filter((d) => !known.has(d)) : [];
+    if (unknown.length) {
+      throw new KestrelError('E_ROLLOUT', `${unknown.map((d) => `"${d}"`).join(', ')}: no active device token on this hub, so it could not download the release (kestrel hub device add <id>)`);
+    }
+    return to;
   }
 
   async listRollouts(): Promise<RolloutRecord[]> {
