@@ -1,7 +1,7 @@
 // OnnxGraph → ONNX ModelProto. Output is a pure function of the graph, so the same TF.js model
 // always gives the same bytes (the committed default model is checked against a fresh build).
-import { onnx } from '../../../onnx/proto.js';
-import type { ModelProto } from '../../../onnx/io.js';
+import { onnx } from '@kestrel/core/onnx/proto';
+import type { ModelProto } from '@kestrel/core/onnx/io';
 import { toLittleEndianBytes, type HostDType, type HostTensor } from '../tensor.js';
 import type { OnnxAttribute, OnnxGraph, OnnxNode, ValueInfo } from './graph.js';
 
