@@ -3,6 +3,7 @@ export * from './util/errors.js';
 export * from './util/log.js';
 export * from './onnx/proto.js';
 export * from './onnx/io.js';
+export * from './onnx/versions.js';
 export * from './model/metadata.js';
 export * from './model/coco.js';
 export * from './model/bundled.js';
