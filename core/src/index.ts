@@ -21,3 +21,4 @@ export * from './version.js';
 export * from './mqtt/index.js';
 export * from './release/index.js';
 export * from './util/cli.js';
+export * from './util/table.js';

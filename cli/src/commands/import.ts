@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { KestrelError, writeModel, readMetadata, COCO_LABELS, type KestrelMetadata } from '@kestrel/core';
-import { action, printJson } from '../output.js';
+import { KestrelError, action, printJson, writeModel, readMetadata, COCO_LABELS, type KestrelMetadata } from '@kestrel/core';
 import { metadataOverrides, type ModelFlags } from '../model-options.js';
 
 interface ImportFlags extends Pick<ModelFlags, 'decoder' | 'labels' | 'labelsFile' | 'imgsz'> {
