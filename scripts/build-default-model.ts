@@ -7,7 +7,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importNanodet } from '@kestrel/core/import/tfjs/index';
+import { importNanodet } from '@kestrel/importer';
 import { encodeModel, writeFileAtomic } from '@kestrel/core/onnx/io';
 import { isKestrelError } from '@kestrel/core/util/errors';
 

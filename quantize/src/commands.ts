@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { writeFileAtomic } from '@kestrel/core/onnx/io';
-import { KestrelError, isKestrelError } from '@kestrel/core/util/errors';
+import { KestrelError } from '@kestrel/core/util/errors';
+import { action, printJson } from '@kestrel/core/util/cli';
 import { quantizeModel, DEFAULT_METHOD, DEFAULT_MAX_CALIBRATION_IMAGES, type QuantizeResult } from './quantize.js';
 import { PROFILES, type QuantizeProgress, type QuantizeProfile } from './options.js';
 import { CALIBRATION_METHODS, type CalibrationMethod } from './calib/calibrators.js';
@@ -47,16 +48,8 @@ export function registerQuantizeCommands(program: Command): void {
     .option('--max-images <n>', 'calibrate on at most this many images', String(DEFAULT_MAX_CALIBRATION_IMAGES))
     .option('--no-bench', 'skip the FP32 vs INT8 timing')
     .option('--rounds <n>', 'alternating timing rounds', '3')
-    .action(async (model: string, flags: QuantizeFlags, cmd: Command) => {
-      try {
-        await runQuantize(model, flags);
-      } catch (err) {
-        if (!isKestrelError(err)) throw err;
-        if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }, null, 2)}\n`);
-        process.stderr.write(`kestrel ${cmd.name()}: ${err.message}\n`);
-        process.exitCode = 2;
-      }
-    });
+    // Its error lines have always named the command: `kestrel quantize: …`.
+    .action(action((model: string, flags: QuantizeFlags) => runQuantize(model, flags), { nameCommand: true }));
 }
 
 async function runQuantize(model: string, flags: QuantizeFlags): Promise<void> {
@@ -84,7 +77,7 @@ async function runQuantize(model: string, flags: QuantizeFlags): Promise<void> {
   }
   const document = { schema: REPORT_SCHEMA, ok: true, ...result };
   if (flags.report) await writeFileAtomic(flags.report, new TextEncoder().encode(`${JSON.stringify(document, null, 2)}\n`));
-  if (flags.json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  if (flags.json) printJson(document);
   else process.stderr.write(`${formatReport(result)}\n`);
 }
 

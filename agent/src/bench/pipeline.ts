@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
-import { BUNDLED_MODEL_PATH, KestrelError, parsePayload, type Stats } from '@kestrel/core';
+import { BUNDLED_MODEL_PATH, KestrelError, parsePayload, printJson, type Stats } from '@kestrel/core';
 import { EmbeddedBroker, isListening } from '../broker/embedded.js';
 import { DEMO_PHOTO } from '../source/demo.js';
 import { nearestRank } from '../stats/latency-window.js';
@@ -152,7 +152,7 @@ export async function runPipelineBench(flags: PipelineBenchFlags): Promise<numbe
         latency: { want: 'publish p99 <= inference p99 + 15 ms (camera within capacity)', got: nom.latency.p99, limit: round(nom.inference.p99 + 15), met: latencyMet },
       },
     };
-    if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (flags.json) printJson(report);
     else {
       const line = (r: LatencySummary) =>
         `p50 ${r.latency.p50.toFixed(1)} / p99 ${r.latency.p99.toFixed(1)} ms; inference p50 ${r.inference.p50.toFixed(1)} / p99 ${r.inference.p99.toFixed(1)} ms; ` +

@@ -4,7 +4,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KestrelError, type Logger } from '@kestrel/core';
 import type { StrategyName } from '@kestrel/config/schema/sampling';
-import type { BufferedSample, SampleRecord, UploadState } from './types.js';
+import type { BufferedSample, KeptSample, UploadState } from './types.js';
 
 export interface SampleBufferOptions {
   /** Folder for index.sqlite, images/ and tmp/. */
@@ -174,7 +174,7 @@ export class SampleBuffer {
    * Stores a sample durably: JPEG to tmp/, fsync, rename into images/, fsync the folder, then the
    * index row. Then the limits are enforced (which may remove the oldest samples, even this one).
    */
-  async add(record: Omit<SampleRecord, 'bytes'>, jpeg: Buffer, now = Date.now()): Promise<void> {
+  async add(record: Omit<KeptSample, 'bytes'>, jpeg: Buffer, now = Date.now()): Promise<void> {
     this.requireOpen();
     if (!/^[A-Za-z0-9_.-]{1,128}$/.test(record.id) || record.id.startsWith('.')) throw new Error(`sample id "${record.id}" is not usable as a file name`);
     const tmp = join(this.tmpDir, record.id + JPEG);
@@ -327,8 +327,8 @@ function fromRow(row: Row): BufferedSample {
     capturedAt: row.captured_at,
     modelVersion: row.model_version,
     reasons: JSON.parse(row.reasons) as StrategyName[],
-    detections: JSON.parse(row.detections) as SampleRecord['detections'],
-    ...(row.shadow ? { shadow: JSON.parse(row.shadow) as NonNullable<SampleRecord['shadow']> } : {}),
+    detections: JSON.parse(row.detections) as KeptSample['detections'],
+    ...(row.shadow ? { shadow: JSON.parse(row.shadow) as NonNullable<KeptSample['shadow']> } : {}),
     frameSize: [row.frame_width, row.frame_height],
     imageSize: [row.image_width, row.image_height],
     hash: row.hash,

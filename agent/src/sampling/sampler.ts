@@ -11,7 +11,7 @@ import { SampleBuffer, type BufferStats } from './sample-buffer.js';
 import { HttpTransport } from './transport/http.js';
 import { MqttTransport, type PublishAcked } from './transport/mqtt.js';
 import type { SampleTransport } from './transport/types.js';
-import type { SampleDetection, SampleRecord, ShadowDetections, StrategyCounters } from './types.js';
+import type { SampleDetection, KeptSample, ShadowDetections, StrategyCounters } from './types.js';
 import { Uploader, type UploaderStats } from './uploader.js';
 
 export interface SamplerDeps {
@@ -182,7 +182,7 @@ export class Sampler {
     if (this.deps.config.dedup.enabled) this.recent!.remember(frame.camera, hash, now);
     this.kept++;
     camera.kept++;
-    const record: Omit<SampleRecord, 'bytes'> = {
+    const record: Omit<KeptSample, 'bytes'> = {
       id: sampleId(frame.camera, at),
       camera: frame.camera,
       capturedAt: at,
@@ -200,7 +200,7 @@ export class Sampler {
     this.writing = this.writing.then(() => this.write(record, pixels, frame.width, frame.height, region));
   }
 
-  private async write(record: Omit<SampleRecord, 'bytes'>, pixels: Uint8Array, width: number, height: number, region: PixelRegion): Promise<void> {
+  private async write(record: Omit<KeptSample, 'bytes'>, pixels: Uint8Array, width: number, height: number, region: PixelRegion): Promise<void> {
     try {
       const jpeg = await encodeRegionJpeg(pixels, width, height, region, this.deps.config.jpegQuality);
       if (!this.buffer) return;

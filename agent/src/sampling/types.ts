@@ -37,8 +37,12 @@ export interface SampleDetection {
   box: [number, number, number, number];
 }
 
-/** A kept frame, as the buffer indexes it (the JPEG lives next to the index). */
-export interface SampleRecord {
+/**
+ * A frame the sampler kept, as the device's buffer indexes it (the JPEG lives next to the index).
+ * It travels as core's `Sample` payload; the hub keeps it as a SampleRecord
+ * (deploy/src/store/types.ts), which adds the device id, the blob key and any review.
+ */
+export interface KeptSample {
   /** Unique on this device, and the hub's idempotency key together with the device id. */
   id: string;
   camera: string;
@@ -61,7 +65,7 @@ export interface SampleRecord {
 
 export type UploadState = 'pending' | 'rejected';
 
-export interface BufferedSample extends SampleRecord {
+export interface BufferedSample extends KeptSample {
   state: UploadState;
   attempts: number;
   lastError?: string;

@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { Detector, annotateToJpeg, roundBox, type Detection } from '@kestrel/core';
-import { action, printJson, table } from '../output.js';
+import { Detector, action, annotateToJpeg, printJson, roundBox, table, type Detection } from '@kestrel/core';
 import { addModelOptions, modelLoadOptions, unitInterval, positiveInt, type ModelFlags } from '../model-options.js';
 
 interface DetectFlags extends ModelFlags {
@@ -85,6 +84,6 @@ function roundTimings(t: ImageReport['timings']): ImageReport['timings'] {
 function printHuman(r: ImageReport): void {
   const rows = r.detections.map((d) => [d.label, d.score.toFixed(2), d.box.map((v) => Math.round(v)).join(', ')]);
   process.stdout.write(`${r.image} (${r.width}x${r.height}, ${r.timings.inferenceMs.toFixed(1)} ms): ${r.detections.length} objects\n`);
-  if (rows.length) process.stdout.write(`${table(rows, ['label', 'score', 'box x1, y1, x2, y2'])}\n`);
+  if (rows.length) process.stdout.write(`${table(['label', 'score', 'box x1, y1, x2, y2'], rows, { rule: true })}\n`);
 }
 

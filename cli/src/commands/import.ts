@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { KestrelError, writeModel, readMetadata, COCO_LABELS, type KestrelMetadata } from '@kestrel/core';
-import { action, printJson } from '../output.js';
+import { KestrelError, action, printJson, writeModel, readMetadata, COCO_LABELS, type KestrelMetadata } from '@kestrel/core';
 import { metadataOverrides, type ModelFlags } from '../model-options.js';
 
 interface ImportFlags extends Pick<ModelFlags, 'decoder' | 'labels' | 'labelsFile' | 'imgsz'> {
@@ -25,8 +24,8 @@ export function registerImportCommands(program: Command): void {
     .option('--imgsz <size>', 'input size, N or WxH')
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (modelJson: string, flags: ImportFlags) => {
-      // The importer lives in core but is loaded only here: agents never pay for it.
-      const { importTfjsGraphModel, nanodetImportOptions } = await import('@kestrel/core/import/tfjs/index');
+      // Loaded only when this command runs: no other command pays for the importer.
+      const { importTfjsGraphModel, nanodetImportOptions } = await import('@kestrel/importer');
       let metadata: KestrelMetadata | undefined;
       // The preset also names the input and outputs the way the nanodet decoder reads them.
       let names: { inputName?: string; outputNames?: Record<string, string> } = {};

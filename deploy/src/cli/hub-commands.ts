@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, createLogger, KestrelError, printJson } from '@kestrel/core';
+import { action, createLogger, KestrelError, printJson, table } from '@kestrel/core';
 import type { HubConfig } from '../hub/config.js';
 import type { TokenRole } from '../store/types.js';
 
@@ -75,7 +75,7 @@ export function registerHubCommands(program: Command): void {
           Object.entries(d.cameras).map(([name, c]) => `${name}:${c.state}`).join(' ') || '-',
           d.lastSeen ? new Date(d.lastSeen).toISOString() : '-',
         ]);
-        process.stdout.write(table(['DEVICE', 'STATUS', 'MODEL', 'CAMERAS', 'LAST SEEN'], rows));
+        process.stdout.write(`${table(['DEVICE', 'STATUS', 'MODEL', 'CAMERAS', 'LAST SEEN'], rows)}\n`);
       }),
     );
 
@@ -99,7 +99,7 @@ export function registerHubCommands(program: Command): void {
           s.reasons.join(','),
           String((s.reviewed?.labels ?? s.detections).length) + (s.reviewed ? ' (reviewed)' : ''),
         ]);
-        process.stdout.write(table(['CAPTURED', 'DEVICE', 'CAMERA', 'ID', 'REASONS', 'LABELS'], rows));
+        process.stdout.write(`${table(['CAPTURED', 'DEVICE', 'CAMERA', 'ID', 'REASONS', 'LABELS'], rows)}\n`);
         process.stdout.write(`${page.samples.length} of ${total} sample${total === 1 ? '' : 's'}\n`);
       }),
     );
@@ -181,7 +181,7 @@ function registerTokenCommands(hub: Command, role: TokenRole): void {
         const list = tokens.map((t) => ({ name: t.name, createdAt: t.createdAt, revokedAt: t.revokedAt ?? null, active: t.revokedAt === undefined }));
         if (flags.json) return printJson({ [`${role}s`]: list });
         const rows = list.map((t) => [t.name, t.active ? 'active' : 'revoked', new Date(t.createdAt).toISOString(), t.revokedAt ? new Date(t.revokedAt).toISOString() : '-']);
-        process.stdout.write(rows.length ? table(['NAME', 'TOKEN', 'ISSUED', 'REVOKED'], rows) : `no ${role} tokens yet (kestrel hub ${role} add <name>)\n`);
+        process.stdout.write(rows.length ? `${table(['NAME', 'TOKEN', 'ISSUED', 'REVOKED'], rows)}\n` : `no ${role} tokens yet (kestrel hub ${role} add <name>)\n`);
       }),
     );
 }
@@ -225,10 +225,4 @@ async function runHub(flags: ConfigFlag & { logLevel?: string }): Promise<number
   }
   process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${hubConfig.dataDir}).\n`);
   return new Promise<number>(() => undefined);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
 }

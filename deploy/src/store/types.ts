@@ -27,6 +27,7 @@ export interface LabelBoxRecord {
   score?: number;
 }
 
+/** A sample as the hub stores it: a device's upload (core's `Sample` payload) with its device id, its JPEG's blob key and any review. */
 export interface SampleRecord {
   deviceId: string;
   /** The device's id for the sample; (deviceId, id) is unique. */

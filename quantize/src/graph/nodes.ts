@@ -3,6 +3,7 @@
 import { onnx } from '@kestrel/core/onnx/proto';
 import type { OnnxTypes } from '@kestrel/core/onnx/proto';
 import type { ModelProto } from '@kestrel/core/onnx/io';
+import { IR_VERSION, OPSET } from '@kestrel/core/onnx/versions';
 import type { TensorProto } from './tensors.js';
 
 export type NodeProto = OnnxTypes.INodeProto;
@@ -91,9 +92,9 @@ export interface ModelParts {
 
 export function makeModel(parts: ModelParts): ModelProto {
   return onnx.ModelProto.create({
-    irVersion: 8,
+    irVersion: IR_VERSION,
     producerName: 'kestrel',
-    opsetImport: [{ domain: '', version: parts.opset ?? 13 }],
+    opsetImport: [{ domain: '', version: parts.opset ?? OPSET }],
     graph: {
       name: parts.name ?? 'graph',
       node: parts.nodes,

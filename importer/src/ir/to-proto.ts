@@ -1,16 +1,13 @@
 // OnnxGraph → ONNX ModelProto. Output is a pure function of the graph, so the same TF.js model
 // always gives the same bytes (the committed default model is checked against a fresh build).
-import { onnx } from '../../../onnx/proto.js';
-import type { ModelProto } from '../../../onnx/io.js';
+import { onnx } from '@kestrel/core/onnx/proto';
+import type { ModelProto } from '@kestrel/core/onnx/io';
+import { IR_VERSION, OPSET } from '@kestrel/core/onnx/versions';
 import { toLittleEndianBytes, type HostDType, type HostTensor } from '../tensor.js';
 import type { OnnxAttribute, OnnxGraph, OnnxNode, ValueInfo } from './graph.js';
 
 /** ONNX TensorProto.DataType codes of the dtypes the importer produces. */
 export const ONNX_DTYPE: Record<HostDType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
-
-export const OPSET = 13;
-/** IR 8 is the newest the onnx-proto binding knows, and opset 13 needs no more. */
-export const IR_VERSION = 8;
 
 export interface ModelInfo {
   graphName: string;

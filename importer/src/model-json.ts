@@ -1,7 +1,7 @@
 // The TF.js graph-model format (model.json), as written by tensorflowjs_converter, and reading it
 // with errors that name the file and what is wrong.
 import { readFile } from 'node:fs/promises';
-import { KestrelError } from '../../util/errors.js';
+import { KestrelError } from '@kestrel/core/util/errors';
 
 export interface TfShapeProto {
   dim?: { size?: string | number }[];

