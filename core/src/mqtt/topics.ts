@@ -24,7 +24,10 @@ export interface TopicSpec {
   qos: 0 | 1;
 }
 
-/** Retain flag and QoS per topic, as the contract table says; publishers read them from here. */
+/**
+ * Retain flag and QoS per topic, as the contract table says. Publishers get them through
+ * `outgoing()` and subscribers through `subscription()` (outgoing.ts), never as literals.
+ */
 export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   status: { levels: ['status'], retain: true, qos: 1 },
   state: { levels: ['state'], retain: true, qos: 1 },
