@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { setImmediate as setImmediateAsync } from 'node:timers/promises';
 import {
-  BUNDLED_MODEL_PATH, KESTREL_VERSION, encodePayload, topics, redactUrl, isKestrelError,
+  BUNDLED_MODEL_PATH, KESTREL_VERSION, outgoing, topics, redactUrl, isKestrelError,
   type CameraStatus, type Detection, type Logger, type DeviceTopics, type Stats,
 } from '@kestrel/core';
 import type { AgentConfig, CameraConfig } from '@kestrel/config';
@@ -154,7 +154,7 @@ export class Agent {
         tls: config.mqtt.tls,
         keepaliveSeconds: config.mqtt.keepalive,
         reconnect: { minMs: config.mqtt.reconnect.minMs, maxMs: config.mqtt.reconnect.maxMs },
-        statusTopic: this.topics.status,
+        topics: this.topics,
       },
       log.child({ part: 'mqtt' }),
     );
@@ -171,7 +171,7 @@ export class Agent {
       deviceId: config.device.id,
       mqttPrefix: config.mqtt.prefix,
       logger: log.child({ part: 'sampler' }),
-      publishAcked: (topic, payload) => link.publishAcked(topic, payload),
+      publishAcked: (message) => link.publishAcked(message),
     });
     await this.sampler.start();
 
@@ -429,14 +429,14 @@ export class Agent {
 
   /** Events go through the durable outbox; per-frame detections are QoS 0 telemetry. */
   private emitFor(camera: string): Emit {
-    return (kind, topic, payload) => {
-      if (kind === 'events') {
-        this.publisher!.enqueue(topic, Buffer.from(payload));
-        const event = JSON.parse(payload) as { id: string; type: string };
+    return (message) => {
+      if (message.kind === 'events') {
+        this.publisher!.enqueue(message);
+        const event = JSON.parse(message.payload.toString()) as { id: string; type: string };
         this.metrics.events.inc({ camera, type: event.type });
         // The agent's own record of every event it accepted (fault tests compare it with what arrived).
         this.deps.logger.debug({ camera, id: event.id, type: event.type }, 'event queued');
-      } else if (this.config.mqtt.publishDetections) this.link!.publishTelemetry(topic, payload);
+      } else if (this.config.mqtt.publishDetections) this.link!.publishIfConnected(message);
     };
   }
 
@@ -506,7 +506,7 @@ export class Agent {
   private publishState(): void {
     if (!this.link) return;
     const state = buildDeviceState({ deviceId: this.config.device.id, startedAt: this.startedAt, model: this.engine?.info, cameras: this.cameraStatuses(), degraded: this.degradedReasons() });
-    this.link.publishRetained(this.topics.state, encodePayload('state', state));
+    this.link.publishIfConnected(outgoing(this.topics, 'state', state));
   }
 
   degradedReasons(): string[] {
@@ -606,7 +606,7 @@ export class Agent {
   }
 
   private publishStats(): void {
-    this.link?.publishTelemetry(this.topics.stats, encodePayload('stats', this.statsSnapshot()));
+    this.link?.publishIfConnected(outgoing(this.topics, 'stats', this.statsSnapshot()));
   }
 
   // ------------------------------------------------------------------------------ stop

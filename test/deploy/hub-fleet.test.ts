@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqtt, { type MqttClient } from 'mqtt';
-import { encodePayload, topics, type DeviceState } from '@kestrel/core';
+import { encodePayload, topics, type DeviceState, type OutgoingMessage } from '@kestrel/core';
 import { MqttTransport, Sampler } from '@kestrel/agent/sampling/index';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { runKestrel } from '../support/cli.js';
@@ -97,8 +97,8 @@ test('retained status and state topics fill the device table that `kestrel hub d
 
 test('samples sent over MQTT by the sampler are stored by the hub; those of devices without a token are not', { timeout: 60_000 }, async () => {
   await hub.token('pi-mqtt');
-  const publish = async (topic: string, payload: Buffer) => {
-    await client.publishAsync(topic, payload, { qos: 1 });
+  const publish = async (message: OutgoingMessage<'samples'>) => {
+    await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   };
   const send = async (deviceId: string, count: number) => {
     const config = samplingConfig({ quota: {}, dedup: { enabled: false }, strategies: { uncertainty: { quota: {} } }, upload: { transport: 'mqtt', idleSeconds: 0.2 } });

@@ -1,11 +1,15 @@
-import { encodePayload, topics as deviceTopics, roundBox, type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type InputSpec, type Logger } from '@kestrel/core';
+import {
+  assertTopicLevel, outgoing, topics as deviceTopics, roundBox,
+  type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type DeviceTopics, type InputSpec, type Logger, type OutgoingMessage,
+} from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
 import { ObjectTracker } from '../track/object-tracker.js';
 import type { TrackEvent } from '../track/events.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 
-export type Emit = (kind: 'events' | 'detections', topic: string, payload: string) => void;
+/** Where a camera's messages go: events to the outbox, detections to QoS 0 telemetry (the agent decides). */
+export type Emit = (message: OutgoingMessage<'events'> | OutgoingMessage<'detections'>) => void;
 
 export interface CameraRuntimeDeps {
   input: InputSpec;
@@ -28,8 +32,7 @@ export class CameraRuntime {
   readonly source: FrameSource;
   private readonly tracker: ObjectTracker;
   private readonly latency = new LatencyWindow(512);
-  private readonly eventsTopic: string;
-  private readonly detectionsTopic: string;
+  private readonly topics: DeviceTopics;
   private processed = 0;
   private failed = 0;
   private lastFramesIn = 0;
@@ -45,9 +48,9 @@ export class CameraRuntime {
     readonly config: CameraConfig,
     private readonly deps: CameraRuntimeDeps,
   ) {
-    const t = deviceTopics(deps.prefix, deps.deviceId);
-    this.eventsTopic = t.events(config.name);
-    this.detectionsTopic = t.detections(config.name);
+    this.topics = deviceTopics(deps.prefix, deps.deviceId);
+    // The topics take the camera from each payload; a name that cannot be a topic level fails here, at start.
+    assertTopicLevel(config.name, 'camera name');
     this.scoreThreshold = Math.min(LOW_SCORE, config.filters.minScore);
     this.tracker = new ObjectTracker({
       camera: config.name,
@@ -100,13 +103,11 @@ export class CameraRuntime {
     this.processed++;
     this.lastFrameTime = frame.capturedAt;
     const events = this.tracker.update(detections, frame.capturedAt);
-    for (const ev of events) emit('events', this.eventsTopic, encodePayload('events', this.toPayload(ev, frame)));
+    for (const ev of events) emit(outgoing(this.topics, 'events', this.toPayload(ev, frame)));
     const wanted = this.config.filters.classes;
     const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
     emit(
-      'detections',
-      this.detectionsTopic,
-      encodePayload('detections', {
+      outgoing(this.topics, 'detections', {
         schema: 1,
         deviceId: this.deps.deviceId,
         camera: this.config.name,
@@ -129,7 +130,7 @@ export class CameraRuntime {
   flush(emit: Emit): void {
     const at = this.lastFrameTime || Date.now();
     const events = this.tracker.flush(at);
-    for (const ev of events) emit('events', this.eventsTopic, encodePayload('events', this.toPayload(ev)));
+    for (const ev of events) emit(outgoing(this.topics, 'events', this.toPayload(ev)));
   }
 
   private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {

@@ -1,4 +1,4 @@
-import type { Logger } from '@kestrel/core';
+import { restored, type Logger, type OutgoingMessage } from '@kestrel/core';
 import type { Outbox } from './outbox.js';
 import type { MqttLink } from './mqtt-link.js';
 
@@ -6,6 +6,9 @@ import type { MqttLink } from './mqtt-link.js';
  * Drains the outbox into MQTT in order, a window of events in flight at a time, deleting each
  * only after its PUBACK. After a reconnect it starts again from the oldest unacknowledged event
  * (duplicates are possible, losses are not).
+ *
+ * The outbox keeps topic and bytes only, and holds events only: every send, the first and any
+ * replay after an outage or a restart, takes the events QoS and retain flag from the table.
  */
 export class EventPublisher {
   private cursor = 0;
@@ -33,8 +36,8 @@ export class EventPublisher {
   }
 
   /** Accepts an event: durable first, then published when the broker is there. */
-  enqueue(topic: string, payload: Buffer): void {
-    this.outbox.add(topic, payload);
+  enqueue(message: OutgoingMessage<'events'>): void {
+    this.outbox.add(message.topic, Buffer.from(message.payload));
     this.pump();
   }
 
@@ -72,7 +75,7 @@ export class EventPublisher {
         for (const row of rows) {
           this.cursor = row.seq;
           this.inFlight++;
-          this.link.publishAcked(row.topic, row.payload).then(
+          this.link.publishAcked(restored('events', row.topic, row.payload)).then(
             () => {
               this.outbox.ack(row.seq, row.payload.length);
               this.published++;

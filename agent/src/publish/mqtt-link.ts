@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { redactUrl, type Logger } from '@kestrel/core';
+import { outgoing, redactUrl, type DeviceTopics, type Logger, type OutgoingMessage } from '@kestrel/core';
 import { backoffDelay } from '../source/backoff.js';
 
 export interface MqttLinkOptions {
@@ -12,8 +12,8 @@ export interface MqttLinkOptions {
   tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
   keepaliveSeconds?: number;
   reconnect: { minMs: number; maxMs: number };
-  /** Retained `offline` on this topic when the connection dies (last will), `online` on connect. */
-  statusTopic: string;
+  /** The device's topics: retained `offline` on its status when the connection dies (last will), `online` on connect. */
+  topics: DeviceTopics;
 }
 
 export interface LinkEvents {
@@ -39,6 +39,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private attempt = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private stopping = false;
+  private readonly online: OutgoingMessage<'status'>;
+  private readonly offline: OutgoingMessage<'status'>;
   readonly stats: LinkStats = { connected: false, connects: 0, disconnects: 0, telemetryDropped: 0 };
 
   constructor(
@@ -46,6 +48,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    this.online = outgoing(options.topics, 'status', 'online');
+    this.offline = outgoing(options.topics, 'status', 'offline');
   }
 
   get connected(): boolean {
@@ -65,7 +69,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       reconnectPeriod: 0,
       connectTimeout: 10_000,
       queueQoSZero: false,
-      will: { topic: o.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      will: { topic: this.offline.topic, payload: Buffer.from(this.offline.payload), qos: this.offline.qos, retain: this.offline.retain },
       ...(o.tls?.ca ? { ca: readFileSync(o.tls.ca) } : {}),
       ...(o.tls?.cert ? { cert: readFileSync(o.tls.cert) } : {}),
       ...(o.tls?.key ? { key: readFileSync(o.tls.key) } : {}),
@@ -78,7 +82,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.stats.connected = true;
       this.stats.connects++;
       this.logger.info({ url: redactUrl(o.url) }, 'mqtt connected');
-      client.publish(o.statusTopic, 'online', { qos: 1, retain: true });
+      client.publish(this.online.topic, this.online.payload, options(this.online));
       this.emit('connected');
     });
     client.on('close', () => this.onDown('connection closed'));
@@ -103,28 +107,29 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }, delay);
   }
 
-  /** QoS 1 publish; resolves when the broker acknowledged it (PUBACK). */
-  publishAcked(topic: string, payload: Buffer | string, retain = false): Promise<void> {
+  /**
+   * Resolves when the broker has the message: its PUBACK for QoS 1 (events, samples). Rejects
+   * when not connected, so the caller keeps it for later (the outbox, the sample backlog).
+   */
+  publishAcked(message: OutgoingMessage): Promise<void> {
     const client = this.client;
     if (!client?.connected) return Promise.reject(new Error('mqtt not connected'));
     return new Promise((resolve, reject) => {
-      client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve()));
+      client.publish(message.topic, message.payload, options(message), (err) => (err ? reject(err) : resolve()));
     });
   }
 
-  /** QoS 0 telemetry: sent when connected, otherwise dropped and counted. */
-  publishTelemetry(topic: string, payload: Buffer | string): boolean {
+  /**
+   * Sent when connected, otherwise dropped, never queued in memory: telemetry (QoS 0 stats and
+   * detections; each drop counted) and the retained state, which its owner re-sends on every connect.
+   */
+  publishIfConnected(message: OutgoingMessage): boolean {
     if (!this.client?.connected) {
-      this.stats.telemetryDropped++;
+      if (message.qos === 0) this.stats.telemetryDropped++;
       return false;
     }
-    this.client.publish(topic, payload, { qos: 0, retain: false });
+    this.client.publish(message.topic, message.payload, options(message));
     return true;
-  }
-
-  /** Retained QoS 1 (state, status); re-sent by the owner on every connect. */
-  publishRetained(topic: string, payload: Buffer | string): void {
-    if (this.client?.connected) this.client.publish(topic, payload, { qos: 1, retain: true });
   }
 
   /** Clean shutdown: retained `offline`, then disconnect (the will is not sent on a clean close). */
@@ -136,11 +141,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (!client) return;
     if (client.connected) {
       await Promise.race([
-        new Promise<void>((resolve) => client.publish(this.options.statusTopic, 'offline', { qos: 1, retain: true }, () => resolve())),
+        new Promise<void>((resolve) => client.publish(this.offline.topic, this.offline.payload, options(this.offline), () => resolve())),
         new Promise((r) => setTimeout(r, timeoutMs)),
       ]);
     }
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     this.client = undefined;
   }
+}
+
+/** mqtt.js's publish options, as the message carries them (the contract table's). */
+function options(message: OutgoingMessage): Pick<OutgoingMessage, 'qos' | 'retain'> {
+  return { qos: message.qos, retain: message.retain };
 }

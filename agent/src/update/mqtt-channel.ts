@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from '@kestrel/core';
+import type { Logger, OutgoingMessage, Subscription } from '@kestrel/core';
 import type { UpdateChannel } from './updater.js';
 
 export interface MqttUpdateChannelOptions {
@@ -13,14 +13,16 @@ export interface MqttUpdateChannelOptions {
 
 /**
  * The updater's MQTT connection. It re-subscribes on every connect (clean sessions forget
- * subscriptions) and re-publishes the last retained model state, so the hub sees where a device
- * stands as soon as it is back. A separate connection keeps the agent's MqttLink unchanged; an
- * MqttLink with a subscribe() would serve equally (the updater only needs UpdateChannel).
+ * subscriptions) and re-publishes each topic's last retained message (the model state), so the
+ * hub sees where a device stands as soon as it is back. A separate connection keeps the agent's
+ * MqttLink unchanged; an MqttLink with a subscribe() would serve equally (the updater only needs
+ * UpdateChannel).
  */
 export class MqttUpdateChannel implements UpdateChannel {
   private client?: MqttClient;
-  private readonly subscriptions = new Map<string, (payload: Buffer) => void>();
-  private readonly retained = new Map<string, string>();
+  /** By filter: the filters are exact topics (this device's), so a message's topic finds its handler. */
+  private readonly subscriptions = new Map<string, { subscription: Subscription; onMessage: (payload: Buffer) => void }>();
+  private readonly retained = new Map<string, OutgoingMessage>();
 
   constructor(private readonly options: MqttUpdateChannelOptions) {}
 
@@ -30,14 +32,14 @@ export class MqttUpdateChannel implements UpdateChannel {
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
     client.on('connect', () => {
-      for (const topic of this.subscriptions.keys()) client.subscribe(topic, { qos: 1 });
-      for (const [topic, payload] of this.retained) client.publish(topic, payload, { qos: 1, retain: true });
+      for (const { subscription: s } of this.subscriptions.values()) client.subscribe(s.filter, { qos: s.qos });
+      for (const m of this.retained.values()) client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain });
     });
     client.on('message', (topic, payload) => {
       const handler = this.subscriptions.get(topic);
       if (!handler) return;
       try {
-        handler(payload);
+        handler.onMessage(payload);
       } catch (err) {
         o.logger.error({ topic, err: (err as Error).message }, 'model update message handler failed');
       }
@@ -45,16 +47,17 @@ export class MqttUpdateChannel implements UpdateChannel {
     client.on('error', (err) => o.logger.warn({ err: err.message }, 'update channel mqtt error'));
   }
 
-  async subscribe(topic: string, onMessage: (payload: Buffer) => void): Promise<void> {
-    this.subscriptions.set(topic, onMessage);
+  async subscribe(subscription: Subscription, onMessage: (payload: Buffer) => void): Promise<void> {
+    this.subscriptions.set(subscription.filter, { subscription, onMessage });
     const client = this.client;
-    if (client?.connected) await client.subscribeAsync(topic, { qos: 1 });
+    if (client?.connected) await client.subscribeAsync(subscription.filter, { qos: subscription.qos });
   }
 
-  async publishRetained(topic: string, payload: string): Promise<void> {
-    this.retained.set(topic, payload);
+  /** Publishes when connected; a retained message (model/state) is also kept and re-sent on every connect. */
+  async publish(message: OutgoingMessage): Promise<void> {
+    if (message.retain) this.retained.set(message.topic, message);
     const client = this.client;
-    if (client?.connected) await client.publishAsync(topic, payload, { qos: 1, retain: true });
+    if (client?.connected) await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   }
 
   async stop(): Promise<void> {

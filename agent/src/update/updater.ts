@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
-  checkManifest, isKestrelError, KestrelError, parsePayload, topics, TrustedKeys,
-  type DeviceTopics, type Logger, type ModelRef, type ModelState, type ModelUpdateStatus, type ReleaseManifest, type TrustedKeyInput,
+  checkManifest, isKestrelError, KestrelError, outgoing, parsePayload, subscription, topics, TrustedKeys,
+  type DeviceTopics, type Logger, type OutgoingMessage, type Subscription, type ModelRef, type ModelState, type ModelUpdateStatus, type ReleaseManifest, type TrustedKeyInput,
 } from '@kestrel/core';
 import type { LoadOptions, ModelInfo } from '../inference/protocol.js';
 import type { Frame } from '../source/types.js';
@@ -22,10 +22,10 @@ export interface SwappableEngine {
   load(path: string): Promise<ModelInfo>;
 }
 
-/** The MQTT side: a subscription to model/set and the retained model/state. */
+/** The MQTT side: a subscription to model/set and the retained model/state (MqttUpdateChannel). */
 export interface UpdateChannel {
-  subscribe(topic: string, onMessage: (payload: Buffer) => void): Promise<void>;
-  publishRetained(topic: string, payload: string): Promise<void> | void;
+  subscribe(subscription: Subscription, onMessage: (payload: Buffer) => void): Promise<void>;
+  publish(message: OutgoingMessage<'modelState'>): Promise<void> | void;
 }
 
 export interface ModelUpdaterOptions {
@@ -152,7 +152,7 @@ export class ModelUpdater {
     this.sampler = setInterval(() => this.sampleCounters(), this.options.checkIntervalMs ?? 1000);
     this.sampler.unref();
     await this.publish(status, reason);
-    await this.options.channel.subscribe(this.topics.modelSet, (payload) => this.onMessage(payload));
+    await this.options.channel.subscribe(subscription(this.options.prefix, 'modelSet', this.options.deviceId), (payload) => this.onMessage(payload));
   }
 
   /** Stops taking manifests and ends a running watch (the watch is redone from the state file at next start). */
@@ -421,7 +421,7 @@ export class ModelUpdater {
     };
     this.last = state;
     try {
-      await this.options.channel.publishRetained(this.topics.modelState, JSON.stringify(state));
+      await this.options.channel.publish(outgoing(this.topics, 'modelState', state));
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'model state not published');
     }

@@ -19,22 +19,26 @@ export type CameraTopicKind = 'events' | 'detections';
 export interface TopicSpec {
   /** Topic levels after `<prefix>/<device>/` (`{camera}` marks the camera level). */
   levels: readonly string[];
-  retained: boolean;
+  /** The MQTT retain flag, named as mqtt.js's publish option is. */
+  retain: boolean;
   qos: 0 | 1;
 }
 
-/** Retain flag and QoS per topic, as the contract table says; publishers read them from here. */
+/**
+ * Retain flag and QoS per topic, as the contract table says. Publishers get them through
+ * `outgoing()` and subscribers through `subscription()` (outgoing.ts), never as literals.
+ */
 export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
-  status: { levels: ['status'], retained: true, qos: 1 },
-  state: { levels: ['state'], retained: true, qos: 1 },
-  stats: { levels: ['stats'], retained: false, qos: 0 },
+  status: { levels: ['status'], retain: true, qos: 1 },
+  state: { levels: ['state'], retain: true, qos: 1 },
+  stats: { levels: ['stats'], retain: false, qos: 0 },
   // Retained, so a device that was offline during a push gets the manifest when it returns;
   // replay protection (sequence numbers) makes a re-delivered manifest harmless.
-  modelSet: { levels: ['model', 'set'], retained: true, qos: 1 },
-  modelState: { levels: ['model', 'state'], retained: true, qos: 1 },
-  samples: { levels: ['samples'], retained: false, qos: 1 },
-  events: { levels: ['{camera}', 'events'], retained: false, qos: 1 },
-  detections: { levels: ['{camera}', 'detections'], retained: false, qos: 0 },
+  modelSet: { levels: ['model', 'set'], retain: true, qos: 1 },
+  modelState: { levels: ['model', 'state'], retain: true, qos: 1 },
+  samples: { levels: ['samples'], retain: false, qos: 1 },
+  events: { levels: ['{camera}', 'events'], retain: false, qos: 1 },
+  detections: { levels: ['{camera}', 'detections'], retain: false, qos: 0 },
 };
 
 export interface DeviceTopics {

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
-import { parsePayload, parseTopic, redactUrl, topicFilter, type Logger } from '@kestrel/core';
+import { parsePayload, parseTopic, redactUrl, subscription, subscriptionMap, type Logger } from '@kestrel/core';
 import type { RecordStore } from '../store/types.js';
 import type { HubConfig } from './config.js';
 import type { SampleIngest } from './ingest.js';
@@ -47,10 +47,11 @@ export class FleetListener {
     };
     const client = mqtt.connect(config.url, options);
     this.client = client;
-    const filters = [topicFilter(config.prefix, 'status'), topicFilter(config.prefix, 'state'), ...(config.samples ? [topicFilter(config.prefix, 'samples')] : [])];
+    const subscriptions = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
+    const filters = Object.keys(subscriptions);
     client.on('connect', () => {
       logger.info({ url: redactUrl(config.url), filters }, 'following the fleet over mqtt');
-      client.subscribe(filters, { qos: 1 }, (err) => {
+      client.subscribe(subscriptions, (err) => {
         if (err) logger.error({ err: err.message }, 'mqtt subscribe failed');
       });
     });

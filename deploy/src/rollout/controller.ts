@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KestrelError, topics, type Logger, type ReleaseManifest } from '@kestrel/core';
+import { KestrelError, outgoing, topics, type Logger, type ReleaseManifest } from '@kestrel/core';
 import type { BlobStore } from '../release/ports.js';
 import type { ReleaseRecord, ReleaseService } from '../release/release-service.js';
 import { FleetView, type DeviceView, type RolloutMqtt } from './fleet-view.js';
@@ -190,8 +190,10 @@ export class RolloutController {
   }
 
   private async publishManifest(devices: string[], manifest: ReleaseManifest): Promise<void> {
-    const payload = JSON.stringify(manifest);
-    for (const device of devices) await this.deps.mqtt.publishAsync(topics(this.deps.prefix, device).modelSet, payload, { qos: 1, retain: true });
+    for (const device of devices) {
+      const message = outgoing(topics(this.deps.prefix, device), 'modelSet', manifest);
+      await this.deps.mqtt.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
+    }
   }
 
   /** Resolves when every device of the wave passed or failed, or at the timeout (the rest: pending or failed). */

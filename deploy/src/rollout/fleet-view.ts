@@ -1,10 +1,13 @@
-import { parsePayload, parseTopic, topicFilter, type ModelState } from '@kestrel/core';
+import { parsePayload, parseTopic, subscription, subscriptionMap, type ModelState, type OutgoingMessage, type Subscription } from '@kestrel/core';
 
-/** The MQTT client surface rollouts use (mqtt.js's MqttClient fits). */
+/**
+ * The MQTT client surface rollouts use (mqtt.js's MqttClient fits). QoS and retain come from
+ * `subscription()` and `outgoing()`, the contract table's, never from a rollout.
+ */
 export interface RolloutMqtt {
-  subscribeAsync(topic: string | string[], options: { qos: 0 | 1 }): Promise<unknown>;
+  subscribeAsync(subscriptions: Record<string, Pick<Subscription, 'qos'>>): Promise<unknown>;
   unsubscribeAsync(topic: string | string[]): Promise<unknown>;
-  publishAsync(topic: string, payload: string, options: { qos: 0 | 1; retain?: boolean }): Promise<unknown>;
+  publishAsync(topic: string, payload: OutgoingMessage['payload'], options: Pick<OutgoingMessage, 'qos' | 'retain'>): Promise<unknown>;
   on(event: 'message', listener: (topic: string, payload: Buffer) => void): unknown;
   removeListener(event: 'message', listener: (topic: string, payload: Buffer) => void): unknown;
 }
@@ -23,22 +26,22 @@ export class FleetView {
   private readonly devices = new Map<string, DeviceView>();
   private readonly listeners = new Set<(device: DeviceView) => void>();
   private readonly onMessage = (topic: string, payload: Buffer) => this.handle(topic, payload);
-  private readonly filters: string[];
+  private readonly subscriptions: Subscription[];
 
   constructor(private readonly mqtt: RolloutMqtt, private readonly prefix: string) {
-    this.filters = [topicFilter(prefix, 'status'), topicFilter(prefix, 'modelState')];
+    this.subscriptions = [subscription(prefix, 'status'), subscription(prefix, 'modelState')];
   }
 
   /** Subscribes; waits `settleMs` for the retained messages to arrive. */
   async start(settleMs = 500): Promise<void> {
     this.mqtt.on('message', this.onMessage);
-    await this.mqtt.subscribeAsync(this.filters, { qos: 1 });
+    await this.mqtt.subscribeAsync(subscriptionMap(this.subscriptions));
     await new Promise((r) => setTimeout(r, settleMs));
   }
 
   async stop(): Promise<void> {
     this.mqtt.removeListener('message', this.onMessage);
-    await this.mqtt.unsubscribeAsync(this.filters).catch(() => undefined);
+    await this.mqtt.unsubscribeAsync(this.subscriptions.map((s) => s.filter)).catch(() => undefined);
   }
 
   list(): DeviceView[] {

@@ -16,7 +16,7 @@ test('topics() builds every topic of the contract table', () => {
 });
 
 test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
-  const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retained);
+  const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retain);
   // model/set is retained so a device that was offline during a push still gets the release.
   assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState']);
   assert.equal(TOPIC_SPECS.events.qos, 1);

@@ -1,9 +1,9 @@
-import { encodePayload, topics } from '@kestrel/core';
+import { outgoing, topics, type DeviceTopics, type OutgoingMessage } from '@kestrel/core';
 import { toSamplePayload } from './payload.js';
 import { TransportError, type OutgoingSample, type SampleTransport, type SendOutcome } from './types.js';
 
-/** QoS 1 publish that resolves on the broker's PUBACK (MqttLink.publishAcked). */
-export type PublishAcked = (topic: string, payload: Buffer) => Promise<void>;
+/** A publish that resolves on the broker's PUBACK (MqttLink.publishAcked; samples are QoS 1 in the table). */
+export type PublishAcked = (message: OutgoingMessage<'samples'>) => Promise<void>;
 
 /**
  * Samples as QoS 1 messages on `<prefix>/<device>/samples`, for small deployments without an
@@ -13,20 +13,20 @@ export type PublishAcked = (topic: string, payload: Buffer) => Promise<void>;
  */
 export class MqttTransport implements SampleTransport {
   readonly name = 'mqtt' as const;
-  private readonly topic: string;
+  private readonly topics: DeviceTopics;
 
   constructor(
     private readonly options: { prefix: string; deviceId: string; publish: PublishAcked },
   ) {
-    this.topic = topics(options.prefix, options.deviceId).samples;
+    this.topics = topics(options.prefix, options.deviceId);
   }
 
   async send(samples: readonly OutgoingSample[]): Promise<SendOutcome[]> {
     const outcomes: SendOutcome[] = [];
     for (const sample of samples) {
-      const payload = Buffer.from(encodePayload('samples', toSamplePayload(this.options.deviceId, sample)));
+      const message = outgoing(this.topics, 'samples', toSamplePayload(this.options.deviceId, sample));
       try {
-        await this.options.publish(this.topic, payload);
+        await this.options.publish(message);
       } catch (err) {
         // Samples already acknowledged in this batch count: report them, retry the rest later.
         if (outcomes.length) return outcomes;
