@@ -1,6 +1,6 @@
 import {
-  assertTopicLevel, outgoing, topics as deviceTopics, roundBox,
-  type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type DeviceTopics, type InputSpec, type Logger, type OutgoingMessage,
+  assertTopicLevel, roundBox,
+  type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
 } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
@@ -8,16 +8,31 @@ import { ObjectTracker } from '../track/object-tracker.js';
 import type { TrackEvent } from '../track/events.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 
-/** Where a camera's messages go: events to the outbox, detections to QoS 0 telemetry (the agent decides). */
-export type Emit = (message: OutgoingMessage<'events'> | OutgoingMessage<'detections'>) => void;
+/**
+ * Where a camera's results go, typed: events to the durable outbox, detections to telemetry. The
+ * sink encodes each message once, on its way to MQTT.
+ */
+export interface CameraSink {
+  event(event: DetectionEvent): void;
+  /** Called only when `wantsDetections` is true: nobody builds a payload that is not sent. */
+  detections(payload: FrameDetections): void;
+  readonly wantsDetections: boolean;
+}
+
+/** A frame on its way to inference, with the camera pipeline its detections go on to. */
+export interface CameraFrame {
+  readonly camera: string;
+  readonly frame: Frame;
+  readonly pipeline: CameraRuntime;
+}
 
 export interface CameraRuntimeDeps {
   input: InputSpec;
   deviceId: string;
-  prefix: string;
   modelVersion: () => string;
   logger: Logger;
-  onFrame: (frame: Frame) => void;
+  sink: CameraSink;
+  onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
 }
 
@@ -32,7 +47,6 @@ export class CameraRuntime {
   readonly source: FrameSource;
   private readonly tracker: ObjectTracker;
   private readonly latency = new LatencyWindow(512);
-  private readonly topics: DeviceTopics;
   private processed = 0;
   private failed = 0;
   private lastFramesIn = 0;
@@ -48,7 +62,6 @@ export class CameraRuntime {
     readonly config: CameraConfig,
     private readonly deps: CameraRuntimeDeps,
   ) {
-    this.topics = deviceTopics(deps.prefix, deps.deviceId);
     // The topics take the camera from each payload; a name that cannot be a topic level fails here, at start.
     assertTopicLevel(config.name, 'camera name');
     this.scoreThreshold = Math.min(LOW_SCORE, config.filters.minScore);
@@ -73,16 +86,20 @@ export class CameraRuntime {
   }
 
   async start(): Promise<void> {
-    this.source.on('frame', this.deps.onFrame);
+    this.source.on('frame', this.onFrame);
     this.source.on('state', this.onState);
     await this.source.start();
   }
 
   async stop(): Promise<void> {
-    this.source.off('frame', this.deps.onFrame);
+    this.source.off('frame', this.onFrame);
     await this.source.stop();
     this.source.off('state', this.onState);
   }
+
+  private readonly onFrame = (frame: Frame): void => {
+    this.deps.onFrame({ camera: this.config.name, frame, pipeline: this });
+  };
 
   private readonly onState = (status: SourceStatus): void => {
     if (status.state === this.lastState) return;
@@ -98,16 +115,17 @@ export class CameraRuntime {
     this.deps.onStateChange();
   };
 
-  /** One processed frame: track, publish events (and detections when enabled). */
-  handleDetections(frame: Frame, detections: Detection[], inferenceMs: number, emit: Emit): void {
+  /** One processed frame: track, hand events (and detections when wanted) to the sink. */
+  handleDetections(frame: Frame, detections: Detection[], inferenceMs: number): void {
     this.processed++;
     this.lastFrameTime = frame.capturedAt;
+    const { sink } = this.deps;
     const events = this.tracker.update(detections, frame.capturedAt);
-    for (const ev of events) emit(outgoing(this.topics, 'events', this.toPayload(ev, frame)));
-    const wanted = this.config.filters.classes;
-    const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
-    emit(
-      outgoing(this.topics, 'detections', {
+    for (const ev of events) sink.event(this.toPayload(ev, frame));
+    if (sink.wantsDetections) {
+      const wanted = this.config.filters.classes;
+      const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
+      sink.detections({
         schema: 1,
         deviceId: this.deps.deviceId,
         camera: this.config.name,
@@ -116,8 +134,8 @@ export class CameraRuntime {
         modelVersion: this.deps.modelVersion(),
         inferenceMs: Math.round(inferenceMs * 100) / 100,
         detections: confident.map((d) => ({ label: d.label, score: round3(d.score), box: roundBox(d.box) })),
-      }),
-    );
+      });
+    }
     // Frame read → handed to MQTT (the outbox for events): the agent's own latency.
     this.latency.add(Date.now() - frame.capturedAt);
   }
@@ -127,10 +145,9 @@ export class CameraRuntime {
   }
 
   /** Ends every open track (shutdown), so consumers see each object's `end`. */
-  flush(emit: Emit): void {
+  flush(): void {
     const at = this.lastFrameTime || Date.now();
-    const events = this.tracker.flush(at);
-    for (const ev of events) emit(outgoing(this.topics, 'events', this.toPayload(ev)));
+    for (const ev of this.tracker.flush(at)) this.deps.sink.event(this.toPayload(ev));
   }
 
   private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {

@@ -1,5 +1,4 @@
-// Camera sources: ffmpeg per camera → exact RGB frames at the model's input size, self-healing;
-// and the latest-frame slots + fair scheduler that feed inference.
+// Camera sources: ffmpeg per camera → exact RGB frames at the model's input size, self-healing.
 export * from './types.js';
 export * from './frame-cutter.js';
 export * from './ffmpeg-filter.js';
@@ -13,5 +12,3 @@ export * from './v4l2.js';
 export * from './scene.js';
 export * from './demo.js';
 export * from './create.js';
-export * from './latest-slot.js';
-export * from './scheduler.js';

@@ -5,3 +5,4 @@ export * from './health-watch.js';
 export * from './inference-counters.js';
 export * from './state-store.js';
 export * from './mqtt-channel.js';
+export * from './agent-updates.js';

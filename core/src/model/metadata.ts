@@ -36,6 +36,14 @@ export interface QuantizationInfo {
   [key: string]: unknown;
 }
 
+/** The letterbox grey of the YOLO family's training pipelines, and Kestrel's default. */
+export const DEFAULT_PAD_VALUE = 114;
+
+/** The input spec of a model that says nothing about its own: RGB on 0..1, letterboxed in grey. */
+export function defaultInputSpec(width: number, height: number): InputSpec {
+  return { width, height, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: DEFAULT_PAD_VALUE };
+}
+
 /** Everything a Kestrel model says about itself (`kestrel.*` ONNX metadata_props). */
 export interface KestrelMetadata {
   decoder: DecoderName;
@@ -155,7 +163,7 @@ export function parseMetadata(props: Record<string, string>, overrides: Partial<
       mean: input.mean ?? [0, 0, 0],
       std: input.std ?? [255, 255, 255],
       letterbox: input.letterbox ?? true,
-      padValue: input.padValue ?? 114,
+      padValue: input.padValue ?? DEFAULT_PAD_VALUE,
     },
   };
   const strides = overrides.strides ?? (raw.strides as number[] | undefined);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { letterboxGeometry } from '@kestrel/core/image/letterbox';
-import { FrameScheduler } from '@kestrel/agent/source/scheduler';
-import { LatestFrameSlot } from '@kestrel/agent/source/latest-slot';
+import { FrameScheduler } from '@kestrel/agent/schedule/scheduler';
+import { LatestFrameSlot } from '@kestrel/agent/schedule/latest-slot';
 import type { Frame } from '@kestrel/agent/source/types';
 
 const geometry = letterboxGeometry(8, 8, 8, 8);

@@ -1,10 +1,8 @@
-import type { Frame } from './types.js';
-
 /**
  * Holds one camera's newest frame while inference is busy: a new frame replaces an unread one,
  * which is counted as dropped. Bounded by construction: one frame.
  */
-export class LatestFrameSlot {
+export class LatestFrameSlot<Frame> {
   private frame: Frame | undefined;
   private counts = { received: 0, dropped: 0, taken: 0 };
 

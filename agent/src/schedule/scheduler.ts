@@ -1,5 +1,4 @@
 import { LatestFrameSlot } from './latest-slot.js';
-import type { Frame } from './types.js';
 
 export interface CameraQueueStats {
   /** Frames pushed. */
@@ -14,10 +13,11 @@ export interface CameraQueueStats {
 /**
  * Fair turns for inference across cameras: one latest-frame slot per camera, and `next()` serves
  * the cameras that have a frame in round-robin order, so a 30 fps camera cannot starve a 5 fps
- * one. Memory is bounded: at most one frame per camera waits.
+ * one. Memory is bounded: at most one frame per camera waits. What waits is anything that names
+ * its camera: the agent schedules a frame together with the camera pipeline it goes on to.
  */
-export class FrameScheduler {
-  private readonly slots = new Map<string, LatestFrameSlot>();
+export class FrameScheduler<Frame extends { readonly camera: string }> {
+  private readonly slots = new Map<string, LatestFrameSlot<Frame>>();
   private order: string[] = [];
   /** Index in `order` where the next search starts: the camera after the last one served. */
   private cursor = 0;
@@ -104,7 +104,7 @@ export class FrameScheduler {
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 
-  private slotOf(camera: string): LatestFrameSlot {
+  private slotOf(camera: string): LatestFrameSlot<Frame> {
     let slot = this.slots.get(camera);
     if (!slot) {
       slot = new LatestFrameSlot();

@@ -1,0 +1,154 @@
+import type { CameraStatus, CameraStats, InputSpec, Logger } from '@kestrel/core';
+import type { CameraConfig } from '@kestrel/config';
+import type { Frame } from '../source/index.js';
+import type { FrameScheduler } from '../schedule/index.js';
+import type { AgentMetrics, MetricsSnapshot } from '../metrics/agent-metrics.js';
+import type { ReloadPlan } from '../reload/plan.js';
+import { CameraRuntime, type CameraFrame, type CameraSink } from './camera-runtime.js';
+
+export interface CameraSetDeps {
+  /** The loaded model's input: every camera's ffmpeg scales and pads to it. */
+  input: () => InputSpec;
+  deviceId: string;
+  modelVersion: () => string;
+  sink: CameraSink;
+  scheduler: FrameScheduler<CameraFrame>;
+  metrics: AgentMetrics;
+  logger: Logger;
+  onStateChange: () => void;
+}
+
+/**
+ * The agent's cameras: one CameraRuntime (ffmpeg source, filters, tracker) per enabled camera,
+ * feeding the scheduler. Starts and stops them, applies a reload's camera changes, and answers
+ * for them in the state, the health report and the stats.
+ */
+export class CameraSet {
+  private readonly cameras = new Map<string, CameraRuntime>();
+  /** Cameras that could not be started (a reload with a bad camera), by name. */
+  private readonly problems = new Map<string, string>();
+  /** The newest frame per camera: what a new model is smoke-tested on before it serves. */
+  private readonly newest = new Map<string, Frame>();
+
+  constructor(private readonly deps: CameraSetDeps) {}
+
+  /** Starts every enabled camera; a camera that cannot start fails the agent's start. */
+  async startAll(cameras: readonly CameraConfig[]): Promise<void> {
+    for (const camera of cameras.filter((c) => c.enabled)) await this.add(camera, 'throw');
+  }
+
+  /** Shutdown: every source stops, then every open track ends (its `end` goes to the sink). */
+  async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.cameras.values()].map((c) => c.stop()));
+    for (const runtime of this.cameras.values()) runtime.flush();
+    this.deps.onStateChange();
+  }
+
+  /** A reload's camera changes: removed ones stop, changed ones restart, new ones start. */
+  async apply(plan: ReloadPlan): Promise<void> {
+    for (const name of plan.remove) await this.remove(name);
+    for (const camera of plan.restart) {
+      await this.remove(camera.name);
+      await this.add(camera, 'record');
+    }
+    for (const camera of plan.add) await this.add(camera, 'record');
+  }
+
+  /** Whether the pipeline a frame was scheduled with still serves its camera (not stopped or replaced by a reload). */
+  isCurrent(pipeline: CameraRuntime): boolean {
+    return this.cameras.get(pipeline.config.name) === pipeline;
+  }
+
+  recentFrames(): Frame[] {
+    return [...this.newest.values()];
+  }
+
+  names(): string[] {
+    return [...this.cameras.keys()];
+  }
+
+  private async add(camera: CameraConfig, onError: 'throw' | 'record'): Promise<void> {
+    const { deps } = this;
+    let runtime: CameraRuntime;
+    try {
+      runtime = new CameraRuntime(camera, {
+        input: deps.input(),
+        deviceId: deps.deviceId,
+        modelVersion: deps.modelVersion,
+        logger: deps.logger.child({ camera: camera.name }),
+        sink: deps.sink,
+        onFrame: (scheduled) => {
+          this.newest.set(camera.name, scheduled.frame);
+          deps.metrics.framesIn.inc({ camera: camera.name });
+          deps.scheduler.push(scheduled);
+        },
+        onStateChange: deps.onStateChange,
+      });
+    } catch (err) {
+      if (onError === 'throw') throw err;
+      this.problems.set(camera.name, `camera ${camera.name} not started: ${(err as Error).message}`);
+      deps.logger.error({ camera: camera.name, err: (err as Error).message }, 'camera not started');
+      return;
+    }
+    this.problems.delete(camera.name);
+    this.cameras.set(camera.name, runtime);
+    await runtime.start();
+  }
+
+  /** Stops one camera: its source, its open tracks (their `end` events go out), its frame slot. */
+  private async remove(name: string): Promise<void> {
+    this.problems.delete(name);
+    const runtime = this.cameras.get(name);
+    if (!runtime) return;
+    await runtime.stop();
+    runtime.flush();
+    // The last look at its totals, before another runtime takes the name.
+    this.deps.metrics.refresh();
+    if (this.deps.scheduler.stats()[name]?.pending) this.deps.metrics.framesDropped.inc({ camera: name, reason: 'stopped' });
+    this.deps.scheduler.removeCamera(name);
+    this.cameras.delete(name);
+    this.newest.delete(name);
+  }
+
+  statuses(): Record<string, CameraStatus> {
+    return Object.fromEntries([...this.cameras].map(([name, rt]) => [name, rt.cameraStatus()]));
+  }
+
+  degraded(): string[] {
+    const reasons = [...this.problems.values()];
+    for (const [name, rt] of this.cameras) {
+      const s = rt.cameraStatus();
+      if (s.state === 'failed' || s.state === 'stalled') reasons.push(`camera ${name} ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`);
+      // Between retries an outage passes through `connecting`: still degraded, not a fresh start.
+      else if (s.state === 'connecting' && s.lastError) reasons.push(`camera ${name} reconnecting after: ${s.lastError}`);
+    }
+    return reasons;
+  }
+
+  /** Whether any camera delivers frames now (inference is judged only while it has work). */
+  anyStreaming(): boolean {
+    return [...this.cameras.values()].some((rt) => rt.source.status().state === 'streaming');
+  }
+
+  /** Each camera's source as the health report and the watchdog see it. */
+  sources(): { name: string; state: CameraStatus['state']; lastError?: string; since: number; lastFrameAt?: number; restarts: number }[] {
+    return [...this.cameras].map(([name, rt]) => {
+      const s = rt.source.status();
+      return { name, state: s.state, lastError: s.lastError, since: s.since, lastFrameAt: s.lastFrameAt, restarts: s.counters.restarts };
+    });
+  }
+
+  metricsCameras(): MetricsSnapshot['cameras'] {
+    const queues = this.deps.scheduler.stats();
+    return [...this.cameras].map(([name, rt]) => {
+      const s = rt.source.status();
+      return { name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0 };
+    });
+  }
+
+  /** Per-camera rates over the interval since the last call. */
+  takeStats(intervalSeconds: number): Record<string, CameraStats> {
+    const queues = this.deps.scheduler.stats();
+    return Object.fromEntries([...this.cameras].map(([name, rt]) => [name, rt.takeStats(intervalSeconds, queues[name]?.pending ? 1 : 0, queues[name]?.dropped ?? 0)]));
+  }
+}
