@@ -67,6 +67,8 @@ export interface KestrelMetadata {
  * agent down before ONNX Runtime ever saw it; the largest detectors in use take 1536 a side.
  */
 export const MAX_INPUT_SIDE = 4096;
+/** ffmpeg's scaler and letterbox need a few pixels; no detector takes fewer than this a side. */
+export const MIN_INPUT_SIDE = 8;
 export const MAX_INPUT_PIXELS = 2 ** 23;
 export const MAX_LABELS = 10_000;
 
@@ -75,7 +77,7 @@ export function inputSpecProblems(input: Partial<Record<keyof InputSpec, unknown
   const problems: string[] = [];
   const side = (key: 'width' | 'height') => {
     const v = input[key];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_INPUT_SIDE)) problems.push(`input.${key} must be a whole number from 1 to ${MAX_INPUT_SIDE}, got ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= MIN_INPUT_SIDE && v <= MAX_INPUT_SIDE)) problems.push(`input.${key} must be a whole number from ${MIN_INPUT_SIDE} to ${MAX_INPUT_SIDE}, got ${JSON.stringify(v)}`);
   };
   side('width');
   side('height');
