@@ -18,7 +18,7 @@ export { STRATEGY_NAMES, type StrategyName, type SamplingConfig, type SamplingQu
 export { configContext, deviceIdFromHostname, defaultStateDir, type ConfigContext, type Env } from './context.js';
 export { ENV_OVERRIDES, type AppliedOverride } from './env.js';
 export { formatIssue, formatPath, type ConfigIssue } from './issues.js';
-export { configJsonSchema, type JsonSchema } from './json-schema.js';
+export { configJsonSchema, hubConfigJsonSchema, type JsonSchema } from './json-schema.js';
 export { redactConfig, redactString, REDACTED } from './redact.js';
 export { parseBind, type BindAddress } from './bind.js';
 export { registerConfigCommands } from './commands.js';

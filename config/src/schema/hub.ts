@@ -39,7 +39,7 @@ export function createHubConfigSchema(ctx: ConfigContext) {
   return z
     .strictObject({
       bind: bindAddress.default(DEFAULT_HUB_BIND).describe('host:port of the HTTP(S) API; 0.0.0.0:8470 for devices on other machines'),
-      dataDir: filePath(ctx).default(resolve(ctx.baseDir, 'hub-data')).describe('where the database and the blob folder live by default'),
+      dataDir: filePath(ctx).default(resolve(ctx.baseDir, 'hub-data')).describe('where the database and the blob folder live by default (default: hub-data beside the config file)'),
       records: z
         .strictObject({ type: z.literal('sqlite').default('sqlite'), path: filePath(ctx).optional().describe('default: <dataDir>/hub.sqlite') })
         .prefault({}),
