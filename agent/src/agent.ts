@@ -4,6 +4,7 @@ import {
   BUNDLED_MODEL_PATH, KESTREL_VERSION, outgoing, topics, redactUrl, isKestrelError,
   type CameraStatus, type Detection, type Logger, type DeviceTopics, type Stats,
 } from '@kestrel/core';
+import { defaultInputSpec } from '@kestrel/core/model/metadata';
 import type { AgentConfig, CameraConfig } from '@kestrel/config';
 import { parseBind } from '@kestrel/config';
 import { InferenceEngine } from './inference/engine.js';
@@ -662,7 +663,7 @@ function modelOverrides(config: AgentConfig): Partial<import('@kestrel/core').Ke
   const o: Partial<import('@kestrel/core').KestrelMetadata> = {};
   if (m.decoder) o.decoder = m.decoder;
   if (m.labels) o.labels = m.labels;
-  if (m.inputSize) o.input = { width: m.inputSize[0], height: m.inputSize[1], layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: 114 };
+  if (m.inputSize) o.input = defaultInputSpec(m.inputSize[0], m.inputSize[1]);
   return o;
 }
 

@@ -2,6 +2,7 @@ import {
   assertTopicLevel, outgoing, topics as deviceTopics, roundBox,
   type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type DeviceTopics, type InputSpec, type Logger, type OutgoingMessage,
 } from '@kestrel/core';
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
 import { ObjectTracker } from '../track/object-tracker.js';
@@ -65,7 +66,7 @@ export class CameraRuntime {
     this.source = createSource({
       camera: config.name,
       source: sourceSpec(config),
-      output: { width: deps.input.width, height: deps.input.height, keepAspect: deps.input.letterbox, padValue: deps.input.padValue ?? 114, fps: config.fps },
+      output: { width: deps.input.width, height: deps.input.height, keepAspect: deps.input.letterbox, padValue: deps.input.padValue ?? DEFAULT_PAD_VALUE, fps: config.fps },
       stallSeconds: config.watchdog.stallSeconds,
       backoff: { initialMs: config.watchdog.backoff.minMs, maxMs: config.watchdog.backoff.maxMs },
       logger: deps.logger,

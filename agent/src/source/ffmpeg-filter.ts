@@ -1,7 +1,6 @@
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import { PAD_NAME, SCALE_NAME } from './stream-info.js';
 import type { FrameOutputOptions } from './types.js';
-
-export const DEFAULT_PAD_VALUE = 114;
 
 /**
  * The ffmpeg filter chain that turns decoded video into model-input frames: fps cap, scale,

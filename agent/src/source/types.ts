@@ -95,7 +95,7 @@ export interface FrameOutputOptions {
   height: number;
   /** Keep the aspect ratio and pad (letterbox); false stretches. Default true. */
   keepAspect?: boolean;
-  /** Grey level 0–255 of the padding. Default 114 (the YOLO convention). */
+  /** Grey level 0–255 of the padding. Default: core's DEFAULT_PAD_VALUE (114, the YOLO convention). */
   padValue?: number;
   /** Frames per second cap; undefined passes every decoded frame. */
   fps?: number;
