@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { Detector, MAX_INPUT_PIXELS, parseMetadata, type KestrelMetadata } from '@kestrel/core';
+import { DEFAULT_PAD_VALUE, defaultInputSpec, Detector, MAX_INPUT_PIXELS, parseMetadata, type KestrelMetadata } from '@kestrel/core';
 import { nanDetector } from '../../agent/support/update-kit.js';
 
 const props = (input: Record<string, unknown>, extra: Record<string, string> = {}) => ({
@@ -28,6 +28,14 @@ function refusal(p: Record<string, string>): string {
 test('a well-formed input spec is read as given', () => {
   const meta: KestrelMetadata = parseMetadata(props(good));
   assert.deepEqual(meta.input, good);
+});
+
+test('an input spec that gives only its size gets the default input: RGB on 0..1, letterboxed with grey 114', () => {
+  const meta = parseMetadata(props({ width: 320, height: 256 }));
+  assert.deepEqual(meta.input, defaultInputSpec(320, 256));
+  assert.deepEqual(defaultInputSpec(640, 384), good);
+  // The YOLO convention, which exported models were trained with: changing it changes every model's input.
+  assert.equal(DEFAULT_PAD_VALUE, 114);
 });
 
 test('input sizes beyond what a device can allocate per frame are refused, naming the field', () => {
