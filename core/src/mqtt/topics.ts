@@ -5,14 +5,14 @@ import { KestrelError } from '../util/errors.js';
  * parses them, so the agent, the hub and the tests can never disagree about a topic's shape.
  *
  *   <prefix>/<device>/status | state | stats | samples        device topics
- *   <prefix>/<device>/model/set | model/state                  model update channel
+ *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
  *   <prefix>/<device>/<camera>/events | detections            per-camera topics
  *
  * The layout is unambiguous even for a camera named `model`: camera topics end in `events` or
  * `detections`, model topics in `set` or `state`.
  */
 
-export const TOPIC_KINDS = ['status', 'state', 'stats', 'modelSet', 'modelState', 'samples', 'events', 'detections'] as const;
+export const TOPIC_KINDS = ['status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 export type CameraTopicKind = 'events' | 'detections';
 
@@ -36,6 +36,8 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   // replay protection (sequence numbers) makes a re-delivered manifest harmless.
   modelSet: { levels: ['model', 'set'], retain: true, qos: 1 },
   modelState: { levels: ['model', 'state'], retain: true, qos: 1 },
+  // Retained like the manifest: a device that was away takes the rotation when it returns.
+  keysSet: { levels: ['keys', 'set'], retain: true, qos: 1 },
   samples: { levels: ['samples'], retain: false, qos: 1 },
   events: { levels: ['{camera}', 'events'], retain: false, qos: 1 },
   detections: { levels: ['{camera}', 'detections'], retain: false, qos: 0 },
@@ -48,6 +50,7 @@ export interface DeviceTopics {
   readonly state: string;
   readonly stats: string;
   readonly modelSet: string;
+  readonly keysSet: string;
   readonly modelState: string;
   readonly samples: string;
   events(camera: string): string;
@@ -113,6 +116,7 @@ export function topics(prefix: string, deviceId: string): DeviceTopics {
     state: `${base}/state`,
     stats: `${base}/stats`,
     modelSet: `${base}/model/set`,
+    keysSet: `${base}/keys/set`,
     modelState: `${base}/model/state`,
     samples: `${base}/samples`,
     events: (name) => camera(name, 'events'),
@@ -144,6 +148,7 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
   }
   if (levels.length === 3) {
     if (first === 'model' && second === 'set') return { deviceId, kind: 'modelSet' };
+    if (first === 'keys' && second === 'set') return { deviceId, kind: 'keysSet' };
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
     if (second === 'events' || second === 'detections') return { deviceId, kind: second, camera: first };
   }

@@ -29,6 +29,7 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     state: t.state,
     stats: t.stats,
     modelSet: t.modelSet,
+    keysSet: t.keysSet,
     modelState: t.modelState,
     samples: t.samples,
     events: t.events('door'),

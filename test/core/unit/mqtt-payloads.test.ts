@@ -35,7 +35,7 @@ test('status is plain text online/offline, as Home Assistant availability expect
 
 test('every JSON payload carries its schema version', () => {
   for (const kind of TOPIC_KINDS.filter((k) => k !== 'status')) {
-    assert.equal(JSON.parse(encodePayload(kind, SAMPLES[kind])).schema, PAYLOAD_VERSIONS[kind as Exclude<TopicKind, 'status'>], kind);
+    assert.ok(PAYLOAD_VERSIONS[kind as Exclude<TopicKind, 'status'>].includes(JSON.parse(encodePayload(kind, SAMPLES[kind])).schema), kind);
   }
 });
 
