@@ -3,6 +3,7 @@ import { parseBind } from '@kestrel/config/bind';
 import type { Logger } from '@kestrel/core';
 import { openStores, removeOrphanBlobs, type HubStores } from '../store/open.js';
 import type { HubConfig } from '@kestrel/config/schema/hub';
+import { describeBlobs, describeRecords } from '@kestrel/config/schema/hub-stores';
 import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
@@ -45,7 +46,7 @@ export class Hub {
       this.fleet = new FleetListener({ config: config.mqtt, records: this.stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
       this.fleet.start();
     }
-    logger.info({ url: this.url, records: config.records.path, blobs: config.blobs.path, mqtt: config.mqtt.enabled }, 'hub started');
+    logger.info({ url: this.url, records: describeRecords(config.records), blobs: describeBlobs(config.blobs), mqtt: config.mqtt.enabled }, 'hub started');
   }
 
   /** Every route the HTTP API serves and who may call it. */

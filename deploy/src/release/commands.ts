@@ -17,6 +17,7 @@ async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean }
   const { ReleaseService } = await import('./release-service.js');
   const { readSigningKey } = await import('./key-files.js');
   const config = loadHubConfig(flags.hubConfig);
+  if (config.blobs.type !== 'filesystem') throw new KestrelError('E_HUB_STORE', `this hub has no ${config.blobs.type} store yet`);
   const blobs = new FsBlobStore(config.blobs.path);
   const keyPath = flags.key ?? join(config.dataDir, 'keys', 'release-signing.key');
   const signing = needs.key ? await readSigningKey(keyPath) : undefined;

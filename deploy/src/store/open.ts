@@ -1,3 +1,4 @@
+import { KestrelError } from '@kestrel/core';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import { FsBlobStore } from './fs-blobs.js';
 import { SqliteRecordStore } from './sqlite-records.js';
@@ -10,6 +11,9 @@ export interface HubStores {
 
 /** The stores the config names (today: SQLite and a folder; the types leave room for more). */
 export function openStores(config: Pick<HubConfig, 'records' | 'blobs'>): HubStores {
+  if (config.records.type !== 'sqlite' || config.blobs.type !== 'filesystem') {
+    throw new KestrelError('E_HUB_STORE', `this hub has no ${config.records.type !== 'sqlite' ? config.records.type : config.blobs.type} store yet`);
+  }
   return { records: new SqliteRecordStore(config.records.path), blobs: new FsBlobStore(config.blobs.path) };
 }
 
