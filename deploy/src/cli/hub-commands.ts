@@ -26,12 +26,12 @@ async function config(flags: ConfigFlag): Promise<HubConfig> {
 }
 
 async function withStores<T>(flags: ConfigFlag, fn: (stores: import('../store/open.js').HubStores) => Promise<T>): Promise<T> {
-  const { openStores } = await import('../store/open.js');
-  const stores = openStores(await config(flags));
+  const { closeStores, openStores } = await import('../store/open.js');
+  const stores = await openStores(await config(flags));
   try {
     return await fn(stores);
   } finally {
-    await stores.records.close();
+    await closeStores(stores);
   }
 }
 
