@@ -121,12 +121,22 @@ export class PgRecordStore implements RecordStore {
     } catch (err) {
       throw this.translate(err);
     }
+    // A connection that breaks between two statements of a transaction emits 'error' on the
+    // client, not on a query: unheard, that event would crash the hub. The next statement fails
+    // on the broken connection, and the connection is then destroyed, not pooled again.
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       const result = await fn(client);
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
       return result;
     } catch (err) {
-      client.release(isUnavailable(err) ? (err as Error) : undefined);
+      client.off('error', onError);
+      client.release(broken ?? (isUnavailable(err) ? (err as Error) : undefined));
       throw this.translate(err);
     }
   }

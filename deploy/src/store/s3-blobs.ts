@@ -60,7 +60,8 @@ export class S3BlobStore implements BlobStore {
       region: config.region,
       forcePathStyle: config.forcePathStyle,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-      ...(config.credentials ? { credentials: config.credentials } : {}),
+      // A copy: the SDK marks the object it is given (a $source field), and the config is the caller's.
+      ...(config.credentials ? { credentials: { ...config.credentials } } : {}),
       // Bounded: an object store that stopped answering fails a request within seconds (503)
       // instead of holding it, and the connection, for minutes.
       requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },

@@ -30,7 +30,7 @@ export async function startS3(): Promise<TestS3> {
     port: address.port,
     endpoint,
     bucket,
-    config: (at = endpoint) => ({ type: 's3', bucket, endpoint: at, region: 'us-east-1', forcePathStyle: true, credentials: CREDENTIALS }),
+    config: (at = endpoint) => ({ type: 's3', bucket, endpoint: at, region: 'us-east-1', forcePathStyle: true, credentials: { ...CREDENTIALS } }),
     async close() {
       await server.close();
       rmSync(directory, { recursive: true, force: true });

@@ -7,6 +7,8 @@ export interface TcpProxy {
   port: number;
   /** Every open connection is reset and new ones are refused (accepted and reset at once). */
   cut(): void;
+  /** Cuts (as cut()) once `bytes` more have gone from the clients to the server: an outage in the middle of a request. */
+  cutAfter(bytes: number): void;
   /** Connections are forwarded again. */
   restore(): void;
   /** Connections made through the proxy so far. */
@@ -18,6 +20,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const open = new Set<Socket>();
   let down = false;
   let made = 0;
+  let budget = Infinity;
   const server = createServer((client) => {
     if (down) {
       client.resetAndDestroy();
@@ -35,6 +38,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
+    client.on('data', (chunk: Buffer) => {
+      budget -= chunk.length;
+      if (budget < 0) proxy.cut();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -44,10 +51,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   });
   const address = server.address();
   if (typeof address !== 'object' || !address) throw new Error('the proxy has no port');
-  return {
+  const proxy: TcpProxy = {
     port: address.port,
+    cutAfter(bytes) {
+      budget = bytes;
+    },
     cut() {
       down = true;
+      budget = Infinity;
       for (const socket of open) socket.resetAndDestroy();
       open.clear();
     },
@@ -60,4 +71,5 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+  return proxy;
 }
