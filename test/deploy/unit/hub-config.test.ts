@@ -18,8 +18,8 @@ test('an empty hub config gets every default, data beside the config file', () =
   const c = parse('');
   assert.equal(c.bind, '127.0.0.1:8470');
   assert.equal(c.dataDir, '/etc/kestrel/hub-data');
-  assert.equal(c.records.path, '/etc/kestrel/hub-data/hub.sqlite');
-  assert.equal(c.blobs.path, '/etc/kestrel/hub-data/blobs');
+  assert.deepEqual(c.records, { type: 'sqlite', path: '/etc/kestrel/hub-data/hub.sqlite' });
+  assert.deepEqual(c.blobs, { type: 'filesystem', path: '/etc/kestrel/hub-data/blobs' });
   assert.deepEqual(c.limits, {
     maxBodyBytes: 32 * 2 ** 20,
     maxImageBytes: 4 * 2 ** 20,
@@ -46,8 +46,8 @@ test('image and connection limits that contradict each other, or would disable t
 
 test('paths are taken from the config file folder; ${VAR} references are resolved', () => {
   const c = parse('dataDir: /srv/hub\nrecords: { path: db/hub.sqlite }\nmqtt: { password: "${HUB_MQTT_PASSWORD}" }\nlimits: { maxImageBytes: 1MiB }\n', { HUB_MQTT_PASSWORD: 's3cret' });
-  assert.equal(c.records.path, '/etc/kestrel/db/hub.sqlite');
-  assert.equal(c.blobs.path, '/srv/hub/blobs');
+  assert.deepEqual(c.records, { type: 'sqlite', path: '/etc/kestrel/db/hub.sqlite' });
+  assert.deepEqual(c.blobs, { type: 'filesystem', path: '/srv/hub/blobs' });
   assert.equal(c.mqtt.password, 's3cret');
   assert.equal(c.limits.maxImageBytes, 2 ** 20);
 });
