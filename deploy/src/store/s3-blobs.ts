@@ -64,7 +64,7 @@ export class S3BlobStore implements BlobStore {
       ...(config.credentials ? { credentials: { ...config.credentials } } : {}),
       // Bounded: an object store that stopped answering fails a request within seconds (503)
       // instead of holding it, and the connection, for minutes.
-      requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },
+      requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000, throwOnRequestTimeout: true },
       maxAttempts: 3,
     });
   }
