@@ -9,7 +9,7 @@ export const STORE_UNAVAILABLE = 'E_HUB_STORE_UNAVAILABLE';
 
 export function storeUnavailable(what: string, cause: unknown): KestrelError {
   const reason = cause instanceof Error ? cause.message || cause.name : String(cause);
-  return new KestrelError(STORE_UNAVAILABLE, `${what} cannot be reached (${reason}); nothing of this request was stored, send it again later`);
+  return new KestrelError(STORE_UNAVAILABLE, `${what} cannot be reached (${reason}); try again later`);
 }
 
 export function isStoreUnavailable(err: unknown): err is KestrelError {
