@@ -3,6 +3,7 @@
 // are never stopped: an outage is a port where nothing listens, or a TCP proxy the test cuts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { openBlobStore, openRecordStore, PgRecordStore, S3BlobStore, type BlobStore, type SampleRecord } from '@kestrel/deploy';
 import { freePort } from '../support/ports.js';
 import { pgPort, pgUrlOnPort, testSchema, TEST_PG_URL, type TestSchema } from './support/postgres.js';
@@ -167,5 +168,35 @@ test('a hub on PostgreSQL and S3 answers 503 E_HUB_STORE_UNAVAILABLE while eithe
   assert.equal(last.status, 200, JSON.stringify(last.body));
   assert.equal(await records.countSamples(), 3);
   assert.equal(await samplesOf(), 3, 'one image per stored sample, none left over');
+
+  // S3 cut in the middle of an artifact download: that download breaks off (its length is
+  // short, so the device knows), the hub stays up, and the next download is whole.
+  const artifact = randomBytes(12 * 2 ** 20);
+  const sha = createHash('sha256').update(artifact).digest('hex');
+  await blobs.put(`artifacts/${sha}.onnx`, artifact);
+  const operator = await hub.token('ops', 'operator');
+  const download2 = await fetch(`${hub.url}/api/v1/artifacts/${sha}`, { headers: { authorization: `Bearer ${operator}` } });
+  assert.equal(download2.status, 200);
+  const reader = download2.body!.getReader();
+  let received = (await reader.read()).value?.length ?? 0;
+  s3Proxy.cut();
+  const broke = await (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return false;
+        received += value.length;
+      }
+    } catch {
+      return true;
+    }
+  })();
+  assert.ok(broke || received < artifact.length, `the cut download ended short (${received} of ${artifact.length} bytes)`);
+  assert.ok(received < artifact.length);
+  assert.equal((await fetch(`${hub.url}/healthz`)).status, 200);
+  s3Proxy.restore();
+  const whole = await fetch(`${hub.url}/api/v1/artifacts/${sha}`, { headers: { authorization: `Bearer ${operator}` } });
+  assert.equal(whole.status, 200);
+  assert.equal(createHash('sha256').update(Buffer.from(await whole.arrayBuffer())).digest('hex'), sha);
   assert.ok(hub.running(), 'the same hub process throughout');
 });
