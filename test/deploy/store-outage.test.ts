@@ -5,6 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { openBlobStore, openRecordStore, PgRecordStore, S3BlobStore, type BlobStore, type SampleRecord } from '@kestrel/deploy';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runKestrel } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { pgPort, pgUrlOnPort, testSchema, TEST_PG_URL, type TestSchema } from './support/postgres.js';
 import { startS3, type TestS3 } from './support/s3.js';
@@ -74,6 +78,20 @@ test('stores pointed at a port where nothing listens fail fast with E_HUB_STORE_
   await assert.rejects(blobs.open('samples/x.jpg'), unavailable);
   await assert.rejects(blobKeys(blobs, 'samples/'), unavailable);
   await blobs.close();
+});
+
+test('kestrel hub with its database not reachable at start exits 1 (systemd restarts it; 2 is for config problems) saying which store', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-hub-down-'));
+  const config = join(dir, 'hub.yaml');
+  const url = new URL(pgUrlOnPort(await freePort()));
+  url.password = 'topsecret';
+  writeFileSync(config, `bind: 127.0.0.1:0\nmqtt: { enabled: false }\nrecords: ${JSON.stringify(schema.config(url.toString()))}\n`);
+  const run = await runKestrel(['hub', '--config', config], { timeoutMs: 30_000 });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /the PostgreSQL database .* cannot be reached/);
+  assert.doesNotMatch(run.stderr, /topsecret/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
 });
 
 test('PostgreSQL cut mid-way: calls fail with E_HUB_STORE_UNAVAILABLE, a batch is all or nothing, and the same store works again when it is back', async (t) => {
