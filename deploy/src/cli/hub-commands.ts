@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, createLogger, KestrelError, printJson, table } from '@kestrel/core';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { TokenRole } from '../store/types.js';
+import { STORE_UNAVAILABLE } from '../store/errors.js';
 
 interface ConfigFlag {
   config?: string;
@@ -26,12 +27,12 @@ async function config(flags: ConfigFlag): Promise<HubConfig> {
 }
 
 async function withStores<T>(flags: ConfigFlag, fn: (stores: import('../store/open.js').HubStores) => Promise<T>): Promise<T> {
-  const { openStores } = await import('../store/open.js');
-  const stores = openStores(await config(flags));
+  const { closeStores, openStores } = await import('../store/open.js');
+  const stores = await openStores(await config(flags));
   try {
     return await fn(stores);
   } finally {
-    await stores.records.close();
+    await closeStores(stores);
   }
 }
 
@@ -219,10 +220,15 @@ async function runHub(flags: ConfigFlag & { logLevel?: string }): Promise<number
     if (err instanceof KestrelError || e.code === 'EADDRINUSE' || e.code === 'EACCES') {
       logger.error({ code: e.code }, e.code === 'EADDRINUSE' ? `${hubConfig.bind} is already in use (bind in the hub config)` : e.message);
       await hub.stop().catch(() => undefined);
-      return 2;
+      // A database or bucket not reachable yet (booted before it) is worth a restart: exit 1,
+      // which systemd restarts; 2 stays for what only a config change can mend.
+      return e.code === STORE_UNAVAILABLE ? 1 : 2;
     }
     throw err;
   }
-  process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${hubConfig.dataDir}).\n`);
+  const { records, blobs } = hubConfig;
+  const { describeBlobs, describeRecords } = await import('@kestrel/config/schema/hub-stores');
+  const data = records.type === 'sqlite' && blobs.type === 'filesystem' ? hubConfig.dataDir : `records ${describeRecords(records)}, blobs ${describeBlobs(blobs)}`;
+  process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${data}).\n`);
   return new Promise<number>(() => undefined);
 }

@@ -14,11 +14,12 @@ interface HubFlags {
 /** What every release command opens: the hub config, its blob folder, the key, the broker. Loaded lazily. */
 async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean } = {}) {
   const { loadHubConfig } = await import('@kestrel/config/load-hub');
-  const { FsBlobStore } = await import('../store/fs-blobs.js');
+  const { openBlobStore } = await import('../store/open.js');
   const { ReleaseService } = await import('./release-service.js');
   const { readSigningKey } = await import('./key-files.js');
   const config = loadHubConfig(flags.hubConfig);
-  const blobs = new FsBlobStore(config.blobs.path);
+  // The hub's own blob store (folder or bucket): a release written here is what the hub serves.
+  const blobs = await openBlobStore(config.blobs);
   const keyPaths = [flags.key ?? []].flat();
   const keyPath = keyPaths[0] ?? join(config.dataDir, 'keys', 'release-signing.key');
   const signing = needs.key ? await Promise.all((keyPaths.length ? keyPaths : [keyPath]).map((path) => readSigningKey(path))) : undefined;
@@ -32,12 +33,12 @@ async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean }
   }
   // The devices the hub issued a token to, read from its record store when a rollout asks.
   const registeredDevices = async (): Promise<ReadonlySet<string>> => {
-    const { openStores } = await import('../store/open.js');
-    const stores = openStores(config);
+    const { openRecordStore } = await import('../store/open.js');
+    const records = await openRecordStore(config.records);
     try {
-      return new Set((await stores.records.listTokens('device')).filter((t) => t.revokedAt === undefined).map((t) => t.name));
+      return new Set((await records.listTokens('device')).filter((t) => t.revokedAt === undefined).map((t) => t.name));
     } finally {
-      await stores.records.close();
+      await records.close();
     }
   };
   return { config, blobs, releases, keyPath, mqtt: mqttClient, registeredDevices };

@@ -118,7 +118,8 @@ export interface RecordStore {
 
 /**
  * One stored blob opened for reading: its size, fixed when it was opened, and streams of its
- * bytes. A blob replaced after opening keeps serving the bytes that were opened.
+ * bytes. A blob replaced after opening never serves a mix: the folder store keeps serving the
+ * bytes that were opened; a network store that cannot pin them fails the stream instead.
  */
 export interface OpenBlob {
   readonly size: number;
@@ -129,8 +130,12 @@ export interface OpenBlob {
 }
 
 export interface BlobStore {
-  /** Stores durably: when this resolves, the blob survives a crash. Overwrites. */
-  put(key: string, data: Buffer): Promise<void>;
+  /**
+   * Stores durably: when this resolves, the blob survives a crash; until then readers see the
+   * old blob or none, never part of the new one. Overwrites. A stream is written as it comes
+   * (a large artifact is never held whole); one that fails leaves nothing under the key.
+   */
+  put(key: string, data: Buffer | Readable): Promise<void>;
   /** The whole blob in memory: for small things (records, sample images being exported). */
   get(key: string): Promise<Buffer | undefined>;
   /**
@@ -139,8 +144,10 @@ export interface BlobStore {
    */
   open(key: string): Promise<OpenBlob | undefined>;
   delete(key: string): Promise<void>;
-  /** Keys under a prefix ("samples/"). */
+  /** Keys under a prefix ("samples/"), every key once. */
   list(prefix: string): AsyncIterable<string>;
+  /** Lets go of connections (a network store); the store is not used after. */
+  close(): Promise<void>;
 }
 
 /** `(deviceId, id)` as one string, for sets and maps. */

@@ -4,7 +4,8 @@ import type { Logger } from '@kestrel/core';
 import type { BlobStore, RecordStore, SampleRecord } from '../../store/types.js';
 import { enforceRouteAccess, type DeclaredRoute } from './access.js';
 import { IngestError, type SampleIngest } from '../ingest.js';
-import { frameworkError, sendError } from './errors.js';
+import { frameworkError, sendError, sendStoreError, storeError } from './errors.js';
+import { STORE_UNAVAILABLE } from '../../store/errors.js';
 import { filterFrom, QueryError, unknownParams } from './query.js';
 
 export interface HubAppDeps {
@@ -49,6 +50,11 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = frameworkError(err, deps.bodyLimit);
     if (known) return sendError(reply, known.status, known.code, known.message);
+    const store = storeError(err);
+    if (store) {
+      deps.logger.warn({ err: store.message, url: request.url }, 'request failed: a store is unavailable');
+      return sendStoreError(reply, store);
+    }
     deps.logger.error({ err: err.message, url: request.url }, 'request failed');
     return sendError(reply, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, 'E_HUB', err.message);
   });
@@ -63,7 +69,7 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     } catch (err) {
       if (err instanceof IngestError) {
         deps.logger.warn({ device: caller.name, code: err.code, err: err.message }, 'sample batch refused');
-        return sendError(reply, err.status, err.code, err.message);
+        return err.code === STORE_UNAVAILABLE ? sendStoreError(reply, err) : sendError(reply, err.status, err.code, err.message);
       }
       throw err;
     }
