@@ -7,6 +7,7 @@ import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
+import { ReviewService } from '../review/service.js';
 import { registerReleaseRoutes } from '../release/routes.js';
 import { ReleaseService } from '../release/release-service.js';
 
@@ -32,7 +33,8 @@ export class Hub {
     const orphans = await removeOrphanBlobs(this.stores);
     if (orphans) logger.warn({ removed: orphans }, 'removed sample images without records (an interrupted write)');
     const ingest = new SampleIngest({ ...this.stores, limits: config.limits, logger });
-    this.app = buildHubApp({ ...this.stores, ingest, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
+    const review = new ReviewService(this.stores.records, { classes: config.review.classes, maxLabels: config.limits.maxDetections });
+    this.app = buildHubApp({ ...this.stores, ingest, review, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
     // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
     const releases = new ReleaseService({ blobs: this.stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
     registerReleaseRoutes(this.app, { releases, blobs: this.stores.blobs });
