@@ -7,6 +7,7 @@ import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
+import { registerUiRoutes } from './http/ui-routes.js';
 import { ReviewService } from '../review/service.js';
 import { registerReleaseRoutes } from '../release/routes.js';
 import { ReleaseService } from '../release/release-service.js';
@@ -38,6 +39,8 @@ export class Hub {
     // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
     const releases = new ReleaseService({ blobs: this.stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
     registerReleaseRoutes(this.app, { releases, blobs: this.stores.blobs });
+    // The review UI, from the same server and port as the API it calls.
+    await registerUiRoutes(this.app);
     const { host, port } = parseBind(config.bind);
     await this.app.listen({ host, port });
     const address = this.app.server.address();
