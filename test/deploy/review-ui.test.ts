@@ -191,11 +191,34 @@ test('review in the browser with the keyboard; the export carries the corrected 
   await page.keyboard.press('x');
   await page.waitForFunction(() => document.querySelector('#sample-id')?.textContent === 's-random');
   assert.deepEqual((await reviewed('s-rare'))?.labels, []);
+  // The mouse on s-random: drag the person box, undo it; draw a box, resize it by its corner.
+  const stage = (await page.locator('#stage').boundingBox())!;
+  const h2 = imageHeight * 2;
+  const point = (x: number, y: number): [number, number] => [stage.x + (x / 640) * stage.width, stage.y + (y / h2) * stage.height];
+  const drag = async (from: [number, number], to: [number, number]) => {
+    await page.mouse.move(...from);
+    await page.mouse.down();
+    await page.mouse.move(...to, { steps: 5 });
+    await page.mouse.up();
+  };
+  const listed = async (i: number) => ((await page.locator('#boxes li').nth(i).locator('.hint').textContent()) ?? '').split('·')[0].split(',').map(Number);
+  const near = (got: number[], want: number[]) => assert.ok(got.every((v, k) => Math.abs(v - want[k]) <= 3), `${got} ≈ ${want}`);
+  await drag(point(200, 250), point(260, 280));
+  near(await listed(0), [180, 110, 360, 450]);
+  await page.keyboard.press('z');
+  near(await listed(0), [120, 80, 300, 420]);
+  await drag(point(400, 100), point(560, 250));
+  assert.equal(await page.locator('#boxes li').count(), 2);
+  near(await listed(1), [400, 100, 560, 250]);
+  await drag(point(560, 250), point(600, 300));
+  near(await listed(1), [400, 100, 600, 300]);
+  await shot('5-review-mouse');
+  // A: the pre-labels as they came, whatever was drawn.
   await page.keyboard.press('a');
   await page.waitForSelector('.queue .empty');
   assert.deepEqual((await reviewed('s-random'))?.labels, [{ label: 'person', box: [120, 80, 300, 420] }]);
   assert.match((await page.locator('#progress').textContent()) ?? '', /3 reviewed \/ 0 queued/);
-  await shot('5-queue-done');
+  await shot('6-queue-done');
 
   // A stale edit: alice opens s-unsure again, bob saves it meanwhile; alice's save is refused
   // with the reason, and her view offers bob's version.
@@ -209,7 +232,7 @@ test('review in the browser with the keyboard; the export carries the corrected 
   await page.keyboard.press('Enter');
   await page.waitForSelector('#error');
   assert.match((await page.locator('#error').textContent()) ?? '', /changed since it was loaded \("bob" saved it/);
-  await shot('6-review-stale');
+  await shot('7-review-stale');
   assert.deepEqual((await reviewed('s-unsure'))?.labels, [], 'bob\'s review stands');
   await page.click('#error button');
   await page.waitForFunction(() => document.querySelectorAll('#boxes li.hint').length === 1);
@@ -220,7 +243,7 @@ test('review in the browser with the keyboard; the export carries the corrected 
   const fleet = (await page.locator('#fleet').textContent()) ?? '';
   assert.match(fleet, /pi-door.*online.*nanodet 1\.2\.0.*cpu.*door: streaming 4\.8/);
   assert.match(fleet, /pi-yard.*offline.*camera yard failed: connection refused/);
-  await shot('7-fleet');
+  await shot('8-fleet');
 
   await page.goto(`${hub.url}/ui/#/rollouts`);
   await page.waitForSelector('.rollout');
@@ -228,9 +251,9 @@ test('review in the browser with the keyboard; the export carries the corrected 
   assert.match(rollout, /nanodet-1\.3\.0.*aborted/);
   assert.match(rollout, /pi-yard.*failed.*smoke test: no output/);
   assert.match(rollout, /rolled back to nanodet-1\.2\.0/);
-  await shot('8-rollouts');
+  await shot('9-rollouts');
   assert.deepEqual(pageErrors, [], 'no script errors on any page');
-  assert.deepEqual(failedRequests, ['401 GET /api/v1/review/queue', '409 PUT /api/v1/samples/pi-door/s-unsure/review'], 'only the wrong token and the stale save were refused');
+  assert.deepEqual(failedRequests, ['401 GET /api/v1/devices', '409 PUT /api/v1/samples/pi-door/s-unsure/review'], 'only the wrong token and the stale save were refused');
 
   // Bob's "nothing here" on s-unsure, alice's on s-rare, and s-random's accepted pre-label:
   // the export (in the JPEG's pixels, half the frame's) carries exactly these.

@@ -78,3 +78,11 @@ test('a TLS certificate or key that is not there is a config error naming its pa
   assert.match(run.stderr, /tls\.cert: .*missing\.crt does not exist on this machine/);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
 });
+
+test('review.classes: absent by default (any sensible name), else a list of distinct names of at most 64 characters', () => {
+  assert.equal(parse('').review.classes, undefined);
+  assert.deepEqual(parse('review: { classes: [person, forklift] }').review.classes, ['person', 'forklift']);
+  assert.match(errorOf('review: { classes: [person, person] }'), /review\.classes.*lists a class twice/);
+  assert.match(errorOf('review: { classes: [] }'), /review\.classes/);
+  assert.match(errorOf(`review: { classes: [${'x'.repeat(65)}] }`), /review\.classes/);
+});
