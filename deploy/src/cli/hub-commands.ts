@@ -49,7 +49,7 @@ async function filterOf(flags: FilterFlags) {
 export function registerHubCommands(program: Command): void {
   const hub = program
     .command('hub')
-    .description('the fleet hub: sample ingest (HTTP), device tokens, the device table (MQTT), dataset export')
+    .description('the fleet hub: sample ingest (HTTP), device tokens, the device table (MQTT), the review UI at /ui/, dataset export and import')
     .option(...CONFIG_FLAG)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .action(async (flags: ConfigFlag & { logLevel?: string }) => {
@@ -170,7 +170,7 @@ export function registerHubCommands(program: Command): void {
 }
 
 function registerTokenCommands(hub: Command, role: TokenRole): void {
-  const what = role === 'device' ? 'device tokens (sample upload)' : 'operator tokens (listing samples and the device table over HTTP)';
+  const what = role === 'device' ? 'device tokens (sample upload)' : 'operator tokens (the review UI, and listing samples and the device table over HTTP)';
   const group = hub.command(role).description(what);
   group
     .command('add')

@@ -49,7 +49,7 @@ export function writeLabelStudio(out: string, items: LabelStudioItem[], classes:
         captured_at: new Date(item.sample.capturedAt).toISOString(),
       },
       ...(item.source === 'reviewed'
-        ? { annotations: [{ result, ground_truth: false, completed_by_name: item.sample.reviewed?.by }] }
+        ? { annotations: [{ result }] }
         : { predictions: [{ model_version: item.sample.modelVersion, score: Math.min(1, ...item.labels.map((l) => l.score ?? 1)), result }] }),
     };
   });

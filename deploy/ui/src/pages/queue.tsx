@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, queuePath, type QueueAnswer, type QueueFilter } from '../api.js';
+import { api, queuePath, type FleetDevice, type QueueAnswer, type QueueFilter } from '../api.js';
 import { classesOf, SampleThumb } from '../image.js';
 import { queueHref, reviewHref } from '../route.js';
 
@@ -26,14 +26,20 @@ export function Progress({ progress }: { progress: QueueAnswer['progress'] }) {
 }
 
 /** The filter bar: free text for device, camera and label (the hub matches exactly), a list for strategies. */
-export function FilterBar({ filter }: { filter: QueueFilter }) {
+export function FilterBar({ filter, labels }: { filter: QueueFilter; labels: readonly string[] }) {
   const [draft, setDraft] = useState(filter);
   useEffect(() => setDraft(filter), [JSON.stringify(filter)]);
+  // Suggestions: devices and their cameras from the fleet table, labels from the samples shown.
+  const [fleet, setFleet] = useState<FleetDevice[]>([]);
+  useEffect(() => {
+    api<{ devices: FleetDevice[] }>('/api/v1/devices').then((a) => setFleet(a.devices), () => undefined);
+  }, []);
+  const cameras = [...new Set(fleet.flatMap((d) => Object.keys(d.cameras)))].sort();
   const apply = (next: QueueFilter) => {
     location.hash = queueHref(next);
   };
   const text = (key: 'device' | 'camera' | 'label', placeholder: string) => (
-    <input name={key} placeholder={placeholder} value={draft[key] ?? ''} onInput={(e) => setDraft({ ...draft, [key]: (e.target as HTMLInputElement).value.trim() || undefined })} />
+    <input name={key} list={`filter-${key}`} placeholder={placeholder} value={draft[key] ?? ''} onInput={(e) => setDraft({ ...draft, [key]: (e.target as HTMLInputElement).value.trim() || undefined })} />
   );
   return (
     <form
@@ -57,6 +63,9 @@ export function FilterBar({ filter }: { filter: QueueFilter }) {
         <option value="true">reviewed</option>
       </select>
       <button type="submit">Filter</button>
+      <datalist id="filter-device">{fleet.map((d) => <option value={d.deviceId} />)}</datalist>
+      <datalist id="filter-camera">{cameras.map((c) => <option value={c} />)}</datalist>
+      <datalist id="filter-label">{labels.map((l) => <option value={l} />)}</datalist>
       {Object.keys(filter).length > 0 && (
         <button type="button" class="quiet" onClick={() => apply({})}>
           Clear
@@ -79,7 +88,7 @@ export function QueuePage({ filter }: { filter: QueueFilter }) {
   return (
     <section class="queue">
       <div class="bar-row">
-        <FilterBar filter={filter} />
+        <FilterBar filter={filter} labels={classes} />
         {answer && <Progress progress={answer.progress} />}
       </div>
       {error && <p class="error">{error}</p>}
