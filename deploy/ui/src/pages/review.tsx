@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { api, ApiError, queuePath, samplePath, type LabelBox, type QueueAnswer, type QueueFilter, type Sample } from '../api.js';
 import { commandFor, SHORTCUTS } from '../editor/keys.js';
 import { Stage } from '../editor/stage.js';
@@ -42,7 +42,7 @@ export function ReviewPage({ sample: ref, filter }: { sample: { deviceId: string
   // The classes to offer: the hub's list when it has one, else every label seen so far, sorted.
   const classes = useMemo(() => classesOf([...(queue?.samples ?? []), ...(sample ? [sample] : [])], queue?.rules.classes, state.boxes), [queue, sample, state.boxes]);
   const newLabel = lastLabel && (!queue?.rules.classes || queue.rules.classes.includes(lastLabel)) ? lastLabel : (classes[0] ?? 'object');
-  const useLabel = (label: string) => {
+  const rememberLabel = (label: string) => {
     setLastLabel(label);
     sessionStorage.setItem(LAST_LABEL_KEY, label);
   };
@@ -73,11 +73,36 @@ export function ReviewPage({ sample: ref, filter }: { sample: { deviceId: string
     }
   };
 
+  // Between C and the class field taking focus, keys still reach the window: they are the new
+  // name's first letters (kept for the field), never commands — an "a" typed fast must not accept all.
+  const classEditing = useRef(false);
+  const pendingClass = useRef('');
+
+  /** The class field closed: with a name, the selected box takes it (when the hub allows it). */
+  const classDone = (label: string | null) => {
+    classEditing.current = false;
+    setEditingClass(null);
+    if (!label) return;
+    if (queue?.rules.classes && !queue.rules.classes.includes(label)) return setError(`"${label}" is not one of this hub's classes (${queue.rules.classes.join(', ')})`);
+    dispatch({ type: 'label', label });
+    rememberLabel(label);
+  };
+
   const step = sample ? Math.max(1, Math.round(sample.frameSize[0] / 200)) : 1;
   const handlers = useRef<(e: KeyboardEvent) => void>(() => undefined);
   handlers.current = (e: KeyboardEvent) => {
     const target = e.target as HTMLElement | null;
     if (target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
+    if (classEditing.current) {
+      e.preventDefault();
+      if (e.key === 'Enter' || e.key === 'Escape') {
+        const typed = pendingClass.current.trim();
+        pendingClass.current = '';
+        return classDone(e.key === 'Enter' && typed ? typed : null);
+      }
+      if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) pendingClass.current += e.key;
+      return;
+    }
     const cmd = commandFor(e, step);
     if (!cmd || !sample) return;
     e.preventDefault();
@@ -96,13 +121,16 @@ export function ReviewPage({ sample: ref, filter }: { sample: { deviceId: string
       case 'delete':
         return dispatch({ type: 'delete' });
       case 'change-class':
-        if (selected) setEditingClass(selected.label);
+        if (!selected) return;
+        classEditing.current = true;
+        pendingClass.current = '';
+        setEditingClass(selected.label);
         return;
       case 'class-n': {
         const label = classes[cmd.n! - 1];
         if (selected && label) {
           dispatch({ type: 'label', label });
-          useLabel(label);
+          rememberLabel(label);
         }
         return;
       }
@@ -195,15 +223,10 @@ export function ReviewPage({ sample: ref, filter }: { sample: { deviceId: string
               {i === state.selected && editingClass !== null ? (
                 <ClassInput
                   value={editingClass}
+                  typedAhead={pendingClass}
                   classes={classes}
                   maxLength={maxLength}
-                  onDone={(label) => {
-                    setEditingClass(null);
-                    if (!label) return;
-                    if (queue?.rules.classes && !queue.rules.classes.includes(label)) return setError(`"${label}" is not one of this hub's classes (${queue.rules.classes.join(', ')})`);
-                    dispatch({ type: 'label', label });
-                    useLabel(label);
-                  }}
+                  onDone={classDone}
                 />
               ) : (
                 <span class="label">{l.label}</span>
@@ -240,12 +263,29 @@ export function ReviewPage({ sample: ref, filter }: { sample: { deviceId: string
   );
 }
 
-/** The class of the selected box, typed: Enter keeps it, Escape leaves it as it was. */
-function ClassInput({ value, classes, maxLength, onDone }: { value: string; classes: string[]; maxLength: number; onDone: (label: string | null) => void }) {
+/**
+ * The class of the selected box, typed: Enter keeps it, Escape leaves it as it was. Uncontrolled
+ * (the page re-rendering must not reset what is being typed); letters typed before it had focus
+ * arrive in `typedAhead` and replace the old name, as they would have in the field.
+ */
+function ClassInput({ value, typedAhead, classes, maxLength, onDone }: { value: string; typedAhead: { current: string }; classes: string[]; maxLength: number; onDone: (label: string | null) => void }) {
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    input.current?.focus();
-    input.current?.select();
+  const done = useRef(false);
+  const finish = (label: string | null) => {
+    if (done.current) return;
+    done.current = true;
+    onDone(label);
+  };
+  useLayoutEffect(() => {
+    const el = input.current!;
+    el.focus();
+    if (typedAhead.current) {
+      el.value = typedAhead.current;
+      typedAhead.current = '';
+    } else {
+      el.value = value;
+      el.select();
+    }
   }, []);
   return (
     <>
@@ -253,14 +293,13 @@ function ClassInput({ value, classes, maxLength, onDone }: { value: string; clas
         ref={input}
         id="class-input"
         list="class-names"
-        value={value}
         maxLength={maxLength}
         onKeyDown={(e) => {
           e.stopPropagation();
-          if (e.key === 'Enter') onDone((e.target as HTMLInputElement).value.trim() || null);
-          if (e.key === 'Escape') onDone(null);
+          if (e.key === 'Enter') finish((e.target as HTMLInputElement).value.trim() || null);
+          if (e.key === 'Escape') finish(null);
         }}
-        onBlur={() => onDone(null)}
+        onBlur={() => finish(null)}
       />
       <datalist id="class-names">
         {classes.map((c) => (
