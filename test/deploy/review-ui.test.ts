@@ -251,6 +251,7 @@ test('review in the browser with the keyboard; the export carries the corrected 
   assert.match(rollout, /nanodet-1\.3\.0.*aborted/);
   assert.match(rollout, /pi-yard.*failed.*smoke test: no output/);
   assert.match(rollout, /rolled back to nanodet-1\.2\.0/);
+  assert.match(rollout, /pi-yard.*nanodet 1\.2\.0 \(offline\)/, 'what each device runs now, from the fleet table');
   await shot('9-rollouts');
   assert.deepEqual(pageErrors, [], 'no script errors on any page');
   assert.deepEqual(failedRequests, ['401 GET /api/v1/devices', '409 PUT /api/v1/samples/pi-door/s-unsure/review'], 'only the wrong token and the stale save were refused');

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Rollout } from '../api.js';
+import { api, type FleetDevice, type Rollout } from '../api.js';
 
 /**
  * The rollouts the hub has records of, newest first, with each wave's devices and outcomes. Read
@@ -8,9 +8,14 @@ import { api, type Rollout } from '../api.js';
  */
 export function RolloutsPage() {
   const [rollouts, setRollouts] = useState<Rollout[]>();
+  // What each device runs now, from the fleet table: live while a wave's results are not yet written.
+  const [fleet, setFleet] = useState<Map<string, FleetDevice>>(new Map());
   const [error, setError] = useState('');
   useEffect(() => {
-    const load = () => api<{ rollouts: Rollout[] }>('/api/v1/rollouts').then((a) => (setRollouts(a.rollouts), setError('')), (err: Error) => setError(err.message));
+    const load = () => {
+      api<{ devices: FleetDevice[] }>('/api/v1/devices').then((a) => setFleet(new Map(a.devices.map((d) => [d.deviceId, d]))), () => undefined);
+      return api<{ rollouts: Rollout[] }>('/api/v1/rollouts').then((a) => (setRollouts(a.rollouts), setError('')), (err: Error) => setError(err.message));
+    };
     void load();
     const timer = setInterval(load, 5000);
     return () => clearInterval(timer);
@@ -43,6 +48,7 @@ export function RolloutsPage() {
                 <th>outcome</th>
                 <th>status</th>
                 <th>reason</th>
+                <th>runs now</th>
               </tr>
             </thead>
             <tbody>
@@ -61,6 +67,7 @@ export function RolloutsPage() {
                       </td>
                       <td>{res?.status ?? '–'}</td>
                       <td>{res?.reason ?? ''}</td>
+                      <td>{nowRuns(fleet.get(d))}</td>
                     </tr>
                   );
                 }),
@@ -71,4 +78,10 @@ export function RolloutsPage() {
       ))}
     </section>
   );
+}
+
+function nowRuns(device: FleetDevice | undefined): string {
+  if (!device) return '–';
+  const model = device.model ? `${device.model.name} ${device.model.version}` : 'no model';
+  return `${model}${device.online ? '' : ' (offline)'}`;
 }
