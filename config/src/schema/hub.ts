@@ -64,6 +64,16 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         })
         .prefault({}),
       mqtt: mqtt(ctx).prefault({}),
+      review: z
+        .strictObject({
+          classes: z
+            .array(text.max(64))
+            .min(1)
+            .refine((list) => new Set(list).size === list.length, 'lists a class twice')
+            .optional()
+            .describe('the only class names a review may use; default: any name of 1 to 64 characters'),
+        })
+        .prefault({}),
       log: logSection.prefault({}),
     })
     .superRefine((value: unknown, refinement) => {

@@ -8,6 +8,8 @@ import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
+import { registerUiRoutes } from './http/ui-routes.js';
+import { ReviewService } from '../review/service.js';
 import { registerReleaseRoutes } from '../release/routes.js';
 import { ReleaseService } from '../release/release-service.js';
 
@@ -34,10 +36,13 @@ export class Hub {
     const orphans = await removeOrphanBlobs(stores);
     if (orphans) logger.warn({ removed: orphans }, 'removed sample images without records (an interrupted write)');
     const ingest = new SampleIngest({ ...stores, limits: config.limits, logger });
-    this.app = buildHubApp({ ...stores, ingest, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
+    const review = new ReviewService(stores.records, { classes: config.review.classes, maxLabels: config.limits.maxDetections });
+    this.app = buildHubApp({ ...stores, ingest, review, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
     // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
     const releases = new ReleaseService({ blobs: stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
     registerReleaseRoutes(this.app, { releases, blobs: stores.blobs });
+    // The review UI, from the same server and port as the API it calls.
+    await registerUiRoutes(this.app);
     const { host, port } = parseBind(config.bind);
     await this.app.listen({ host, port });
     const address = this.app.server.address();

@@ -155,6 +155,16 @@ export class SqliteRecordStore implements RecordStore {
     return result.changes > 0;
   }
 
+  async replaceReviewed(deviceId: string, id: string, expectedAt: number | null, reviewed: NonNullable<SampleRecord['reviewed']>): Promise<'saved' | 'missing' | 'stale'> {
+    // `IS` compares NULL with NULL as equal: a first review expects reviewed_at IS NULL. The
+    // condition lives in the UPDATE itself, so two savers cannot both pass it.
+    const result = this.db
+      .prepare('UPDATE samples SET reviewed = ?, reviewed_by = ?, reviewed_at = ? WHERE device_id = ? AND id = ? AND reviewed_at IS ?')
+      .run(JSON.stringify(reviewed.labels), reviewed.by, reviewed.at, deviceId, id, expectedAt);
+    if (result.changes > 0) return 'saved';
+    return this.db.prepare('SELECT 1 FROM samples WHERE device_id = ? AND id = ?').get(deviceId, id) ? 'stale' : 'missing';
+  }
+
   async sampleBlobKeys(): Promise<Set<string>> {
     return new Set(this.db.prepare<[], { blob_key: string }>('SELECT blob_key FROM samples').all().map((r) => r.blob_key));
   }

@@ -107,6 +107,13 @@ export interface RecordStore {
   listSamples(filter: SampleFilter, options?: { limit?: number; after?: string }): Promise<SamplePage>;
   countSamples(filter?: SampleFilter): Promise<number>;
   setReviewed(deviceId: string, id: string, reviewed: NonNullable<SampleRecord['reviewed']> | null): Promise<boolean>;
+  /**
+   * Compare-and-set of a sample's review, for editors that must not overwrite each other: writes
+   * `reviewed` only if the stored review's `at` is still `expectedAt` (`null`: the sample has no
+   * review yet), in one atomic step. 'missing': no such sample; 'stale': someone saved since (nothing
+   * written). Callers make each new `at` larger than the one it replaces, so `at` works as a revision.
+   */
+  replaceReviewed(deviceId: string, id: string, expectedAt: number | null, reviewed: NonNullable<SampleRecord['reviewed']>): Promise<'saved' | 'missing' | 'stale'>;
   /** Every blob key a sample row refers to (for the blob repair). */
   sampleBlobKeys(): Promise<Set<string>>;
 

@@ -111,3 +111,11 @@ test('blobs on S3: bucket, endpoint, region, credentials from ${VAR}, forcePathS
   assert.match(errorOf('blobs: { type: s3, bucket: kbk, credentials: { accessKeyId: a } }\n'), /blobs\.credentials\.secretAccessKey/);
   assert.match(errorOf('blobs: { type: s3, bucket: kbk, forcePathstyle: true }\n'), /blobs\.forcePathstyle: unknown key "forcePathstyle" \(did you mean "forcePathStyle"\?\)/);
 });
+
+test('review.classes: absent by default (any sensible name), else a list of distinct names of at most 64 characters', () => {
+  assert.equal(parse('').review.classes, undefined);
+  assert.deepEqual(parse('review: { classes: [person, forklift] }').review.classes, ['person', 'forklift']);
+  assert.match(errorOf('review: { classes: [person, person] }'), /review\.classes.*lists a class twice/);
+  assert.match(errorOf('review: { classes: [] }'), /review\.classes/);
+  assert.match(errorOf(`review: { classes: [${'x'.repeat(65)}] }`), /review\.classes/);
+});
