@@ -256,6 +256,22 @@ export class PgRecordStore implements RecordStore {
     return (result.rowCount ?? 0) > 0;
   }
 
+  async replaceReviewed(deviceId: string, id: string, expectedAt: number | null, reviewed: NonNullable<SampleRecord['reviewed']>): Promise<'saved' | 'missing' | 'stale'> {
+    // The condition is part of the UPDATE, so two editors saving at once cannot both pass it;
+    // IS NOT DISTINCT FROM treats "no review yet" (NULL) as a value like any other.
+    const result = await this.query('UPDATE samples SET reviewed = $1, reviewed_by = $2, reviewed_at = $3 WHERE device_id = $4 AND id = $5 AND reviewed_at IS NOT DISTINCT FROM $6::bigint', [
+      JSON.stringify(reviewed.labels),
+      reviewed.by,
+      reviewed.at,
+      deviceId,
+      id,
+      expectedAt,
+    ]);
+    if ((result.rowCount ?? 0) > 0) return 'saved';
+    const { rows } = await this.query('SELECT 1 FROM samples WHERE device_id = $1 AND id = $2', [deviceId, id]);
+    return rows.length > 0 ? 'stale' : 'missing';
+  }
+
   async sampleBlobKeys(): Promise<Set<string>> {
     const { rows } = await this.query<{ blob_key: string }>('SELECT blob_key FROM samples');
     return new Set(rows.map((r) => r.blob_key));

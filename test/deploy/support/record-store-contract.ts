@@ -151,6 +151,24 @@ export function recordStoreContract(kind: string, harness: RecordStoreHarness): 
       await store.close();
     });
 
+    test('replaceReviewed writes only over the review the editor started from, in one step; two savers at once: one wins', async () => {
+      const store = await harness.fresh();
+      const s = sample('pi-1');
+      await store.insertSamples([s]);
+      const labels = [{ label: 'person', box: [1, 2, 3, 4] as [number, number, number, number] }];
+      assert.equal(await store.replaceReviewed('pi-1', s.id, null, { labels, by: 'a', at: 10 }), 'saved');
+      assert.equal(await store.replaceReviewed('pi-1', s.id, null, { labels: [], by: 'b', at: 11 }), 'stale');
+      assert.equal(await store.replaceReviewed('pi-1', s.id, 9, { labels: [], by: 'b', at: 11 }), 'stale');
+      assert.deepEqual((await store.getSample('pi-1', s.id))?.reviewed, { labels, by: 'a', at: 10 });
+      const race = await Promise.all([
+        store.replaceReviewed('pi-1', s.id, 10, { labels: [], by: 'b', at: 11 }),
+        store.replaceReviewed('pi-1', s.id, 10, { labels, by: 'c', at: 12 }),
+      ]);
+      assert.deepEqual([...race].sort(), ['saved', 'stale'], `both editors started from 10: ${race.join(', ')}`);
+      assert.equal(await store.replaceReviewed('pi-1', 'nope', null, { labels: [], by: 'b', at: 13 }), 'missing');
+      await store.close();
+    });
+
     test('fleet devices: partial updates merge, lastSeen never goes back, "no model" (null) differs from "never said"', async () => {
       const store = await harness.fresh();
       await store.upsertFleetDevice({ deviceId: 'pi-2', online: true, lastSeen: 100 });
