@@ -366,7 +366,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
 
   private describeExit(run: Run, code: number | null, signal: NodeJS.Signals | null): string {
     const err = run.spawnError as NodeJS.ErrnoException | undefined;
-    if (err?.code === 'ENOENT') return `ffmpeg not found at "${this.ffmpegPath}": install ffmpeg (e.g. apt install ffmpeg) or set the ffmpeg path`;
+    if (err?.code === 'ENOENT') return `ffmpeg not found at "${this.ffmpegPath}": install ffmpeg (e.g. apt install ffmpeg), or set KESTREL_FFMPEG to its path`;
     if (err?.code === 'EACCES') return `ffmpeg at "${this.ffmpegPath}" is not executable`;
     if (err) return `could not run ffmpeg: ${err.message}`;
     if (code === 0 && !signal) {
