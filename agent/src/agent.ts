@@ -151,7 +151,16 @@ export class Agent {
     link.on('connected', () => telemetry.publishState());
     // Connected before the model loads (seconds on a CPU, minutes for a TensorRT engine build):
     // events left in the outbox by the last run go out meanwhile, and the state says `model: null`.
-    await parts.start({ name: 'mqtt', start: () => link.start(), stop: () => link.stop() });
+    // On stop the state goes out once, here, with everything above already stopped (cameras
+    // `stopped`), just before the retained `offline`: not once per part that changed on the way down.
+    await parts.start({
+      name: 'mqtt',
+      start: () => link.start(),
+      stop: () => {
+        telemetry.publishState();
+        return link.stop();
+      },
+    });
     await parts.start({
       name: 'event publisher',
       start: () => publisher.start(),
@@ -287,6 +296,8 @@ export class Agent {
   }
 
   private stateChanged(): void {
+    // While stopping, the mqtt part sends the one final state (see start()).
+    if (this.parts.stopped) return;
     this.telemetry?.publishState();
     // Before the cameras exist the STATUS line would say nothing useful ("loading model" stands).
     if (this.loop && this.status) this.systemd.status(this.status.liveness(this.systemd.watchdogMs ?? Number.POSITIVE_INFINITY).status);

@@ -105,7 +105,9 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.stopGraceMs = options.stopGraceMs ?? 2000;
     this.ffmpegPath = options.ffmpegPath ?? 'ffmpeg';
-    this.log = (options.logger ?? createLogger('source')).child({ camera: this.camera });
+    // The agent hands in a logger already bound to the camera; binding again would print the key twice.
+    const log = options.logger ?? createLogger('source');
+    this.log = log.bindings().camera === this.camera ? log : log.child({ camera: this.camera });
   }
 
   async start(): Promise<void> {
