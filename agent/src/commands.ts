@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { action, createLogger, isKestrelError, logsArePretty, redactUrl } from '@kestrel/core';
+import type { AgentConfig } from '@kestrel/config';
 import type { PipelineBenchFlags } from './bench/pipeline.js';
+import type { Agent } from './agent.js';
 
 interface AgentFlags {
   config?: string;
@@ -101,8 +103,8 @@ async function runAgent(flags: AgentFlags): Promise<number> {
     }
     throw err;
   }
-  // For a person at a terminal only: off one (systemd, a pipe) stderr stays JSON lines, and the
-  // "agent started" line says the same for machines.
+  // For a person at a terminal only: off one (systemd, a pipe) stderr stays JSON lines, where
+  // "serving /healthz and /metrics" and "agent started" say the same for machines.
   if (logsArePretty()) process.stderr.write(banner(agent, config));
   // Keep running until a signal arrives.
   await new Promise<never>(() => undefined);
@@ -110,7 +112,7 @@ async function runAgent(flags: AgentFlags): Promise<number> {
 }
 
 /** What a person at a terminal is told once the agent runs: how to watch it, check it and stop it. */
-function banner(agent: { mqttUrl: string; httpAddress?: { host: string; port: number }; modelInfo?: { meta: { name?: string }; provider: string } }, config: { device: { id: string }; mqtt: { prefix: string } }): string {
+function banner(agent: Pick<Agent, 'mqttUrl' | 'httpAddress' | 'modelInfo'>, config: AgentConfig): string {
   const url = new URL(agent.mqttUrl);
   const a = agent.httpAddress;
   const http = a ? `Health and metrics: http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/healthz and /metrics\n` : '';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 
@@ -39,8 +39,9 @@ function findOnPath(name: string, pathVar: string): string | undefined {
     for (const n of names) {
       const candidate = join(dir, n);
       try {
+        // X_OK alone also passes for a directory of that name.
         accessSync(candidate, constants.X_OK);
-        return candidate;
+        if (statSync(candidate).isFile()) return candidate;
       } catch {
         // not here
       }
