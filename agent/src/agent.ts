@@ -26,6 +26,7 @@ import { InferenceLiveness } from './health/inference-liveness.js';
 import { createNotifier } from './systemd/sd-notify.js';
 import { SystemdService } from './systemd/service.js';
 import { checkModelFile } from './util/preflight.js';
+import { resolveFfmpeg, ffmpegVersionLine, type FfmpegBinary } from './source/index.js';
 
 export type { ReloadResult };
 
@@ -121,8 +122,10 @@ export class Agent {
 
     // The cameras are built now, so the health report and the state can speak of them, and
     // started once the model is loaded (their ffmpeg scales to its input).
+    const ffmpeg = resolveFfmpeg();
     let engine: InferenceEngine | undefined;
     const cameras = new CameraSet({
+      ffmpegPath: ffmpeg.path,
       input: () => engine!.info!.meta.input,
       deviceId: config.device.id,
       modelVersion: () => engine?.info?.meta.version ?? '0',
@@ -148,7 +151,16 @@ export class Agent {
     link.on('connected', () => telemetry.publishState());
     // Connected before the model loads (seconds on a CPU, minutes for a TensorRT engine build):
     // events left in the outbox by the last run go out meanwhile, and the state says `model: null`.
-    await parts.start({ name: 'mqtt', start: () => link.start(), stop: () => link.stop() });
+    // On stop the state goes out once, here, with everything above already stopped (cameras
+    // `stopped`), just before the retained `offline`: not once per part that changed on the way down.
+    await parts.start({
+      name: 'mqtt',
+      start: () => link.start(),
+      stop: () => {
+        telemetry.publishState();
+        return link.stop();
+      },
+    });
     await parts.start({
       name: 'event publisher',
       start: () => publisher.start(),
@@ -195,6 +207,7 @@ export class Agent {
     log.info({ model: info.meta.name, version: info.meta.version, provider: info.provider, skipped: info.skippedProviders.map((s) => `${s.provider}: ${s.reason}`) }, 'model loaded');
     this.metrics.setInfo({ version: KESTREL_VERSION, device: config.device.id, model: info.meta.name ?? 'model', modelVersion: info.meta.version ?? '0', provider: info.provider });
 
+    await logFfmpeg(ffmpeg, log);
     await parts.start({ name: 'cameras', start: () => cameras.startAll(config.cameras), stop: () => cameras.stopAll(), degraded: () => cameras.degraded() });
 
     if (config.update.enabled) {
@@ -283,10 +296,22 @@ export class Agent {
   }
 
   private stateChanged(): void {
+    // While stopping, the mqtt part sends the one final state (see start()).
+    if (this.parts.stopped) return;
     this.telemetry?.publishState();
     // Before the cameras exist the STATUS line would say nothing useful ("loading model" stands).
     if (this.loop && this.status) this.systemd.status(this.status.liveness(this.systemd.watchdogMs ?? Number.POSITIVE_INFINITY).status);
   }
+}
+
+/** Once at start: which ffmpeg the cameras run, from where, and its version (a missing one is said plainly). */
+async function logFfmpeg(ffmpeg: FfmpegBinary, log: Logger): Promise<void> {
+  if (ffmpeg.origin === 'missing') {
+    log.warn('ffmpeg not found on PATH and no bundled binary for this platform: install ffmpeg (e.g. apt install ffmpeg), or set KESTREL_FFMPEG to its path');
+    return;
+  }
+  const version = await ffmpegVersionLine(ffmpeg.path);
+  log.info({ path: ffmpeg.path, from: ffmpeg.origin, version: version ?? 'did not run' }, 'ffmpeg');
 }
 
 /** How the worker loads a model: the config's providers and threads, metadata the model may lack. */

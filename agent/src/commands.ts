@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { action, createLogger, isKestrelError, redactUrl } from '@kestrel/core';
+import { action, createLogger, isKestrelError, logsArePretty, redactUrl } from '@kestrel/core';
+import type { AgentConfig } from '@kestrel/config';
 import type { PipelineBenchFlags } from './bench/pipeline.js';
+import type { Agent } from './agent.js';
 
 interface AgentFlags {
   config?: string;
@@ -46,7 +48,13 @@ async function runAgent(flags: AgentFlags): Promise<number> {
     config = loadConfig(flags.config);
   } catch (err) {
     if (isKestrelError(err)) {
-      process.stderr.write(`kestrel: ${err.message}\n`);
+      // Off a terminal stderr carries JSON lines only, so a log reader sees this error too.
+      if (logsArePretty()) process.stderr.write(`kestrel: ${err.message}\n`);
+      else {
+        const log = createLogger('kestrel-agent');
+        log.error({ code: err.code }, err.message);
+        await flushLog(log);
+      }
       return EXIT_CONFIG;
     }
     throw err;
@@ -95,17 +103,25 @@ async function runAgent(flags: AgentFlags): Promise<number> {
     }
     throw err;
   }
-  const url = new URL(agent.mqttUrl);
-  const http = agent.httpAddress ? `Health and metrics: http://${agent.httpAddress.host.includes(':') ? `[${agent.httpAddress.host}]` : agent.httpAddress.host}:${agent.httpAddress.port}/healthz and /metrics\n` : '';
-  process.stderr.write(
-    `\nKestrel agent "${config.device.id}" is running (model ${agent.modelInfo?.meta.name ?? '?'} on ${agent.modelInfo?.provider}, broker ${redactUrl(agent.mqttUrl)}).\n` +
-      `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v\n` +
-      http +
-      `Stop it with Ctrl-C.\n\n`,
-  );
+  // For a person at a terminal only: off one (systemd, a pipe) stderr stays JSON lines, where
+  // "serving /healthz and /metrics" and "agent started" say the same for machines.
+  if (logsArePretty()) process.stderr.write(banner(agent, config));
   // Keep running until a signal arrives.
   await new Promise<never>(() => undefined);
   return 0;
+}
+
+/** What a person at a terminal is told once the agent runs: how to watch it, check it and stop it. */
+function banner(agent: Pick<Agent, 'mqttUrl' | 'httpAddress' | 'modelInfo'>, config: AgentConfig): string {
+  const url = new URL(agent.mqttUrl);
+  const a = agent.httpAddress;
+  const http = a ? `Health and metrics: http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/healthz and /metrics\n` : '';
+  return (
+    `\nKestrel agent "${config.device.id}" is running (model ${agent.modelInfo?.meta.name ?? '?'} on ${agent.modelInfo?.provider}, broker ${redactUrl(agent.mqttUrl)}).\n` +
+    `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v\n` +
+    http +
+    `Stop it with Ctrl-C.\n\n`
+  );
 }
 
 /** pino writes asynchronously: give the last lines a chance before process.exit(). */

@@ -1,6 +1,7 @@
 // @kestrel/core: what every part shares. Nothing here imports from the parts above it.
 export * from './util/errors.js';
 export * from './util/log.js';
+export * from './util/terminal.js';
 export * from './onnx/proto.js';
 export * from './onnx/io.js';
 export * from './onnx/versions.js';

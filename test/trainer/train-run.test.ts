@@ -44,7 +44,12 @@ test('a training run writes weights, metrics per epoch, curves, PR and confusion
   assert.equal(resumed.runDir, r.runDir);
   assert.equal(readCheckpointFile(resumed.last).state.epoch, 2);
   const rows = JSON.parse(readFileSync(join(r.runDir, 'results.json'), 'utf8')) as Array<{ epoch: number }>;
-  assert.deepEqual(rows.map((x) => x.epoch), [0, 1, 2]);
+  assert.deepEqual(rows.map((x) => x.epoch), [1, 2, 3], 'epochs counted from 1, as the logs and summary.json count them');
+  const csvAfter = readFileSync(join(r.runDir, 'results.csv'), 'utf8').trim().split('\n');
+  assert.deepEqual(csvAfter.slice(1).map((row) => row.split(',')[0]), ['1', '2', '3']);
+  const summary = JSON.parse(readFileSync(join(r.runDir, 'summary.json'), 'utf8')) as { epochs: number; bestEpoch: number };
+  assert.equal(summary.epochs, 3);
+  assert.ok(summary.bestEpoch >= 1 && summary.bestEpoch <= 3, `bestEpoch ${summary.bestEpoch} is one of epochs 1..3`);
 });
 
 test('fine-tuning a finished run on a dataset with other classes (on crops) keeps the backbone and trains a new head', async () => {

@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import { BUNDLED_MODEL_PATH, KestrelError, parsePayload, printJson, type Stats } from '@kestrel/core';
 import { EmbeddedBroker, isListening } from '../broker/embedded.js';
 import { DEMO_PHOTO } from '../source/demo.js';
+import { resolveFfmpeg } from '../source/ffmpeg-binary.js';
 import { nearestRank } from '../stats/latency-window.js';
 import { coresBetween, sampleProcessCpu, type ProcessCpu } from './cpu-usage.js';
 import { cpuBudget, cpuLines } from './cpu-budget.js';
@@ -180,7 +181,8 @@ async function benchSource(spec: string, dir: string, fps: number): Promise<stri
   if (spec !== 'demo') return spec;
   const clip = join(dir, `clip-${fps}.mp4`);
   if (existsSync(clip)) return clip;
-  await execFileAsync('ffmpeg', [
+  // The same ffmpeg the agent will run (PATH, else the bundled one).
+  await execFileAsync(resolveFfmpeg().path, [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${fps}`,
     '-i', DEMO_PHOTO,

@@ -58,7 +58,8 @@ export class AgentMetrics {
   readonly framesDropped = this.counter('kestrel_frames_dropped_total', 'Frames not processed: superseded by a newer frame while inference was busy, or inference failed', ['camera', 'reason']);
   readonly inferenceSeconds = new Histogram({ name: 'kestrel_inference_seconds', help: 'Inference time per frame (model run, in the worker)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly endToEndSeconds = new Histogram({ name: 'kestrel_end_to_end_seconds', help: 'Frame read from the camera until its events and detections were handed to MQTT/the outbox', labelNames: ['camera'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  readonly events = this.counter('kestrel_events_total', 'Events accepted into the durable outbox', ['camera', 'type']);
+  // label: the model's class names, a bounded set (80 for COCO), so the series stay few.
+  readonly events = this.counter('kestrel_events_total', 'Events accepted into the durable outbox, by camera, object class and event type (new, update, end)', ['camera', 'label', 'type']);
   readonly eventsPublished = this.counter('kestrel_events_published_total', 'Events acknowledged by the broker (QoS 1 PUBACK) and removed from the outbox', []);
   readonly outboxDepth = this.gauge('kestrel_outbox_depth', 'Events waiting in the outbox for the broker', []);
   readonly outboxBytes = this.gauge('kestrel_outbox_bytes', 'Payload bytes waiting in the outbox', []);

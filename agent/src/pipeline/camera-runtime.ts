@@ -31,6 +31,7 @@ export interface CameraRuntimeDeps {
   deviceId: string;
   modelVersion: () => string;
   logger: Logger;
+  ffmpegPath?: string;
   sink: CameraSink;
   onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
@@ -82,6 +83,7 @@ export class CameraRuntime {
       stallSeconds: config.watchdog.stallSeconds,
       backoff: config.watchdog.backoff,
       logger: deps.logger,
+      ...(deps.ffmpegPath !== undefined && { ffmpegPath: deps.ffmpegPath }),
     });
   }
 

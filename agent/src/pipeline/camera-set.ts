@@ -15,6 +15,8 @@ export interface CameraSetDeps {
   scheduler: FrameScheduler<CameraFrame>;
   metrics: AgentMetrics;
   logger: Logger;
+  /** The ffmpeg every camera spawns (resolveFfmpeg); default `ffmpeg` on PATH. */
+  ffmpegPath?: string;
   onStateChange: () => void;
 }
 
@@ -76,6 +78,7 @@ export class CameraSet {
         deviceId: deps.deviceId,
         modelVersion: deps.modelVersion,
         logger: deps.logger.child({ camera: camera.name }),
+        ...(deps.ffmpegPath !== undefined && { ffmpegPath: deps.ffmpegPath }),
         sink: deps.sink,
         onFrame: (scheduled) => {
           this.newest.set(camera.name, scheduled.frame);

@@ -27,7 +27,7 @@ export class MqttCameraSink implements CameraSink {
 
   event(event: DetectionEvent): void {
     this.deps.publisher.enqueue(outgoing(this.deps.topics, 'events', event));
-    this.deps.metrics.events.inc({ camera: event.camera, type: event.type });
+    this.deps.metrics.events.inc({ camera: event.camera, label: event.label, type: event.type });
     // The agent's own record of every event it accepted (fault tests compare it with what arrived).
     this.deps.logger.debug({ camera: event.camera, id: event.id, type: event.type }, 'event queued');
   }

@@ -96,7 +96,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.stats.connected = false;
     if (was) {
       this.stats.disconnects++;
-      this.logger.warn({ reason }, 'mqtt disconnected');
+      // Our own stop closes the connection: that is no warning.
+      if (this.stopping) this.logger.debug({ reason }, 'mqtt closed');
+      else this.logger.warn({ reason }, 'mqtt disconnected');
       this.emit('disconnected', reason);
     }
     if (this.stopping || this.reconnectTimer) return;

@@ -68,9 +68,39 @@ export function ffmpegCapabilities(ffmpegPath: string): Promise<FfmpegCapabiliti
   return pending;
 }
 
-/** `ffmpeg version 5.1.9-0+deb12u1` → 5.1; git builds (`N-1234-g…`) count as new. */
+/**
+ * `ffmpeg version 5.1.9-0+deb12u1` → 5.1. Git builds (`N-47683-g0e8eb07980`, as static builds
+ * such as the bundled one are) carry no release number: their libavutil version says which
+ * release they sit on; without that line they count as new.
+ */
 export function parseFfmpegVersion(text: string): FfmpegCapabilities {
   const m = /version n?(\d+)\.(\d+)/.exec(text);
   if (m) return { major: Number(m[1]), minor: Number(m[2]) };
+  const avutil = /libavutil\s+(\d+)\.\s*(\d+)\./.exec(text);
+  if (avutil) return releaseOfAvutil(Number(avutil[1]), Number(avutil[2]));
   return { major: 99, minor: 0 };
+}
+
+/** libavutil (major, minor) at each ffmpeg release's branch point, newest first. */
+const AVUTIL_RELEASES: Array<[number, number, number, number]> = [
+  [60, 8, 8, 0],
+  [59, 39, 7, 1],
+  [59, 8, 7, 0],
+  [58, 29, 6, 1],
+  [58, 2, 6, 0],
+  [57, 28, 5, 1],
+  [57, 17, 5, 0],
+  [56, 70, 4, 4],
+  [56, 51, 4, 3],
+  [56, 31, 4, 2],
+  [56, 22, 4, 1],
+  [56, 14, 4, 0],
+];
+
+function releaseOfAvutil(major: number, minor: number): FfmpegCapabilities {
+  if (major > AVUTIL_RELEASES[0]![0]) return { major: 99, minor: 0 };
+  for (const [avMajor, avMinor, ffMajor, ffMinor] of AVUTIL_RELEASES) {
+    if (major > avMajor || (major === avMajor && minor >= avMinor)) return { major: ffMajor, minor: ffMinor };
+  }
+  return { major: 3, minor: 0 };
 }

@@ -105,7 +105,9 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.stopGraceMs = options.stopGraceMs ?? 2000;
     this.ffmpegPath = options.ffmpegPath ?? 'ffmpeg';
-    this.log = (options.logger ?? createLogger('source')).child({ camera: this.camera });
+    // The agent hands in a logger already bound to the camera; binding again would print the key twice.
+    const log = options.logger ?? createLogger('source');
+    this.log = log.bindings().camera === this.camera ? log : log.child({ camera: this.camera });
   }
 
   async start(): Promise<void> {
@@ -366,7 +368,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
 
   private describeExit(run: Run, code: number | null, signal: NodeJS.Signals | null): string {
     const err = run.spawnError as NodeJS.ErrnoException | undefined;
-    if (err?.code === 'ENOENT') return `ffmpeg not found at "${this.ffmpegPath}": install ffmpeg (e.g. apt install ffmpeg) or set the ffmpeg path`;
+    if (err?.code === 'ENOENT') return `ffmpeg not found at "${this.ffmpegPath}": install ffmpeg (e.g. apt install ffmpeg), or set KESTREL_FFMPEG to its path`;
     if (err?.code === 'EACCES') return `ffmpeg at "${this.ffmpegPath}" is not executable`;
     if (err) return `could not run ffmpeg: ${err.message}`;
     if (code === 0 && !signal) {

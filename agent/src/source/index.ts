@@ -3,6 +3,7 @@ export * from './types.js';
 export * from './frame-cutter.js';
 export * from './ffmpeg-filter.js';
 export * from './ffmpeg-args.js';
+export * from './ffmpeg-binary.js';
 export * from './stream-info.js';
 export * from './backoff.js';
 export * from './ffmpeg-source.js';

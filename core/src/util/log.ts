@@ -1,4 +1,6 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+import { writeAboveBottomLine } from './terminal.js';
 
 export type { Logger };
 
@@ -9,20 +11,27 @@ export interface LoggerOptions {
 }
 
 /**
+ * Whether logs are for a person: stderr is a terminal and JSON was not asked for
+ * (`KESTREL_LOG_FORMAT=json`). Otherwise (systemd, pipes, log shippers) stderr carries JSON lines
+ * only, so whatever else a command would tell a person (a banner, hints) is printed only when this is true.
+ */
+export function logsArePretty(options: { json?: boolean } = {}): boolean {
+  return !options.json && process.env.KESTREL_LOG_FORMAT !== 'json' && process.stderr.isTTY === true;
+}
+
+/**
  * Logs go to stderr so that `--json` output on stdout stays one clean document. On a terminal
- * they are pretty-printed for people; otherwise (systemd, pipes) they are JSON lines.
+ * they are pretty-printed for people, one line per message (fields inline, as `key: value`
+ * pairs); otherwise they are JSON lines.
  */
 export function createLogger(name: string, options: LoggerOptions = {}): Logger {
   const level = options.level ?? ((process.env.KESTREL_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info');
-  const pretty = !options.json && process.env.KESTREL_LOG_FORMAT !== 'json' && process.stderr.isTTY;
   const redact = { paths: ['password', '*.password', 'token', '*.token', 'url', '*.url'], censor: redactValue };
-  if (pretty) {
-    return pino({
-      name,
-      level,
-      redact,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' } },
-    });
+  if (logsArePretty(options)) {
+    // Formatted and written in this thread, synchronously (not pino-pretty's worker transport):
+    // lines then come out in order with the banner and around a progress bar (terminal.ts).
+    const prettify = prettyFactory({ colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' });
+    return pino({ name, level, redact }, { write: (line: string) => writeAboveBottomLine(prettify(line)) });
   }
   return pino({ name, level, redact, base: { name } }, pino.destination({ fd: 2, sync: false }));
 }

@@ -19,8 +19,12 @@ export interface AgentProcess {
   pid: number;
   /** Every JSON log line so far, in order. */
   log: LogLine[];
+  /** Every complete stderr line so far, as written (JSON or not). */
+  rawLines: string[];
   /** The raw stderr tail, for failure messages. */
   stderr(): string;
+  /** Everything written to stdout. */
+  stdout(): string;
   /** Resolves with the exit code (or the signal name) once the process has exited. */
   exited: Promise<number | string>;
   /** Resolves with the first log line (already seen or coming) that satisfies `ok`. */
@@ -41,7 +45,10 @@ export async function cleanUp(): Promise<void> {
 }
 
 export interface StartAgentOptions {
+  /** Set in the agent's environment; a key set to undefined is removed from it. */
   env?: NodeJS.ProcessEnv;
+  /** 'auto': KESTREL_LOG_FORMAT is not set, so the agent picks JSON itself (stderr is a pipe). Default 'json'. */
+  logFormat?: 'json' | 'auto';
   logLevel?: 'info' | 'debug';
   /** Run through another program first, e.g. ['setpriv', '--bounding-set', '-dac_override', '--']. */
   wrapper?: string[];
@@ -52,19 +59,23 @@ export function startAgentProcess(configPath: string, options: StartAgentOptions
   const [command, ...commandArgs] = options.wrapper ? [...options.wrapper, process.execPath, ...args] : [process.execPath, ...args];
   const child = spawn(command!, commandArgs, {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, KESTREL_LOG_LEVEL: options.logLevel ?? 'info', KESTREL_LOG_FORMAT: 'json', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KESTREL_LOG_LEVEL: options.logLevel ?? 'info', KESTREL_LOG_FORMAT: options.logFormat === 'auto' ? undefined : 'json', ...options.env },
   });
   running.add(child);
   const log: LogLine[] = [];
+  const rawLines: string[] = [];
   const waiters = new Set<() => void>();
   let tail = '';
   let partial = '';
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => {
     tail = (tail + d.toString()).slice(-20_000);
     partial += d.toString();
     const lines = partial.split('\n');
     partial = lines.pop()!;
+    rawLines.push(...lines);
     for (const line of lines) {
       if (!line.startsWith('{')) continue;
       try {
@@ -86,7 +97,9 @@ export function startAgentProcess(configPath: string, options: StartAgentOptions
     child,
     pid: child.pid!,
     log,
+    rawLines,
     stderr: () => tail,
+    stdout: () => out,
     exited,
     waitForLog(ok, timeoutMs, what) {
       return new Promise((resolve, reject) => {

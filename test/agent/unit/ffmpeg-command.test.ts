@@ -119,4 +119,10 @@ test('ffmpeg versions: Debian, Ubuntu, git builds', () => {
   assert.deepEqual(parseFfmpegVersion('ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright'), { major: 4, minor: 4 });
   assert.deepEqual(parseFfmpegVersion('ffmpeg version n6.1 Copyright'), { major: 6, minor: 1 });
   assert.deepEqual(parseFfmpegVersion('ffmpeg version N-112345-gabcdef Copyright'), { major: 99, minor: 0 });
+  // A static git build (the bundled npm one) says its release through libavutil: 56.24 sits on 4.1,
+  // so it gets -vsync and -stimeout, which it knows, not -fps_mode, which it does not.
+  const bundled = 'ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/  Copyright (c) 2000-2018\nlibavutil      56. 24.101 / 56. 24.101\n';
+  assert.deepEqual(parseFfmpegVersion(bundled), { major: 4, minor: 1 });
+  assert.deepEqual(parseFfmpegVersion('ffmpeg version N-1-gabc\nlibavutil      59. 39.100 / 59. 39.100'), { major: 7, minor: 1 });
+  assert.deepEqual(parseFfmpegVersion('ffmpeg version N-1-gabc\nlibavutil      61.  1.100 / 61.  1.100'), { major: 99, minor: 0 });
 });

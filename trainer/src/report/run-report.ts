@@ -11,7 +11,7 @@ import { chartGrid, confusionSvg, svgToPng } from './svg-charts.js';
 import { prCurves } from './pr-curve.js';
 
 export async function curvesPng(history: readonly EpochMetrics[]): Promise<Buffer> {
-  const at = (f: (m: EpochMetrics) => number): Array<[number, number]> => history.map((m) => [m.epoch + 1, f(m)]);
+  const at = (f: (m: EpochMetrics) => number): Array<[number, number]> => history.map((m) => [m.epoch, f(m)]);
   return svgToPng(chartGrid([
     { title: 'training loss', xLabel: 'epoch', series: [{ name: 'total', points: at((m) => m.trainLoss) }, { name: 'class (QFL)', points: at((m) => m.clsLoss) }, { name: 'box (GIoU)', points: at((m) => m.boxLoss) }, ...(history.some((m) => m.dflLoss > 0) ? [{ name: 'box sides (DFL)', points: at((m) => m.dflLoss) }] : [])] },
     { title: 'validation mAP', xLabel: 'epoch', yMin: 0, yMax: 1, series: [{ name: 'mAP@0.5', points: at((m) => m.valMap50) }, { name: 'mAP@0.5:0.95', points: at((m) => m.valMap50to95) }] },

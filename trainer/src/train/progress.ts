@@ -2,6 +2,7 @@
 // (CI, systemd, --json runs), so stdout stays clean either way.
 import cliProgress from 'cli-progress';
 import type { Logger } from '@kestrel/core/util/log';
+import { holdBottomLine } from '@kestrel/core/util/terminal';
 
 export interface ProgressValues {
   loss: number;
@@ -22,17 +23,26 @@ export function createProgress(logger: Logger, interactive = process.stderr.isTT
   return interactive ? new BarProgress(logger) : new LogProgress(logger);
 }
 
+/**
+ * The bar holds the terminal's bottom line while an epoch runs: a log line written meanwhile
+ * (a warning from the data loader, the validator) is printed above it and the bar drawn again
+ * below, instead of the two overwriting each other. Between epochs nothing holds the line.
+ */
 class BarProgress implements Progress {
   private bar?: cliProgress.SingleBar;
+  private release?: () => void;
 
   constructor(private readonly logger: Logger) {}
 
   startEpoch(epoch: number, epochs: number, steps: number): void {
-    this.bar = new cliProgress.SingleBar(
+    this.finishBar();
+    const bar = new cliProgress.SingleBar(
       { format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss} (cls {cls} box {box} dfl {dfl}) lr {lr} ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 20 },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(steps, 0, { loss: '-', cls: '-', box: '-', dfl: '-', lr: '-' });
+    this.bar = bar;
+    bar.start(steps, 0, { loss: '-', cls: '-', box: '-', dfl: '-', lr: '-' });
+    this.release = holdBottomLine({ redraw: () => forceRender(bar) });
   }
 
   step(done: number, v: ProgressValues): void {
@@ -40,12 +50,20 @@ class BarProgress implements Progress {
   }
 
   endEpoch(summary: string): void {
-    this.bar?.stop();
+    this.finishBar();
     this.logger.info(summary);
   }
 
   stop(): void {
+    this.finishBar();
+  }
+
+  /** The finished bar stays on its own line; the next log line starts below it. */
+  private finishBar(): void {
+    this.release?.();
+    this.release = undefined;
     this.bar?.stop();
+    this.bar = undefined;
   }
 }
 
@@ -75,6 +93,19 @@ class LogProgress implements Progress {
   }
 
   stop(): void {}
+}
+
+/**
+ * The base bar's render(true). SingleBar's own render() redraws only when the text changed, and
+ * after a log line took the bar's place the text is the same but the line is gone. cli-progress
+ * does not export its GenericBar at run time, so it is reached through SingleBar's prototype.
+ */
+const genericRender = (Object.getPrototypeOf(cliProgress.SingleBar.prototype) as { render(this: cliProgress.SingleBar, force?: boolean): void }).render;
+function forceRender(bar: cliProgress.SingleBar): void {
+  // The bar saved the cursor where it started and goes back there when it stops: that is now this
+  // line (the log line took the old one), so save it again (ESC 7, as cli-progress does).
+  process.stderr.write('\x1b7');
+  genericRender.call(bar, true);
 }
 
 function round(v: number): number {

@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 
 export interface EpochMetrics {
+  /** Counted from 1, as in the logs, the progress bar and summary.json's bestEpoch. */
   epoch: number;
   lr: number;
   trainLoss: number;
@@ -67,7 +68,7 @@ export class RunFolder {
     return existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as EpochMetrics[]) : [];
   }
 
-  /** Drops epochs after `epoch` (a resumed run repeats them). */
+  /** Drops epochs after `epoch` (counted from 1; a resumed run repeats them). */
   truncateMetrics(epoch: number): void {
     const kept = this.readMetrics().filter((m) => m.epoch <= epoch);
     this.writeJson('results.json', kept);

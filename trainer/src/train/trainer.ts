@@ -149,7 +149,8 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
       };
       const val = ema ? await ema.withAveraged(evaluateNow) : await evaluateNow();
       const m: EpochMetrics = {
-        epoch, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n, dflLoss: sum.dfl / n,
+        // The loop counts from 0; everything a person reads counts from 1.
+        epoch: epoch + 1, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n, dflLoss: sum.dfl / n,
         valMap50: val.metrics.map50, valMap50to95: val.metrics.map50to95, precision: val.metrics.precision, recall: val.metrics.recall, f1: val.metrics.f1,
         elapsed: (Date.now() - started) / 1000,
       };
@@ -234,7 +235,8 @@ async function prepareModel(
   if (resumed) {
     const loaded = await loadCheckpoint(resumed.checkpoint);
     const run = new RunFolder(resumed.runDir);
-    run.truncateMetrics(loaded.file.state.epoch);
+    // The checkpoint's epoch is the loop's (from 0); the metrics count from 1.
+    run.truncateMetrics(loaded.file.state.epoch + 1);
     logger.info({ run: run.dir, epoch: loaded.file.state.epoch + 1 }, 'resuming');
     return { model: loaded.model, startEpoch: loaded.file.state.epoch + 1, state: loaded.file.state, optimizerWeights: loaded.optimizerWeights, run };
   }
