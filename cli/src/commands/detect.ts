@@ -47,7 +47,7 @@ export function registerDetectCommand(program: Command): void {
     .option('--save-conf', 'with --save-txt: add each score to its label line')
     .option('--vid-stride <n>', 'videos and streams: run the model on every n-th frame', '1')
     .option('--max-frames <n>', 'videos and streams: stop after the model saw this many frames of each')
-    .option('--duration <seconds>', 'videos and streams: stop reading each after this many seconds')
+    .option('--duration <seconds>', 'videos and streams: stop reading each this many seconds after its first frame')
     .option('--rtsp-transport <t>', 'tcp or udp, for rtsp:// streams', 'tcp')
     .option('--json', 'print one JSON document on stdout')
     .addHelpText(

@@ -62,15 +62,22 @@ export async function predictVideo(
     stop.abort();
   };
   interrupt.addEventListener('abort', onInterrupt);
-  const timer = limits.durationMs === undefined ? undefined : setTimeout(() => {
-    stoppedBy = 'duration';
-    stop.abort();
-  }, limits.durationMs);
+  // The duration counts from the first frame: connecting to a camera (up to a keyframe) is not
+  // part of what the user asked to see.
+  let timer: NodeJS.Timeout | undefined;
+  const startClock = () => {
+    if (timer !== undefined || limits.durationMs === undefined) return;
+    timer = setTimeout(() => {
+      stoppedBy = 'duration';
+      stop.abort();
+    }, limits.durationMs);
+  };
   const stem = outputs.stemFor(name);
   const report: VideoReport = { video: source.kind === 'stream' ? redactUrl(source.url) : source.path, kind: source.kind, framesRead: 0, frames: [], stoppedBy };
   try {
     const frames = readFrames({ input, output: { width: spec.width, height: spec.height, keepAspect: spec.letterbox, padValue: spec.padValue }, signal: stop.signal });
     for await (const frame of frames) {
+      startClock();
       report.framesRead++;
       report.width = frame.geometry.srcWidth;
       report.height = frame.geometry.srcHeight;
