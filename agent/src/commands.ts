@@ -4,6 +4,7 @@ import type { PipelineBenchFlags } from './bench/pipeline.js';
 
 interface AgentFlags {
   config?: string;
+  source?: string;
   logLevel?: string;
 }
 
@@ -28,6 +29,7 @@ export function registerAgentCommands(program: Command): void {
     .command('agent')
     .description('run the device agent: cameras → detector → tracked events over MQTT (no config: a demo camera and the bundled model)')
     .option('-c, --config <file>', 'YAML config (default: $KESTREL_CONFIG, else built-in defaults)')
+    .option('--source <source>', 'run on one camera instead of the config\'s: an rtsp:// URL, a video file, a V4L2 device (/dev/video0) or demo')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .action(async (flags: AgentFlags) => {
       process.exitCode = await runAgent(flags);
@@ -41,9 +43,11 @@ const HARD_EXIT_MS = 15_000;
 
 async function runAgent(flags: AgentFlags): Promise<number> {
   const { loadConfig } = await import('@kestrel/config');
+  // --source replaces the config's cameras at every load, reloads included.
+  const overrides = { source: flags.source };
   let config;
   try {
-    config = loadConfig(flags.config);
+    config = loadConfig(flags.config, process.env, overrides);
   } catch (err) {
     if (isKestrelError(err)) {
       process.stderr.write(`kestrel: ${err.message}\n`);
@@ -57,7 +61,7 @@ async function runAgent(flags: AgentFlags): Promise<number> {
     logger,
     brokerConfigured: config.origin.brokerExplicit,
     // The same file (or $KESTREL_CONFIG) as at start, read afresh.
-    reloadConfig: () => loadConfig(flags.config),
+    reloadConfig: () => loadConfig(flags.config, process.env, overrides),
     watchPath: config.origin.path,
   });
   let stopping = false;
