@@ -2,13 +2,13 @@
 // overwrite each other, YOLO labels, a JSON summary, and bad inputs skipped while the rest run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { testImage } from '../support/images.js';
-import { runKestrel } from '../support/cli.js';
+import { kestrelArgs, runKestrel } from '../support/cli.js';
 import { startRtspServer, type RtspTestServer } from '../support/rtsp.js';
 
 let dir: string;
@@ -136,4 +136,27 @@ test('an RTSP stream is read until --max-frames, every --vid-stride-th frame, an
   const t = (JSON.parse(timed.stdout) as Summary).videos[0];
   assert.equal(t.stoppedBy, 'duration');
   assert.ok(t.framesRead >= 3, `${t.framesRead} frames in 1.5 s of a 15 fps stream`);
+
+  // No limit: it reads until Ctrl-C, then writes what it has and exits 0.
+  const child = spawn(process.execPath, kestrelArgs(['detect', rtsp.url, '--rtsp-transport', 'udp', '--name', 'live']), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no frame line within 60 s; stderr: ${err}`)), 60_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      if (/ frame \d+ \(640x360/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  assert.match(err, /reading rtsp:\/\/.* until Ctrl-C/);
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0, err);
+  const live = JSON.parse(readFileSync(join(cwd, 'runs', 'detect', 'live', 'predictions.json'), 'utf8')) as Summary;
+  assert.equal(live.videos[0].stoppedBy, 'interrupt');
+  assert.ok(live.videos[0].frames.length >= 1);
 });

@@ -14,10 +14,15 @@ export interface CliResult {
 // to a scratch folder (where run folders such as runs/detect/predict are then written).
 const TSX = pathToFileURL(createRequire(join(REPO_ROOT, 'package.json')).resolve('tsx')).href;
 
+/** The command line of `kestrel <args>` from the TypeScript sources, for tests that drive the process themselves. */
+export function kestrelArgs(args: string[]): string[] {
+  return ['--conditions=kestrel-source', '--import', TSX, join(REPO_ROOT, 'cli/src/entry.ts'), ...args];
+}
+
 /** Runs `kestrel <args>` from the TypeScript sources, as a user would run the command. */
 export function runKestrel(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=kestrel-source', '--import', TSX, join(REPO_ROOT, 'cli/src/entry.ts'), ...args], {
+    const child = spawn(process.execPath, kestrelArgs(args), {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
