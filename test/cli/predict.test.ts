@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { testImage } from '../support/images.js';
 import { kestrelArgs, runKestrel } from '../support/cli.js';
 import { startRtspServer, type RtspTestServer } from '../support/rtsp.js';
+import { freePort } from '../support/ports.js';
 
 let dir: string;
 let clip: string;
@@ -94,6 +95,13 @@ test('inputs that are not there: one alone is the error (exit 2), among others i
   assert.equal(r.code, 1);
   assert.match(r.stderr, /skipping .*nope\.jpg: image not found/);
   assert.match(r.stdout, /coffee\.png \(600x400/);
+  // A camera that refuses: skipped like a bad file, and its password never printed.
+  const port = await freePort();
+  const camera = await runKestrel(['detect', `rtsp://admin:hunter2@127.0.0.1:${port}/cam`, testImage('coffee'), '--no-save', '--json'], { cwd });
+  assert.equal(camera.code, 1, camera.stderr);
+  assert.match(camera.stderr, /skipping rtsp:\/\/\*\*\*@127\.0\.0\.1:\d+\/cam: .*could not be read/);
+  assert.doesNotMatch(camera.stderr + camera.stdout, /hunter2/);
+  assert.equal((JSON.parse(camera.stdout) as Summary).failed[0].error.code, 'E_VIDEO');
   const glob = await runKestrel(['detect', join(dir, 'shots', '*.gif'), '--no-save'], { cwd });
   assert.equal(glob.code, 2);
   assert.match(glob.stderr, /no images or videos match .*\*\.gif/);

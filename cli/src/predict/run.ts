@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { annotateToJpeg, redactUrl, rgbToTensor, unletterboxRgb, type DetectOptions, type Detector } from '@kestrel/core';
 import { toReport, type FrameReport, type ImageReport, type VideoReport } from './report.js';
 import type { PredictOutputs } from './outputs.js';
-import type { PredictSource } from './sources.js';
+import { sourceName, type PredictSource } from './sources.js';
 
 export interface FrameLimits {
   /** Every n-th decoded frame goes to the model (`--vid-stride`). */
@@ -47,7 +47,7 @@ export async function predictVideo(
 ): Promise<VideoReport> {
   // Loaded only for videos: a run on images never starts the agent's modules.
   const { readFrames, fileInput, rtspInput } = await import('@kestrel/agent/source/index');
-  const name = source.kind === 'stream' ? source.url : source.path;
+  const name = sourceName(source);
   const input =
     source.kind === 'video'
       ? fileInput({ path: source.path, realtime: false })
@@ -73,7 +73,7 @@ export async function predictVideo(
     }, limits.durationMs);
   };
   const stem = outputs.stemFor(name);
-  const report: VideoReport = { video: source.kind === 'stream' ? redactUrl(source.url) : source.path, kind: source.kind, framesRead: 0, frames: [], stoppedBy };
+  const report: VideoReport = { video: name, kind: source.kind, framesRead: 0, frames: [], stoppedBy };
   try {
     const frames = readFrames({ input, output: { width: spec.width, height: spec.height, keepAspect: spec.letterbox, padValue: spec.padValue }, signal: stop.signal });
     for await (const frame of frames) {
@@ -91,7 +91,7 @@ export async function predictVideo(
       const annotated = await outputs.write(`${stem}_${frame.index}`, srcWidth, srcHeight, detections, async () => annotateToJpeg(await unletterboxRgb(frame.data, frame.geometry), detections));
       if (annotated) f.annotated = annotated;
       report.frames.push(f);
-      onFrame?.(source.kind === 'stream' ? redactUrl(source.url) : basename(source.path), srcWidth, srcHeight, f);
+      onFrame?.(source.kind === 'stream' ? name : basename(source.path), srcWidth, srcHeight, f);
       if (limits.maxFrames !== undefined && report.frames.length >= limits.maxFrames) {
         stoppedBy = 'max-frames';
         break;

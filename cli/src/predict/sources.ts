@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { KestrelError } from '@kestrel/core';
+import { KestrelError, redactUrl } from '@kestrel/core';
 import { globFiles, isGlob } from './glob.js';
 
 /** Ultralytics' lists (ultralytics/data/utils.py), so a folder means the same files to both. */
@@ -64,8 +64,9 @@ export function resolveSources(args: readonly string[]): { sources: PredictSourc
   return { sources, problems };
 }
 
+/** How messages and reports name a source: a URL without its credentials. */
 export function sourceName(s: PredictSource): string {
-  return s.kind === 'stream' ? s.url : s.path;
+  return s.kind === 'image' ? s.path : redactUrl(s.kind === 'stream' ? s.url : s.path);
 }
 
 function isMedia(name: string): boolean {
