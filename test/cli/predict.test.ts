@@ -3,7 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -21,9 +23,11 @@ before(() => {
   copyFileSync(testImage('chelsea'), join(dir, 'shots', 'chelsea.png'));
   writeFileSync(join(dir, 'shots', 'broken.jpg'), 'not a picture at all');
   writeFileSync(join(dir, 'shots', 'notes.txt'), 'a folder holds more than pictures');
-  // A 2 s clip of the astronaut at 10 fps (20 frames), 512×512: a person in every frame.
+  // A 2 s clip of the astronaut at 10 fps (20 frames), 512×512: a person in every frame. The index
+  // first (faststart), as videos meant for the web are: the test's HTTP server answers no Range
+  // requests, and without them ffmpeg cannot reach an index at the end.
   clip = join(dir, 'astronaut.mp4');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-loop', '1', '-i', testImage('astronaut'), '-t', '2', '-r', '10', '-vf', 'scale=512:512', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-loop', '1', '-i', testImage('astronaut'), '-t', '2', '-r', '10', '-vf', 'scale=512:512', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', clip]);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -120,6 +124,27 @@ test('a video that is not one is skipped with ffmpeg\'s reason', { timeout: 120_
   assert.equal(doc.failed[0].error.code, 'E_VIDEO');
   assert.match(doc.failed[0].error.message, /fake\.mp4 could not be read: ffmpeg exited with code \d+ \(ffmpeg said: .*Invalid data/);
   assert.equal(doc.images.length, 1);
+});
+
+test('a video over HTTP is read once like a file', { timeout: 120_000 }, async () => {
+  const server = createServer((req, res) => {
+    if (req.url !== '/clips/astronaut.mp4') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'video/mp4' });
+    createReadStream(clip).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const cwd = mkdtempSync(join(dir, 'http-'));
+    const r = await runKestrel(['detect', `http://127.0.0.1:${port}/clips/astronaut.mp4`, '--vid-stride', '10', '--json'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const video = (JSON.parse(r.stdout) as Summary).videos[0];
+    assert.deepEqual([video.kind, video.framesRead, video.stoppedBy], ['video', 20, 'end']);
+    assert.deepEqual(video.frames.map((f) => f.frame), [0, 10]);
+    assert.ok(existsSync(join(cwd, 'runs', 'detect', 'predict', 'astronaut_10.jpg')));
+  } finally {
+    server.close();
+  }
 });
 
 let rtsp: RtspTestServer | undefined;

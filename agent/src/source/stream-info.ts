@@ -117,7 +117,7 @@ export function parseLogLine(raw: string): LogLine {
 
 const ERROR_LEVELS = new Set(['panic', 'fatal', 'error']);
 const WARNING_LEVELS = new Set(['warning']);
-const NOISE = [/^Conversion failed!?$/, /^Exiting normally/, /received signal \d+/i];
+const NOISE = [/^Conversion failed!?$/, /^Exiting normally/, /received signal \d+/i, /^Error marking filters as finished/, /^Cannot determine format of input stream/];
 
 export function cleanLine(line: string): string {
   return line
