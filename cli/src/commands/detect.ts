@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Detector, KestrelError, action, printJson, table } from '@kestrel/core';
+import { Detector, KestrelError, action, isKestrelError, printJson, table } from '@kestrel/core';
 import { addModelOptions, modelLoadOptions, unitInterval, positiveInt, type ModelFlags } from '../model-options.js';
 import { PredictOutputs } from '../predict/outputs.js';
 import { resolveSources, sourceName } from '../predict/sources.js';
@@ -105,7 +105,7 @@ export function registerDetectCommand(program: Command): void {
             videos.push(report);
           }
         } catch (err) {
-          if (!(err instanceof KestrelError) || single) throw err;
+          if (!isKestrelError(err) || single) throw err;
           failed.push({ source: name, error: { code: err.code, message: err.message } });
           warnSkipped(name, err.message);
         }
