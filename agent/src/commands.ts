@@ -6,6 +6,7 @@ import type { Agent } from './agent.js';
 
 interface AgentFlags {
   config?: string;
+  source?: string;
   logLevel?: string;
 }
 
@@ -30,6 +31,7 @@ export function registerAgentCommands(program: Command): void {
     .command('agent')
     .description('run the device agent: cameras → detector → tracked events over MQTT (no config: a demo camera and the bundled model)')
     .option('-c, --config <file>', 'YAML config (default: $KESTREL_CONFIG, else built-in defaults)')
+    .option('--source <source>', 'run on one camera instead of the config\'s: an rtsp:// URL, a video file, a V4L2 device (/dev/video0) or demo')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .action(async (flags: AgentFlags) => {
       process.exitCode = await runAgent(flags);
@@ -43,9 +45,11 @@ const HARD_EXIT_MS = 15_000;
 
 async function runAgent(flags: AgentFlags): Promise<number> {
   const { loadConfig } = await import('@kestrel/config');
+  // --source replaces the config's cameras at every load, reloads included.
+  const overrides = { source: flags.source };
   let config;
   try {
-    config = loadConfig(flags.config);
+    config = loadConfig(flags.config, process.env, overrides);
   } catch (err) {
     if (isKestrelError(err)) {
       // Off a terminal stderr carries JSON lines only, so a log reader sees this error too.
@@ -65,7 +69,7 @@ async function runAgent(flags: AgentFlags): Promise<number> {
     logger,
     brokerConfigured: config.origin.brokerExplicit,
     // The same file (or $KESTREL_CONFIG) as at start, read afresh.
-    reloadConfig: () => loadConfig(flags.config),
+    reloadConfig: () => loadConfig(flags.config, process.env, overrides),
     watchPath: config.origin.path,
   });
   let stopping = false;

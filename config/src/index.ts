@@ -1,4 +1,5 @@
-export { loadConfig, checkConfig, type LoadedConfig, type ConfigOrigin, type ConfigCheck, type ConfigSource } from './load.js';
+export { loadConfig, checkConfig, type LoadedConfig, type ConfigOrigin, type ConfigCheck, type ConfigSource, type CommandLineOverrides } from './load.js';
+export { cameraFromSource, SOURCE_FLAG_HELP } from './source-override.js';
 export { loadHubConfig, parseHubConfig, checkHubConfig, type HubConfigCheck } from './load-hub.js';
 export { createHubConfigSchema, DEFAULT_HUB_BIND, type HubConfig, type HubConfigInput, type HubConfigSchema } from './schema/hub.js';
 export {

@@ -4,6 +4,7 @@ import type { ConfigIssue } from './issues.js';
 import { configError, readConfigSource, validateConfigText, type ConfigSource } from './pipeline.js';
 import { createConfigSchema, type AgentConfig } from './schema/agent.js';
 import { namesBroker } from './schema/mqtt.js';
+import { cameraFromSource } from './source-override.js';
 
 export type { ConfigSource } from './pipeline.js';
 
@@ -22,6 +23,12 @@ export interface ConfigOrigin {
 
 export type LoadedConfig = AgentConfig & { origin: ConfigOrigin };
 
+/** What the command line puts in place of the file's values. */
+export interface CommandLineOverrides {
+  /** `kestrel agent --source`: one camera instead of the config's (see cameraFromSource). */
+  source?: string;
+}
+
 export type ConfigCheck = { ok: true; config: LoadedConfig; errors: [] } | { ok: false; errors: ConfigIssue[] };
 
 /**
@@ -29,9 +36,9 @@ export type ConfigCheck = { ok: true; config: LoadedConfig; errors: [] } | { ok:
  * path (and no $KESTREL_CONFIG), the built-in defaults: one demo camera, MQTT on localhost.
  * Throws `KestrelError('E_CONFIG')` listing every problem, one per line.
  */
-export function loadConfig(path?: string, env: Env = process.env): LoadedConfig {
+export function loadConfig(path?: string, env: Env = process.env, overrides: CommandLineOverrides = {}): LoadedConfig {
   const chosen = path ?? (env.KESTREL_CONFIG || undefined);
-  const result = checkConfig(chosen === undefined ? { text: '', name: 'built-in defaults' } : { path: chosen }, env);
+  const result = checkConfig(chosen === undefined ? { text: '', name: 'built-in defaults' } : { path: chosen }, env, process.cwd(), overrides);
   if (result.ok) return result.config;
   throw configError('config', chosen ?? 'the built-in defaults (with the environment)', result.errors);
 }
@@ -40,7 +47,9 @@ export function loadConfig(path?: string, env: Env = process.env): LoadedConfig 
  * Every problem of a config at once (syntax, unknown keys, bad values, unset variables), each with
  * its path and line. Throws `KestrelError('E_CONFIG')` only when the file cannot be read.
  */
-export function checkConfig(source: ConfigSource, env: Env = process.env, cwd = process.cwd()): ConfigCheck {
+export function checkConfig(source: ConfigSource, env: Env = process.env, cwd = process.cwd(), overrides: CommandLineOverrides = {}): ConfigCheck {
+  // Before reading the file: a --source that names no file is the command line's mistake.
+  const camera = overrides.source === undefined ? undefined : cameraFromSource(overrides.source, cwd);
   const { text, path } = readConfigSource(source, 'config file', cwd);
   let brokerNamedInFile = false;
   const result = validateConfigText(text, {
@@ -50,7 +59,13 @@ export function checkConfig(source: ConfigSource, env: Env = process.env, cwd = 
     prepare: (values) => {
       // Asked of the file (after ${VAR}), before KESTREL_MQTT_* can name a broker of their own.
       brokerNamedInFile = namesBroker(values.mqtt);
-      return applyEnvOverrides(values, env, cwd);
+      const applied = applyEnvOverrides(values, env, cwd);
+      if (camera) {
+        values.cameras = [camera];
+        // Messages about it then end "(value from --source)".
+        applied.push({ env: '--source', path: 'cameras[0]' });
+      }
+      return applied;
     },
   });
   if (!result.ok) return result;

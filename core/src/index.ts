@@ -23,3 +23,4 @@ export * from './mqtt/index.js';
 export * from './release/index.js';
 export * from './util/cli.js';
 export * from './util/table.js';
+export * from './util/run-dir.js';

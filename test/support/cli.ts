@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './images.js';
 
 export interface CliResult {
@@ -8,10 +10,19 @@ export interface CliResult {
   stderr: string;
 }
 
+// tsx by absolute URL: `--import tsx` resolves from the working directory, which a test may set
+// to a scratch folder (where run folders such as runs/detect/predict are then written).
+const TSX = pathToFileURL(createRequire(join(REPO_ROOT, 'package.json')).resolve('tsx')).href;
+
+/** The command line of `kestrel <args>` from the TypeScript sources, for tests that drive the process themselves. */
+export function kestrelArgs(args: string[]): string[] {
+  return ['--conditions=kestrel-source', '--import', TSX, join(REPO_ROOT, 'cli/src/entry.ts'), ...args];
+}
+
 /** Runs `kestrel <args>` from the TypeScript sources, as a user would run the command. */
 export function runKestrel(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=kestrel-source', '--import', 'tsx', join(REPO_ROOT, 'cli/src/entry.ts'), ...args], {
+    const child = spawn(process.execPath, kestrelArgs(args), {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

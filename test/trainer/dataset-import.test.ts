@@ -35,6 +35,13 @@ test('an Ultralytics folder (data.yaml, images/train|val, labels/...) imports wi
   assert.deepEqual(a.boxes.map((b) => b.classId), [0, 1]);
   assert.deepEqual(a.boxes[0].box.map((v) => Math.round(v * 1000) / 1000), [0.375, 0.25, 0.625, 0.75]);
   assert.deepEqual(ds.items.find((i) => i.id === 'train/b.jpg')!.boxes, [], 'an image without a label file is background');
+  // As `yolo train data=data.yaml`: the yaml itself names the dataset, under any file name.
+  writeFileSync(join(src, 'parts.yaml'), readFileSync(join(src, 'data.yaml')));
+  const direct = loadDataset(join(src, 'parts.yaml'));
+  assert.deepEqual([direct.classes, direct.splits.train, direct.splits.val], [['bolt', 'nut'], ['train/a.jpg', 'train/b.jpg'], ['val/c.jpg']]);
+  assert.deepEqual(loadDataset(join(dest, 'dataset.json')).splits, ds.splits, 'a dataset.json names its folder');
+  assert.throws(() => loadDataset(join(src, 'labels/train/a.txt')), /a\.txt is a file but neither a data\.yaml nor dataset\.json/);
+  assert.throws(() => loadDataset(join(src, 'gone.yaml')), /dataset file .*gone\.yaml does not exist/);
 });
 
 test('COCO JSON imports: pixel boxes become normalised YOLO labels, crowd regions are skipped', async () => {

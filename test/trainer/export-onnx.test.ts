@@ -86,6 +86,10 @@ test('kestrel export writes full metadata, and the agent Detector finds what the
   assert.equal(meta.name, 'factory');
   assert.deepEqual(meta.eval, { split: 'val', map50: 0.9, epoch: 5 });
   assert.equal(report.anchors, 16 * 16 + 8 * 8 + 4 * 4);
+  // Without an output it goes beside the checkpoint, as best.onnx beside best.pt in Ultralytics.
+  const beside = await exportCheckpoint({ checkpoint });
+  assert.equal(beside.output, `${checkpoint}.onnx`);
+  assert.deepEqual(readMetadata(await readModel(beside.output)).labels, ds.classes);
 
   const detector = await Detector.load(out);
   const fromCheckpoint = new CheckpointPredictor(m, 2);

@@ -9,6 +9,7 @@ import { synthFactoryDataset } from '@kestrel/trainer/data/synth/factory';
 import { readManifest } from '@kestrel/trainer/data/dataset';
 import { train } from '@kestrel/trainer/train/trainer';
 import { readCheckpointFile } from '@kestrel/trainer/model/checkpoint';
+import { evaluate } from '@kestrel/trainer/eval/evaluate';
 import { silentLogger } from '@kestrel/core/util/log';
 import { pino } from 'pino';
 import { tempDir } from './support/tmp.js';
@@ -32,10 +33,20 @@ test('a training run writes weights, metrics per epoch, curves, PR and confusion
     assert.ok(meta.width! > 200 && meta.height! > 200, `${png} is a real picture`);
   }
   const csv = readFileSync(join(r.runDir, 'results.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'epoch,lr,trainLoss,clsLoss,boxLoss,dflLoss,valMap50,valMap50to95,precision,recall,f1,elapsed');
+  // Ultralytics' column names, so YOLO tooling reads Kestrel runs; Kestrel's extras at the end.
+  assert.equal(
+    csv[0],
+    'epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,val/dfl_loss,lr/pg0,train/loss,val/loss,metrics/F1(B)',
+  );
   assert.equal(csv.length, 3);
-  const dflColumn = csv[0].split(',').indexOf('dflLoss');
-  assert.ok(csv.slice(1).every((row) => Number(row.split(',')[dflColumn]) > 0), 'the box sides\' distribution loss is recorded (default detector has bins)');
+  const column = (name: string) => csv.slice(1).map((row) => Number(row.split(',')[csv[0].split(',').indexOf(name)]));
+  assert.ok(column('train/dfl_loss').every((v) => v > 0), 'the box sides\' distribution loss is recorded (default detector has bins)');
+  // Validation losses: the same loss on the val split, every epoch; the total weighs the parts as in training.
+  for (const name of ['val/box_loss', 'val/cls_loss', 'val/dfl_loss', 'val/loss']) assert.ok(column(name).every((v) => Number.isFinite(v) && v > 0), `${name}: ${column(name)}`);
+  column('val/loss').forEach((total, i) => {
+    const expected = column('val/cls_loss')[i] + 2 * column('val/box_loss')[i] + 0.25 * column('val/dfl_loss')[i];
+    assert.ok(Math.abs(total - expected) < 1e-3, `val/loss ${total} = cls + 2·box + 0.25·dfl = ${expected}`);
+  });
   assert.equal(readCheckpointFile(r.last).state.epoch, 1);
   assert.ok(existsSync(join(r.last, 'optimizer.bin')), 'last keeps the optimizer state for --resume');
 
@@ -50,6 +61,16 @@ test('a training run writes weights, metrics per epoch, curves, PR and confusion
   const summary = JSON.parse(readFileSync(join(r.runDir, 'summary.json'), 'utf8')) as { epochs: number; bestEpoch: number };
   assert.equal(summary.epochs, 3);
   assert.ok(summary.bestEpoch >= 1 && summary.bestEpoch <= 3, `bestEpoch ${summary.bestEpoch} is one of epochs 1..3`);
+
+  // kestrel eval: a run folder of its own each time (runs/val/exp, exp2), with the plots.
+  const evalRuns = [];
+  for (const _ of [1, 2]) evalRuns.push(await evaluate({ model: r.best, data: join(dir, 'ds'), split: 'val', batch: 4, run: { project: join(dir, 'val'), name: 'exp' } }));
+  assert.deepEqual(evalRuns.map((e) => e.runDir), [join(dir, 'val', 'exp'), join(dir, 'val', 'exp2')]);
+  for (const f of ['pr_curve.png', 'confusion_matrix.png', 'val_predictions.png', 'val_metrics.json']) assert.ok(existsSync(join(dir, 'val', 'exp2', f)), `eval wrote ${f}`);
+  // A dataset without a test split: the error says which splits there are.
+  const manifest = readManifest(join(dir, 'ds'));
+  writeFileSync(join(dir, 'ds', 'dataset.json'), JSON.stringify({ ...manifest, splits: { ...manifest.splits, test: [] } }));
+  await assert.rejects(evaluate({ model: r.best, data: join(dir, 'ds') }), /ds has no test split; its splits: train \(\d+ images\), val \(\d+ images?\); choose one with --split val/);
 });
 
 test('fine-tuning a finished run on a dataset with other classes (on crops) keeps the backbone and trains a new head', async () => {

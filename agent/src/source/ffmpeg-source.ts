@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '@kestrel/core/util/log';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { buildFfmpegArgs, ffmpegCapabilities, type FfmpegInput } from './ffmpeg-args.js';
 import { FrameCutter } from './frame-cutter.js';
-import { cleanLine, FfmpegStderr, type LogLine, type ScaleInfo } from './stream-info.js';
+import { cleanLine, FfmpegStderr, geometryFromScale, type LogLine, type ScaleInfo } from './stream-info.js';
 import type { Frame, FrameOutputOptions, FrameSource, FrameSourceEvents, SourceCounters, SourceType, SourceState, SourceStatus } from './types.js';
 
 export interface FfmpegSourceOptions {
@@ -239,15 +239,9 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
    * source size, and ffmpeg's scaled size must be the one letterboxGeometry() predicts.
    */
   private onScale(run: Run, info: ScaleInfo): void {
-    const expected = letterboxGeometry(info.srcWidth, info.srcHeight, this.output.width, this.output.height, this.output.keepAspect ?? true);
-    if (expected.scaledWidth !== info.scaledWidth || expected.scaledHeight !== info.scaledHeight) {
-      // Never seen in tests; if an ffmpeg ever rounds differently, trust what it did to the pixels.
-      this.log.error({ ffmpeg: info, expected }, 'ffmpeg scaled differently from letterboxGeometry(); using ffmpeg\'s numbers');
-      expected.scaledWidth = info.scaledWidth;
-      expected.scaledHeight = info.scaledHeight;
-      expected.scaleX = info.scaledWidth / info.srcWidth;
-      expected.scaleY = info.scaledHeight / info.srcHeight;
-    }
+    const { geometry: expected, agreed } = geometryFromScale(info, this.output);
+    // Never seen in tests; if an ffmpeg ever rounds differently, trust what it did to the pixels.
+    if (!agreed) this.log.error({ ffmpeg: info, expected: letterboxGeometry(info.srcWidth, info.srcHeight, this.output.width, this.output.height, this.output.keepAspect ?? true) }, 'ffmpeg scaled differently from letterboxGeometry(); using ffmpeg\'s numbers');
     const resized = run.geometry !== undefined && (run.geometry.srcWidth !== info.srcWidth || run.geometry.srcHeight !== info.srcHeight);
     if (resized) this.log.info({ width: info.srcWidth, height: info.srcHeight }, 'camera changed resolution');
     run.geometry = expected;

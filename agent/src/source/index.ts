@@ -13,3 +13,4 @@ export * from './v4l2.js';
 export * from './scene.js';
 export * from './demo.js';
 export * from './create.js';
+export * from './frame-reader.js';

@@ -1,3 +1,6 @@
+import { letterboxGeometry, type LetterboxGeometry } from '@kestrel/core/image/letterbox';
+import type { FrameOutputOptions } from './types.js';
+
 /**
  * Reads ffmpeg's stderr (run with `-loglevel level+verbose`): the size of the frames entering our
  * scaler, and the last lines, to tell an operator why a camera failed. Memory stays bounded
@@ -75,6 +78,20 @@ export interface ScaleInfo {
   scaledHeight: number;
 }
 
+/**
+ * The source's size and letterbox from the scaler's log line (see stream-info.ts). If ffmpeg ever
+ * rounds differently from letterboxGeometry(), its numbers win: they describe the pixels.
+ */
+export function geometryFromScale(info: ScaleInfo, output: FrameOutputOptions): { geometry: LetterboxGeometry; agreed: boolean } {
+  const geometry = letterboxGeometry(info.srcWidth, info.srcHeight, output.width, output.height, output.keepAspect ?? true);
+  if (geometry.scaledWidth === info.scaledWidth && geometry.scaledHeight === info.scaledHeight) return { geometry, agreed: true };
+  geometry.scaledWidth = info.scaledWidth;
+  geometry.scaledHeight = info.scaledHeight;
+  geometry.scaleX = info.scaledWidth / info.srcWidth;
+  geometry.scaleY = info.scaledHeight / info.srcHeight;
+  return { geometry, agreed: false };
+}
+
 export interface StderrHandlers {
   onScale?: (info: ScaleInfo) => void;
   onPad?: (info: { padX: number; padY: number }) => void;
@@ -100,7 +117,7 @@ export function parseLogLine(raw: string): LogLine {
 
 const ERROR_LEVELS = new Set(['panic', 'fatal', 'error']);
 const WARNING_LEVELS = new Set(['warning']);
-const NOISE = [/^Conversion failed!?$/, /^Exiting normally/, /received signal \d+/i];
+const NOISE = [/^Conversion failed!?$/, /^Exiting normally/, /received signal \d+/i, /^Error marking filters as finished/, /^Cannot determine format of input stream/];
 
 export function cleanLine(line: string): string {
   return line

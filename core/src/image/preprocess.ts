@@ -107,3 +107,18 @@ export async function imageToInput(source: string | Buffer, spec: InputSpec): Pr
   const { rgb, geometry } = await letterboxImage(source, spec);
   return { tensor: rgbToTensor(rgb, spec), geometry };
 }
+
+/**
+ * The picture inside a letterboxed frame, scaled back to the source's size: what a person
+ * looks at for a video frame that was decoded at the model's input size (boxes are in source
+ * pixels, so they land on it where they belong).
+ */
+export async function unletterboxRgb(rgb: Uint8Array, geometry: LetterboxGeometry): Promise<RgbImage> {
+  const g = geometry;
+  const { data, info } = await sharp(rgb, { raw: { width: g.dstWidth, height: g.dstHeight, channels: 3 } })
+    .extract({ left: g.padX, top: g.padY, width: g.scaledWidth, height: g.scaledHeight })
+    .resize(g.srcWidth, g.srcHeight, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}

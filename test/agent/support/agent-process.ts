@@ -50,12 +50,14 @@ export interface StartAgentOptions {
   /** 'auto': KESTREL_LOG_FORMAT is not set, so the agent picks JSON itself (stderr is a pipe). Default 'json'. */
   logFormat?: 'json' | 'auto';
   logLevel?: 'info' | 'debug';
+  /** More arguments for `kestrel agent` (after `--config <file>`), e.g. ['--source', 'clip.mp4']. */
+  args?: string[];
   /** Run through another program first, e.g. ['setpriv', '--bounding-set', '-dac_override', '--']. */
   wrapper?: string[];
 }
 
 export function startAgentProcess(configPath: string, options: StartAgentOptions = {}): AgentProcess {
-  const args = ['--conditions=kestrel-source', '--import', 'tsx', join(REPO_ROOT, 'cli/src/entry.ts'), 'agent', '--config', configPath];
+  const args = ['--conditions=kestrel-source', '--import', 'tsx', join(REPO_ROOT, 'cli/src/entry.ts'), 'agent', '--config', configPath, ...(options.args ?? [])];
   const [command, ...commandArgs] = options.wrapper ? [...options.wrapper, process.execPath, ...args] : [process.execPath, ...args];
   const child = spawn(command!, commandArgs, {
     cwd: REPO_ROOT,

@@ -104,6 +104,10 @@ test('the error summary is the last error (else warning), without pointers or cr
   quiet.push('[fatal] Conversion failed!');
   quiet.end();
   assert.equal(quiet.errorSummary(), undefined);
+  // ffmpeg 5's closing lines after an input failed say nothing of why: the cause before them counts.
+  const http = new FfmpegStderr({});
+  http.push('[error] http://host/clip.mp4: Input/output error\n[error] Cannot determine format of input stream 0:0 after EOF\n[fatal] Error marking filters as finished\n');
+  assert.equal(http.errorSummary(), 'http://host/clip.mp4: Input/output error');
 });
 
 test('stderr memory stays bounded however much ffmpeg writes', () => {

@@ -41,7 +41,7 @@ export function registerModelCommands(program: Command): void {
   program
     .command('train')
     .description('train (or fine-tune, or resume) a Kestrel detector; writes a run folder with weights, metrics and plots')
-    .option('--data <dir>', 'dataset folder (dataset.json or data.yaml)')
+    .option('--data <path>', 'dataset: its folder (with dataset.json or data.yaml) or its data.yaml')
     .option('--from <model>', 'fine-tune from a checkpoint or an .onnx made by kestrel export (new classes re-initialise only the class head)')
     .option('--resume <run>', 'continue an interrupted run (its folder)')
     .option('--epochs <n>', 'epochs (default 30)')
@@ -53,7 +53,7 @@ export function registerModelCommands(program: Command): void {
     .option('--block <b>', 'conv | dws (depthwise-separable)')
     .option('--box-bins <n>', 'bins per box side: each side a distribution over 0..n-1 strides (default: enough for an object as large as the input, at least 8; 0: one regressed value)')
     .option('--patience <n>', 'stop after this many epochs without improvement (default 15)')
-    .option('--time <minutes>', 'fit the run into this many minutes')
+    .option('--time <minutes>', 'fit the run into this many minutes, wall clock (minutes, not hours as in Ultralytics\' time=); the epochs are cut to fit at the pace so far')
     .option('--seed <n>', 'random seed (splits, augmentation, initialisation)')
     .option('--threads <n>', 'threads computing each step, as data-parallel replicas (default: one per core on the wasm/cpu backends, up to 4)')
     .option('--mosaic <p>', 'probability of a 4-image mosaic (default 0.5; 0 for fixed cameras whose objects keep one scale)')
@@ -83,16 +83,23 @@ export function registerModelCommands(program: Command): void {
 
   program
     .command('eval')
-    .description('mAP@0.5, mAP@0.5:0.95, per-class AP, P/R/F1 and confusion matrix of an ONNX model or checkpoint')
+    .description('mAP@0.5, mAP@0.5:0.95, per-class AP, P/R/F1 and confusion matrix of an ONNX model or checkpoint; writes a run folder (runs/val/exp, exp2, ...) with its plots')
     .requiredOption('--model <path>', 'model.onnx (FP32 or INT8) or a checkpoint folder')
-    .requiredOption('--data <dir>', 'dataset folder')
+    .requiredOption('--data <path>', 'dataset: its folder or its data.yaml')
     .option('--split <s>', 'train | val | test', 'test')
     .option('--batch <n>', 'checkpoint batch size', '8')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--project <dir>', 'where run folders go', 'runs/val')
+    .option('--name <name>', 'run folder name; name2, name3, ... when taken', 'exp')
+    .option('--exist-ok', 'write into an existing run folder instead of making name2')
+    .option('--no-plots', 'no run folder: print (or --json) the figures only')
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (f: { model: string; data: string; split: string; batch: string; threads?: string; json?: boolean }) => {
+    .action(action(async (f: { model: string; data: string; split: string; batch: string; threads?: string; project: string; name: string; existOk?: boolean; plots: boolean; json?: boolean }) => {
       if (!['train', 'val', 'test'].includes(f.split)) throw new KestrelError('E_USAGE', `--split must be train, val or test, got "${f.split}"`);
-      const r = await evaluate({ model: f.model, data: f.data, split: f.split as SplitName, batch: int(f.batch, '--batch'), threads: int(f.threads, '--threads') });
+      const r = await evaluate({
+        model: f.model, data: f.data, split: f.split as SplitName, batch: int(f.batch, '--batch'), threads: int(f.threads, '--threads'),
+        ...(f.plots && { run: { project: f.project, name: f.name, existOk: Boolean(f.existOk) } }),
+      });
       if (f.json) {
         printJson(r);
         return;
@@ -102,6 +109,7 @@ export function registerModelCommands(program: Command): void {
         `${r.model} on ${r.split} (${r.images} images): mAP@0.5 ${m.map50.toFixed(3)}, mAP@0.5:0.95 ${m.map50to95.toFixed(3)}`,
         `best F1 ${m.f1.toFixed(3)} at score ${m.scoreThreshold.toFixed(2)}: precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}; ${r.msPerImage.toFixed(1)} ms/image`,
         ...m.perClass.map((c) => `  ${(c.label ?? String(c.classId)).padEnd(16)} AP50 ${c.ap50.toFixed(3)}  AP ${c.ap50to95.toFixed(3)}  P ${c.precision.toFixed(3)}  R ${c.recall.toFixed(3)}  (${c.truths} truths)`),
+        ...(r.runDir ? [`run folder: ${r.runDir}`] : []),
       ];
       process.stdout.write(lines.join('\n') + '\n');
     }));
@@ -110,11 +118,11 @@ export function registerModelCommands(program: Command): void {
     .command('export')
     .description('export a checkpoint to ONNX with full kestrel.* metadata (decoder kestrel)')
     .argument('<checkpoint>', 'checkpoint folder (e.g. runs/train/exp/weights/best)')
-    .requiredOption('-o, --out <file>', 'ONNX file to write')
+    .option('-o, --out <file>', 'ONNX file to write (default: beside the checkpoint, weights/best → weights/best.onnx)')
     .option('--name <name>', 'model name in the metadata')
     .option('--model-version <v>', 'model version in the metadata (default: today)')
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (checkpoint: string, f: { out: string; name?: string; modelVersion?: string; json?: boolean }) => {
+    .action(action(async (checkpoint: string, f: { out?: string; name?: string; modelVersion?: string; json?: boolean }) => {
       const r = await exportCheckpoint({ checkpoint, output: f.out, name: f.name, version: f.modelVersion });
       if (f.json) printJson(r);
       else process.stdout.write(`wrote ${r.output} (${r.nodes} nodes, ${r.anchors} anchor points, ${r.metadata.labels.length} classes)\n`);
@@ -133,7 +141,7 @@ export function registerModelCommands(program: Command): void {
     .option('--width <x>', 'student width multiplier', '0.5')
     .option('--epochs <n>', 'epochs', '30')
     .option('--batch <n>', 'batch size', '16')
-    .option('--time <minutes>', 'fit the training into this many minutes')
+    .option('--time <minutes>', 'fit the training into this many minutes, wall clock (minutes, not hours as in Ultralytics\' time=)')
     .option('--threads <n>', 'ONNX Runtime threads for the speed comparison', '1')
     .option('--project <dir>', 'where the run folder goes', 'runs/distill')
     .option('--name <name>', 'run folder name', 'exp')

@@ -11,9 +11,18 @@ import { SPLITS, type Dataset, type DatasetItem, type DatasetManifest, type Spli
 
 export const MANIFEST_FILE = 'dataset.json';
 
+/**
+ * A dataset by its folder (dataset.json, or an Ultralytics data.yaml in it), or by the file
+ * itself: `--data coco8.yaml` as `yolo train data=coco8.yaml` takes it, or a dataset.json.
+ */
 export function loadDataset(dir: string): Dataset {
   const root = resolve(dir);
-  if (!existsSync(root)) throw new KestrelError('E_DATASET_MISSING', `dataset folder ${root} does not exist`);
+  if (!existsSync(root)) throw new KestrelError('E_DATASET_MISSING', `dataset ${/\.(ya?ml|json)$/i.test(root) ? 'file' : 'folder'} ${root} does not exist`);
+  if (statSync(root).isFile()) {
+    if (/\.ya?ml$/i.test(root)) return loadUltralyticsDataset(root);
+    if (basename(root) === MANIFEST_FILE) return loadKestrelDataset(dirname(root));
+    throw new KestrelError('E_DATASET_FORMAT', `${root} is a file but neither a data.yaml nor ${MANIFEST_FILE}: give the dataset's folder or its data.yaml`);
+  }
   if (existsSync(join(root, MANIFEST_FILE))) return loadKestrelDataset(root);
   const yamlPath = ['data.yaml', 'data.yml', 'dataset.yaml'].map((f) => join(root, f)).find(existsSync);
   if (yamlPath) return loadUltralyticsDataset(yamlPath);

@@ -11,6 +11,9 @@ import { isCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { selectBackend } from '../backend/select.js';
 import { imageSize } from '../data/image.js';
 import { CheckpointPredictor, OnnxPredictor, type Predictor } from './predictors.js';
+import { createRunDir } from '@kestrel/core/util/run-dir';
+import { writeValidationReport } from '../report/run-report.js';
+import { RunFolder } from '../train/run-folder.js';
 
 export interface EvaluateOptions {
   /** An .onnx file or a checkpoint folder. */
@@ -21,6 +24,8 @@ export interface EvaluateOptions {
   seed?: number;
   batch?: number;
   threads?: number;
+  /** Write a run folder (`<project>/<name>`, name2, ... as createRunDir makes it) with the plots. */
+  run?: { project: string; name: string; existOk?: boolean };
 }
 
 export interface EvalRun {
@@ -39,6 +44,8 @@ export interface EvalReport {
   labels: string[];
   msPerImage: number;
   metrics: DetectionMetrics;
+  /** The run folder with PR curves, confusion matrix, sample predictions, val_metrics.json. */
+  runDir?: string;
 }
 
 export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
@@ -46,11 +53,18 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
   const split = options.split ?? 'test';
   const splits = effectiveSplits(ds, options.seed ?? 0);
   const items = splitItems({ ...ds, splits }, split);
-  if (items.length === 0) throw new KestrelError('E_DATASET_EMPTY', `${options.data} has no images in its ${split} split`);
+  if (items.length === 0) throw new KestrelError('E_DATASET_EMPTY', `${options.data} has no ${split} split; ${describeSplits(splits, split)}`);
   const predictor = await openPredictor(options.model, options.batch, options.threads);
   try {
     const run = await evaluatePredictor(predictor, items, ds);
-    return { model: options.model, modelKind: predictor.kind, data: ds.root, split, images: items.length, labels: predictor.meta.labels, msPerImage: run.msPerImage, metrics: run.metrics };
+    const report: EvalReport = { model: options.model, modelKind: predictor.kind, data: ds.root, split, images: items.length, labels: predictor.meta.labels, msPerImage: run.msPerImage, metrics: run.metrics };
+    if (options.run) {
+      // Made once the figures exist: a refused model or dataset leaves no empty folder behind.
+      const folder = new RunFolder(createRunDir(options.run.project, options.run.name, options.run.existOk));
+      await writeValidationReport(folder, run.metrics, run.predictions, run.truths, items, predictor.meta.labels);
+      report.runDir = folder.dir;
+    }
+    return report;
   } finally {
     await predictor.close();
   }
@@ -86,4 +100,13 @@ export async function evaluatePredictor(predictor: Predictor, items: readonly Da
 async function truthInPixels(item: DatasetItem, toModel: number[]): Promise<ImageGroundTruth['boxes']> {
   const { width, height } = await imageSize(item.imagePath);
   return item.boxes.map(({ classId, box }) => ({ classId: toModel[classId], box: [box[0] * width, box[1] * height, box[2] * width, box[3] * height] }));
+}
+
+/** "its splits: train (40 images), val (5 images); choose one with --split val" */
+function describeSplits(splits: Record<SplitName, string[]>, wanted: SplitName): string {
+  const present = (Object.keys(splits) as SplitName[]).filter((s) => splits[s].length > 0);
+  if (present.length === 0) return 'it has no images in any split';
+  const list = present.map((s) => `${s} (${splits[s].length} image${splits[s].length === 1 ? '' : 's'})`).join(', ');
+  const pick = present.includes('val') ? 'val' : present[0];
+  return `its splits: ${list}; choose one with --split ${pick}${wanted === 'test' ? ', or make a test split with kestrel dataset split' : ''}`;
 }

@@ -3,6 +3,7 @@
 // that makes the `kestrel` decoder's contract: `scores` [1,N,C] after Sigmoid and `boxes` [1,N,4]
 // = the expectation of each side's bin distribution (or Softplus(raw)) × stride, anchors stride by
 // stride, row-major. Full kestrel.* metadata.
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeModel, type ModelProto } from '@kestrel/core/onnx/io';
 import { writeMetadata, type KestrelMetadata } from '@kestrel/core/model/metadata';
@@ -23,7 +24,8 @@ import { forEachKernelWeight, onnxKernelDims } from '../model/kernel-layout.js';
 
 export interface ExportOptions {
   checkpoint: string;
-  output: string;
+  /** Default: beside the checkpoint (weights/best → weights/best.onnx), as Ultralytics writes best.onnx beside best.pt. */
+  output?: string;
   /** Model name and version written into the metadata. */
   name?: string;
   version?: string;
@@ -38,7 +40,13 @@ export interface ExportReport {
   anchors: number;
 }
 
+/** Where an export goes when no output is named: the checkpoint folder's name with .onnx, beside it. */
+export function defaultExportPath(checkpoint: string): string {
+  return `${resolve(checkpoint)}.onnx`;
+}
+
 export async function exportCheckpoint(o: ExportOptions): Promise<ExportReport> {
+  const output = o.output ?? defaultExportPath(o.checkpoint);
   await selectBackend();
   const file = readCheckpointFile(o.checkpoint);
   const { model } = await loadCheckpoint(o.checkpoint);
@@ -51,9 +59,9 @@ export async function exportCheckpoint(o: ExportOptions): Promise<ExportReport> 
     extra: { [ARCHITECTURE_KEY]: JSON.stringify(architectureOf(model.config)) },
   });
   const proto = buildOnnx(model, meta);
-  await writeModel(proto, o.output);
+  await writeModel(proto, output);
   model.net.dispose();
-  return { output: o.output, metadata: meta, nodes: proto.graph!.node!.length, anchors: levelSizes(model.config).reduce((n, l) => n + l.rows * l.cols, 0) };
+  return { output, metadata: meta, nodes: proto.graph!.node!.length, anchors: levelSizes(model.config).reduce((n, l) => n + l.rows * l.cols, 0) };
 }
 
 /** The ONNX ModelProto of a TF.js detector (weights read from the live model). */

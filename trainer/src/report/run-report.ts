@@ -13,7 +13,7 @@ import { prCurves } from './pr-curve.js';
 export async function curvesPng(history: readonly EpochMetrics[]): Promise<Buffer> {
   const at = (f: (m: EpochMetrics) => number): Array<[number, number]> => history.map((m) => [m.epoch, f(m)]);
   return svgToPng(chartGrid([
-    { title: 'training loss', xLabel: 'epoch', series: [{ name: 'total', points: at((m) => m.trainLoss) }, { name: 'class (QFL)', points: at((m) => m.clsLoss) }, { name: 'box (GIoU)', points: at((m) => m.boxLoss) }, ...(history.some((m) => m.dflLoss > 0) ? [{ name: 'box sides (DFL)', points: at((m) => m.dflLoss) }] : [])] },
+    { title: 'loss', xLabel: 'epoch', series: [{ name: 'total', points: at((m) => m.trainLoss) }, { name: 'class (QFL)', points: at((m) => m.clsLoss) }, { name: 'box (GIoU)', points: at((m) => m.boxLoss) }, ...(history.some((m) => m.dflLoss > 0) ? [{ name: 'box sides (DFL)', points: at((m) => m.dflLoss) }] : []), ...(history.some((m) => Number.isFinite(m.valLoss)) ? [{ name: 'validation total', points: at((m) => m.valLoss).filter(([, v]) => Number.isFinite(v)) }] : [])] },
     { title: 'validation mAP', xLabel: 'epoch', yMin: 0, yMax: 1, series: [{ name: 'mAP@0.5', points: at((m) => m.valMap50) }, { name: 'mAP@0.5:0.95', points: at((m) => m.valMap50to95) }] },
     { title: 'precision / recall (best F1)', xLabel: 'epoch', yMin: 0, yMax: 1, series: [{ name: 'precision', points: at((m) => m.precision) }, { name: 'recall', points: at((m) => m.recall) }, { name: 'F1', points: at((m) => m.f1) }] },
     { title: 'learning rate', xLabel: 'epoch', series: [{ name: 'lr', points: at((m) => m.lr) }] },
@@ -57,4 +57,22 @@ export async function samplePredictionsPng(items: readonly DatasetItem[], predic
     tiles.push({ image: { width: tile, height: tile, data: new Uint8Array(data) }, boxes });
   }
   return gridPng(tiles, Math.min(4, tiles.length));
+}
+
+/** Where the report goes: a run folder (RunFolder has these). */
+export interface ReportWriter {
+  write(file: string, data: string | Uint8Array): void;
+  writeJson(file: string, value: unknown): void;
+}
+
+/**
+ * What a validation leaves for a person to look at, in training's run folder and in `kestrel
+ * eval`'s alike: PR curves, the confusion matrix, sample predictions and the metrics as JSON.
+ * `labels` are the model's (truths are in the model's class ids).
+ */
+export async function writeValidationReport(out: ReportWriter, metrics: DetectionMetrics, predictions: ImagePredictions[], truths: ImageGroundTruth[], items: readonly DatasetItem[], labels: string[]): Promise<void> {
+  out.write('pr_curve.png', await prCurvePng(predictions, truths, labels, metrics));
+  out.write('confusion_matrix.png', await confusionPng(metrics, labels));
+  out.write('val_predictions.png', await samplePredictionsPng(items, predictions, truths, labels, Math.max(0.25, metrics.scoreThreshold)));
+  out.writeJson('val_metrics.json', metrics);
 }

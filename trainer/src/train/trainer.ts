@@ -23,13 +23,14 @@ import { classBalancedWeights } from '../model/loss.js';
 import { CheckpointPredictor } from '../eval/predictors.js';
 import { OnnxValidator } from '../eval/onnx-validation.js';
 import { evaluatePredictor } from '../eval/evaluate.js';
-import { confusionPng, curvesPng, prCurvePng, samplePredictionsPng } from '../report/run-report.js';
+import { curvesPng, writeValidationReport } from '../report/run-report.js';
 import { WeightEma } from './ema.js';
 import { resolveTrainOptions, stripUndefined, type ResolvedTrainOptions, type TrainOptions } from './options.js';
 import { createProgress } from './progress.js';
 import { RunFolder, type EpochMetrics } from './run-folder.js';
 import { learningRateAt, type LrSchedule } from './schedule.js';
 import { TrainStep } from './step.js';
+import { ValidationLoss } from './val-loss.js';
 import { DataParallelStep } from './data-parallel.js';
 import { ReplicaPool } from './replica/pool.js';
 
@@ -104,6 +105,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   }
   // The replicas are idle while validating: ONNX Runtime may use their cores.
   const validator = new OnnxValidator(valItems, ds, threads);
+  const valLoss = new ValidationLoss(model, valItems, classWeights, o.temperature, o.valBatch);
   const ema = o.ema ? new WeightEma(trainNet) : undefined;
   const progress = createProgress(logger, o.progress);
   // Started last before the loop whose `finally` stops them: worker threads left running would
@@ -143,14 +145,16 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
         sum = { total: sum.total + l.total, cls: sum.cls + l.cls, box: sum.box + l.box, dfl: sum.dfl + l.dfl };
         progress.step(n, { loss: sum.total / n, cls: sum.cls / n, box: sum.box / n, dfl: sum.dfl / n, lr });
       }
-      const evaluateNow = async (): Promise<Awaited<ReturnType<typeof evaluatePredictor>>> => {
+      const evaluateNow = async () => {
         syncDeploy();
-        return validator.evaluate(model);
+        const scored = await validator.evaluate(model);
+        return { ...scored, losses: await valLoss.compute() };
       };
       const val = ema ? await ema.withAveraged(evaluateNow) : await evaluateNow();
       const m: EpochMetrics = {
         // The loop counts from 0; everything a person reads counts from 1.
         epoch: epoch + 1, lr, trainLoss: sum.total / n, clsLoss: sum.cls / n, boxLoss: sum.box / n, dflLoss: sum.dfl / n,
+        valLoss: val.losses.total, valClsLoss: val.losses.cls, valBoxLoss: val.losses.box, valDflLoss: val.losses.dfl,
         valMap50: val.metrics.map50, valMap50to95: val.metrics.map50to95, precision: val.metrics.precision, recall: val.metrics.recall, f1: val.metrics.f1,
         elapsed: (Date.now() - started) / 1000,
       };
@@ -198,6 +202,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   }
   progress.stop();
   step.dispose();
+  valLoss.dispose();
   ema?.dispose();
   if (trainNet !== model) trainNet.net.dispose();
 
@@ -287,10 +292,7 @@ function resumeSource(path: string): { runDir: string; checkpoint: string; state
 
 async function writeReport(run: RunFolder, metrics: DetectionMetrics, predictions: ImagePredictions[], truths: ImageGroundTruth[], items: Dataset['items'], labels: string[]): Promise<void> {
   run.write('curves.png', await curvesPng(run.readMetrics()));
-  run.write('pr_curve.png', await prCurvePng(predictions, truths, labels, metrics));
-  run.write('confusion_matrix.png', await confusionPng(metrics, labels));
-  run.write('val_predictions.png', await samplePredictionsPng(items, predictions, truths, labels, Math.max(0.25, metrics.scoreThreshold)));
-  run.writeJson('val_metrics.json', metrics);
+  await writeValidationReport(run, metrics, predictions, truths, items, labels);
 }
 
 export function summariseMetrics(m: DetectionMetrics): Record<string, unknown> {
