@@ -18,10 +18,12 @@ export interface MaskRuns {
  * How far, in frame pixels, a source pixel can reach into the frame through ffmpeg's scaling and
  * colour conversion. swscale's bicubic filter reads 2 taps on either side, in source pixels when
  * enlarging and in output pixels when shrinking: 2 × max(1, scale) frame pixels. yuv420p carries
- * colour at half resolution, and turning it into RGB spreads it by one more chroma sample (2
- * frame pixels when enlarging less). A frame pixel within this distance of a mask may carry some
- * of the masked picture, so it is blanked too (measured with a coloured secret in
- * test/agent/privacy-masks.test.ts: nothing of it survives).
+ * colour at half resolution, which spreads it further. A frame pixel within this distance of a
+ * mask may carry some of the masked picture, so it is blanked too. Measured with saturated
+ * secrets drawn exactly under masks (test/agent/privacy-masks.test.ts, shrunk and enlarged):
+ * 2 × scale alone lets traces of 4/255 through at the edge, one pixel more lets none; the second
+ * is margin. What a camera's lossy encoder smears across a mask's edge before the frame reaches
+ * the agent (faint, up to a macroblock) is beyond any mask applied after decoding.
  */
 export function scalerReach(g: LetterboxGeometry): number {
   const scale = Math.max(1, g.scaleX, g.scaleY);
