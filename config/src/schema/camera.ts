@@ -80,7 +80,7 @@ const privacy = z.strictObject({
     .array(mask)
     .default([])
     .superRefine((masks, ctx) => reportDuplicates(masks, 'name', 'mask name', ctx), ALWAYS)
-    .describe('areas blanked (black) in every frame before it is kept anywhere: samples, snapshots, uploads'),
+    .describe('areas blanked (black) in every frame before the agent keeps or sends any picture of it (samples on the device and on the hub)'),
   maskBeforeInference: z
     .boolean()
     .default(true)
