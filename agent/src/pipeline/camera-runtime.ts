@@ -122,8 +122,8 @@ export class CameraRuntime {
 
   /** One processed frame: track, hand events (and detections when wanted) to the sink. */
   handleDetections(frame: Frame, detections: Detection[], inferenceMs: number): void {
-    // The model has seen the frame; nothing keeps it unmasked: the tracker's pictures, and the
-    // sampler, which the inference loop calls after this.
+    // The model has seen the frame; from here on nothing may keep it unmasked: the sampler (the
+    // inference loop calls it after this), and any picture this pipeline keeps.
     if (this.privacy && !this.privacy.beforeInference) this.privacy.apply(frame);
     this.processed++;
     this.lastFrameTime = frame.capturedAt;
