@@ -7,6 +7,7 @@ import { createSource, type Frame, type FrameSource, type SourceStatus } from '.
 import { ObjectTracker } from '../track/object-tracker.js';
 import type { TrackEvent } from '../track/events.js';
 import { LatencyWindow } from '../stats/latency-window.js';
+import { PrivacyMask } from '../privacy/index.js';
 
 /**
  * Where a camera's results go, typed: events to the durable outbox, detections to telemetry. The
@@ -58,6 +59,7 @@ export class CameraRuntime {
   private lastState?: SourceStatus['state'];
   private lastLoggedError?: string;
   readonly scoreThreshold: number;
+  private readonly privacy: PrivacyMask | undefined;
 
   constructor(
     readonly config: CameraConfig,
@@ -76,6 +78,7 @@ export class CameraRuntime {
       tracker: { minHits: config.tracker.minHits, maxAge: config.tracker.maxAge, matchIou: config.tracker.iouThreshold },
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
+    this.privacy = PrivacyMask.forCamera(config.privacy, deps.logger);
     this.source = createSource({
       camera: config.name,
       source: config.source,
@@ -100,6 +103,8 @@ export class CameraRuntime {
   }
 
   private readonly onFrame = (frame: Frame): void => {
+    // Before anything else holds the frame (the scheduler, the newest-frame copy for model smoke tests).
+    if (this.privacy?.beforeInference) this.privacy.apply(frame);
     this.deps.onFrame({ camera: this.config.name, frame, pipeline: this });
   };
 
@@ -119,6 +124,9 @@ export class CameraRuntime {
 
   /** One processed frame: track, hand events (and detections when wanted) to the sink. */
   handleDetections(frame: Frame, detections: Detection[], inferenceMs: number): void {
+    // The model has seen the frame; from here on nothing may keep it unmasked: the sampler (the
+    // inference loop calls it after this), and any picture this pipeline keeps.
+    if (this.privacy && !this.privacy.beforeInference) this.privacy.apply(frame);
     this.processed++;
     this.lastFrameTime = frame.capturedAt;
     const { sink } = this.deps;

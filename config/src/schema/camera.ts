@@ -51,6 +51,46 @@ const zone = z.strictObject({
     .describe('an object is in the zone when the bottom centre of its box is inside'),
 });
 
+/** Twice the signed area of a polygon (shoelace); 0 when its points lie on one line. */
+function doubledArea(points: readonly unknown[]): number {
+  let sum = 0;
+  for (let i = 0; i < points.length; i++) {
+    const a = points[i];
+    const b = points[(i + 1) % points.length];
+    if (!Array.isArray(a) || !Array.isArray(b) || typeof a[0] !== 'number' || typeof a[1] !== 'number' || typeof b[0] !== 'number' || typeof b[1] !== 'number') return NaN;
+    sum += a[0] * b[1] - b[0] * a[1];
+  }
+  return sum;
+}
+
+const mask = z.strictObject({
+  name: name.optional().describe('for people reading the config and the logs; unique when given'),
+  polygon: z
+    .array(point)
+    .min(3, 'needs at least 3 points ([x, y] in source pixels)')
+    // A mask that covers nothing hides nothing: the person who drew it believes an area is private that is not.
+    .superRefine((points, ctx) => {
+      if (points.length >= 3 && doubledArea(points) === 0) ctx.addIssue({ code: 'custom', message: 'has no area (its points lie on one line), so it would hide nothing' });
+    })
+    .describe('blanked in every frame; [x, y] in source pixels like zones, points outside the picture are allowed (a mask may run past the edge)'),
+});
+
+const privacy = z.strictObject({
+  masks: z
+    .array(mask)
+    .default([])
+    .superRefine((masks, ctx) => reportDuplicates(masks, 'name', 'mask name', ctx), ALWAYS)
+    .describe('areas blanked (black) in every frame before the agent keeps or sends any picture of it (samples on the device and on the hub)'),
+  maskBeforeInference: z
+    .boolean()
+    .default(true)
+    .describe(
+      'true: the model never sees a masked area, so nothing there is detected, tracked or reported (what a privacy mask promises, like a camera\'s own ' +
+        'privacy mask; Frigate\'s motion and object masks only ignore motion or drop objects and keep the pixels). false: objects there are still ' +
+        'detected and their events sent, but no kept picture shows them',
+    ),
+});
+
 const filters = z.strictObject({
   classes: z.array(text).min(1, 'list at least one label, or leave classes out to keep every label').optional().describe('labels to report; all when left out'),
   minScore: fraction.default(0.35),
@@ -81,6 +121,7 @@ export function cameraSchema(ctx: ConfigContext) {
       source: z.discriminatedUnion('type', [rtspSource, fileSource(ctx), v4l2Source, demoSource]),
       fps: z.number().positive().max(120).default(5).describe('frames per second taken from the source for detection'),
       filters: filters.prefault({}),
+      privacy: privacy.prefault({}),
       tracker: tracker.prefault({}),
       watchdog: watchdog.prefault({}),
       eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),

@@ -19,6 +19,9 @@ test('the example config validates, with rtsp, v4l2 and file cameras, zones and 
     ],
   );
   assert.deepEqual(config.cameras[0].filters.zones.map((z) => z.name), ['dock_door', 'driveway']);
+  assert.deepEqual(config.cameras[0].privacy.masks.map((m) => m.name), ['street']);
+  assert.equal(config.cameras[0].privacy.maskBeforeInference, true);
+  assert.deepEqual(config.cameras[1].privacy, { masks: [], maskBeforeInference: true }, 'no masks unless configured');
   assert.equal(config.cameras[0].source.type === 'rtsp' && config.cameras[0].source.url, 'rtsp://viewer:dockpass@192.168.10.21:554/stream1');
   assert.equal(config.mqtt.password, 'change-me', 'the ${MQTT_PASSWORD:-change-me} fallback applies');
   assert.ok(config.mqtt.tls?.cert?.endsWith('/certs/warehouse-pi-1.crt'));
