@@ -4,8 +4,10 @@ import {
 } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
+import { join } from 'node:path';
 import { ObjectTracker } from '../track/object-tracker.js';
-import type { TrackEvent } from '../track/events.js';
+import type { OpenTrack, TrackEvent } from '../track/events.js';
+import { OpenTracksFile } from '../track/open-tracks-file.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 
 /**
@@ -30,14 +32,13 @@ export interface CameraRuntimeDeps {
   input: InputSpec;
   deviceId: string;
   modelVersion: () => string;
+  /** Where the camera's open tracks are kept across restarts (`<stateDir>/tracks/<camera>.json`). */
+  stateDir: string;
   logger: Logger;
   sink: CameraSink;
   onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
 }
-
-/** Below this a detection cannot even continue a track (ByteTrack's low-score stage). */
-const LOW_SCORE = 0.1;
 
 /**
  * One camera's path after inference: filters → tracker → event life cycle → MQTT payloads, plus
@@ -56,7 +57,9 @@ export class CameraRuntime {
   private lastFrameTime = 0;
   private lastState?: SourceStatus['state'];
   private lastLoggedError?: string;
-  readonly scoreThreshold: number;
+  private readonly openTracks: OpenTracksFile;
+  /** The detector's score threshold: below the tracker's lowScore a detection serves nothing. */
+  readonly lowScore: number;
 
   constructor(
     readonly config: CameraConfig,
@@ -64,17 +67,14 @@ export class CameraRuntime {
   ) {
     // The topics take the camera from each payload; a name that cannot be a topic level fails here, at start.
     assertTopicLevel(config.name, 'camera name');
-    this.scoreThreshold = Math.min(LOW_SCORE, config.filters.minScore);
+    this.lowScore = config.tracker.lowScore;
     this.tracker = new ObjectTracker({
       camera: config.name,
-      classes: config.filters.classes,
-      minScore: config.filters.minScore,
-      lowScore: this.scoreThreshold,
-      minArea: config.filters.minArea,
-      zones: config.filters.zones,
-      tracker: { minHits: config.tracker.minHits, maxAge: config.tracker.maxAge, matchIou: config.tracker.iouThreshold },
+      filters: config.filters,
+      tracker: config.tracker,
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
+    this.openTracks = new OpenTracksFile(join(deps.stateDir, 'tracks', `${config.name}.json`), config.name);
     this.source = createSource({
       camera: config.name,
       source: sourceSpec(config),
@@ -86,6 +86,7 @@ export class CameraRuntime {
   }
 
   async start(): Promise<void> {
+    this.endTracksOfLastRun();
     this.source.on('frame', this.onFrame);
     this.source.on('state', this.onState);
     await this.source.start();
@@ -122,6 +123,8 @@ export class CameraRuntime {
     const { sink } = this.deps;
     const events = this.tracker.update(detections, frame.capturedAt);
     for (const ev of events) sink.event(this.toPayload(ev, frame));
+    // Right after the events are queued, so a crash leaves at most this frame's change unsaved.
+    this.openTracks.save(this.tracker.openTracks(), this.tracker.openChanges, Date.now());
     if (sink.wantsDetections) {
       const wanted = this.config.filters.classes;
       const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
@@ -133,7 +136,10 @@ export class CameraRuntime {
         frameSize: [frame.geometry.srcWidth, frame.geometry.srcHeight],
         modelVersion: this.deps.modelVersion(),
         inferenceMs: Math.round(inferenceMs * 100) / 100,
-        detections: confident.map((d) => ({ label: d.label, score: round3(d.score), box: roundBox(d.box) })),
+        detections: confident.map((d) => {
+          const trackId = this.tracker.trackIdOf(d);
+          return { label: d.label, score: round3(d.score), box: roundBox(d.box), ...(trackId ? { trackId } : {}) };
+        }),
       });
     }
     // Frame read → handed to MQTT (the outbox for events): the agent's own latency.
@@ -148,6 +154,39 @@ export class CameraRuntime {
   flush(): void {
     const at = this.lastFrameTime || Date.now();
     for (const ev of this.tracker.flush(at)) this.deps.sink.event(this.toPayload(ev));
+    this.openTracks.clear();
+  }
+
+  /**
+   * The tracks this camera had open when the agent last died (kill -9, power cut) end now, with
+   * reason `restart`: their objects may have left long ago, and a consumer waits for an `end`.
+   */
+  private endTracksOfLastRun(): void {
+    const now = Date.now();
+    const left = this.openTracks.read();
+    for (const track of left) this.deps.sink.event(this.restartEnd(track, Math.max(now, track.lastSeen)));
+    if (left.length) this.deps.logger.info({ tracks: left.length }, 'tracks open at the last stop ended (reason restart)');
+    this.openTracks.clear();
+  }
+
+  private restartEnd(track: OpenTrack, frameTime: number): DetectionEvent {
+    return {
+      schema: 1,
+      id: `${track.id}:end:${frameTime}`,
+      type: 'end',
+      reason: 'restart',
+      deviceId: this.deps.deviceId,
+      camera: this.config.name,
+      trackId: track.id,
+      label: track.label,
+      score: round3(track.score),
+      box: roundBox(track.box),
+      zones: track.zones,
+      firstSeen: track.firstSeen,
+      lastSeen: track.lastSeen,
+      frameTime,
+      modelVersion: this.deps.modelVersion(),
+    };
   }
 
   private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {
@@ -156,6 +195,7 @@ export class CameraRuntime {
       // Unique per message and identical on redelivery: track life id + step + frame time.
       id: `${ev.id}:${ev.type}:${ev.frameTime}`,
       type: ev.type,
+      reason: ev.reason,
       deviceId: this.deps.deviceId,
       camera: this.config.name,
       trackId: ev.id,

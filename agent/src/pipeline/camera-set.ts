@@ -11,6 +11,7 @@ export interface CameraSetDeps {
   input: () => InputSpec;
   deviceId: string;
   modelVersion: () => string;
+  stateDir: string;
   sink: CameraSink;
   scheduler: FrameScheduler<CameraFrame>;
   metrics: AgentMetrics;
@@ -75,6 +76,7 @@ export class CameraSet {
         input: deps.input(),
         deviceId: deps.deviceId,
         modelVersion: deps.modelVersion,
+        stateDir: deps.stateDir,
         logger: deps.logger.child({ camera: camera.name }),
         sink: deps.sink,
         onFrame: (scheduled) => {
