@@ -13,11 +13,12 @@ export function minCostAssignment(cost: readonly (readonly number[])[]): number[
   const cols = rows ? cost[0].length : 0;
   if (rows === 0 || cols === 0) return new Array(rows).fill(-1);
   // Square it: n × n with dummy rows/columns at cost 0. A forbidden pair costs more than any
-  // assignment of allowed pairs, so it is taken only where nothing allowed is left (and dropped).
+  // two assignments of allowed pairs can differ by (n pairs of at most ±max each), so it is taken
+  // only where no allowed pair is left for it (and dropped from the result).
   const n = Math.max(rows, cols);
   let finiteMax = 0;
   for (const row of cost) for (const v of row) if (Number.isFinite(v)) finiteMax = Math.max(finiteMax, Math.abs(v));
-  const forbidden = (finiteMax + 1) * (n + 1);
+  const forbidden = 2 * (finiteMax + 1) * (n + 1);
   const at = (i: number, j: number): number => {
     if (i >= rows || j >= cols) return 0;
     const v = cost[i][j];

@@ -48,12 +48,12 @@ export interface TrackerStep {
 
 /** A detection this much on top of one that was matched is the same object seen twice (per-class NMS). */
 const DUPLICATE_IOU = 0.7;
-/** An unseen track's motion is extrapolated this long at most; then it waits where it was heading. */
-const MAX_PREDICT_MS = 1000;
 /** A track that kept within this fraction of its height of one place ... */
 const STATIONARY_DRIFT = 0.25;
 /** ... for this long is stationary. */
 const STATIONARY_AFTER_MS = 2000;
+/** Below this speed, in box heights per second, a lost track may be found again at its last box. */
+const SLOW_SPEED = 0.25;
 /** Within a label group, a detection of the track's own label is preferred on a near tie. */
 const OTHER_LABEL_COST = 0.05;
 
@@ -97,6 +97,12 @@ class TrackState implements Track {
     this.anchorSince = time;
   }
 
+  /** Moves less than SLOW_SPEED heights a second (Kalman velocity). */
+  get slow(): boolean {
+    const [vx, vy] = this.kalman.velocity();
+    return Math.hypot(vx, vy) * 1000 < SLOW_SPEED * (this.box[3] - this.box[1]);
+  }
+
   get stationary(): boolean {
     return this.lastSeen - this.anchorSince >= STATIONARY_AFTER_MS;
   }
@@ -138,9 +144,9 @@ class TrackState implements Track {
  *    few frames and is the same object.
  * 4. Tentative tracks take what is left, weak or confident: a new object near the threshold
  *    still reaches `minHits`.
- * 5. Lost tracks get the confident detections still left by IoU with their last observed box:
- *    an object that stopped behind something comes back where it was, not where its old
- *    velocity would have carried it.
+ * 5. Lost tracks that moved slowly get the confident detections still left by IoU with their
+ *    last observed box: an object that stopped comes back where it was, not where the Kalman
+ *    filter's small remaining velocity would have carried it over many seconds.
  * 6. A detection on top of one just matched, of a label of the same group, is the same object
  *    seen twice: it votes for the label and starts nothing. Any other detection at or above
  *    `startScore` starts a tentative track.
@@ -161,10 +167,11 @@ export class Tracker {
   /** Feeds one frame's detections (source pixels) taken at `time` (epoch ms). */
   update(detections: readonly Detection[], time: number): TrackerStep {
     const s = this.settings;
+    // Unseen tracks keep moving for their whole lost time: a walker hidden behind a pillar comes
+    // out where its velocity says (capping the prediction at 1 s lost most of them on the bench).
     for (const t of this.tracks) {
-      const until = Math.min(time, t.lastSeen + MAX_PREDICT_MS);
-      t.kalman.predict(until - t.kalmanTime);
-      t.kalmanTime = Math.max(t.kalmanTime, until);
+      t.kalman.predict(time - t.kalmanTime);
+      t.kalmanTime = Math.max(t.kalmanTime, time);
     }
     const predicted = (t: TrackState) => t.kalman.box();
     const observed = (t: TrackState) => t.box;
@@ -179,7 +186,9 @@ export class Tracker {
     const second = this.match(first.tracks.filter((t) => t.missed === 0), low, predicted, s.lowIouThreshold, pairs);
     const lowLeft = second.detections;
     const third = this.match(tentative, [...first.detections, ...lowLeft], predicted, s.iouThreshold, pairs);
-    const lostLeft = first.tracks.filter((t) => t.missed > 0);
+    // Only slow tracks: a walker's last box is where someone else walks next (tried on the bench:
+    // matching moving tracks there stole other people's detections, even at IoU 0.5).
+    const lostLeft = first.tracks.filter((t) => t.missed > 0 && t.slow);
     const fourth = this.match(lostLeft, third.detections.filter((d) => d.score >= s.minScore), observed, s.iouThreshold, pairs);
 
     const step: TrackerStep = { matched: [], confirmed: [], ended: [], assigned: new Map() };
