@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Box } from '@kestrel/core/image/letterbox';
+import type { Detection } from '@kestrel/core/detect/types';
+import { ObjectTracker } from '@kestrel/agent/track/object-tracker';
+import { OpenTracksFile } from '@kestrel/agent/track/open-tracks-file';
+import { trackerOptions } from '../support/camera-config.js';
+
+const person = (box: Box, score = 0.8): Detection => ({ classId: 0, label: 'person', score, box });
+const T0 = 1_700_000_000_000;
+
+test('open tracks survive a crash on disk: saved at once on new/end, box and times at most once a second', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-open-tracks-'));
+  try {
+    const path = join(dir, 'tracks', 'door.json');
+    const file = new OpenTracksFile(path, 'door');
+    const tracker = new ObjectTracker({ ...trackerOptions({ tracker: { minHits: 2, lostSeconds: 0.5 } }), eventId: (t) => `${t}-life` });
+    const step = (k: number, dets: Detection[], now: number) => {
+      const events = tracker.update(dets, T0 + k * 100);
+      file.save(tracker.openTracks(), tracker.openChanges, now);
+      return events;
+    };
+    step(0, [person([0, 0, 50, 150])], 0);
+    assert.equal(existsSync(path), false, 'nothing announced, nothing written');
+    const events = step(1, [person([5, 0, 55, 150])], 10);
+    assert.deepEqual(events.map((e) => e.type), ['new']);
+    const saved = () => JSON.parse(readFileSync(path, 'utf8')) as { tracks: Array<{ id: string; box: Box; lastSeen: number }> };
+    assert.deepEqual(saved().tracks.map((t) => [t.id, t.lastSeen]), [[`${T0}-life`, T0 + 100]], 'written with the new');
+    step(2, [person([10, 0, 60, 150])], 500);
+    assert.equal(saved().tracks[0].lastSeen, T0 + 100, 'within the second: not rewritten');
+    step(3, [person([15, 0, 65, 150])], 1100);
+    assert.equal(saved().tracks[0].lastSeen, T0 + 300, 'a second later: rewritten');
+    assert.deepEqual(saved().tracks[0].box, [15, 0, 65, 150]);
+
+    // What the next start reads: the same tracks, as a fresh instance finds them.
+    const after = new OpenTracksFile(path, 'door').read();
+    assert.equal(after.length, 1);
+    assert.equal(after[0].label, 'person');
+    assert.equal(after[0].firstSeen, T0);
+
+    for (let k = 4; k < 10; k++) step(k, [], 1200 + k);
+    assert.equal(existsSync(path), false, 'the end removes the file at once');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a missing, torn or foreign file reads as no open tracks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-open-tracks-'));
+  try {
+    const path = join(dir, 'cam.json');
+    assert.deepEqual(new OpenTracksFile(path, 'cam').read(), []);
+    writeFileSync(path, '{"schema":1,"tracks":[{"id":"x"');
+    assert.deepEqual(new OpenTracksFile(path, 'cam').read(), []);
+    writeFileSync(path, JSON.stringify({ schema: 2, tracks: [] }));
+    assert.deepEqual(new OpenTracksFile(path, 'cam').read(), []);
+    writeFileSync(path, JSON.stringify({ schema: 1, tracks: [{ id: 'ok', label: 'car', score: 0.5, box: [0, 0, 1, 1], zones: [], firstSeen: 1, lastSeen: 2 }, { id: 3 }] }));
+    assert.deepEqual(new OpenTracksFile(path, 'cam').read().map((t) => t.id), ['ok'], 'malformed entries are skipped');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
