@@ -30,11 +30,13 @@ export function minCostAssignment(cost: readonly (readonly number[])[]): number[
   const v = new Float64Array(n + 1);
   const p = new Int32Array(n + 1);
   const way = new Int32Array(n + 1);
+  const minv = new Float64Array(n + 1);
+  const used = new Uint8Array(n + 1);
   for (let i = 1; i <= n; i++) {
     p[0] = i;
     let j0 = 0;
-    const minv = new Float64Array(n + 1).fill(Infinity);
-    const used = new Uint8Array(n + 1);
+    minv.fill(Infinity);
+    used.fill(0);
     do {
       used[j0] = 1;
       const i0 = p[j0];

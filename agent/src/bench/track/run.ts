@@ -20,6 +20,8 @@ export interface TrackerResult extends TrackingScores {
   newTracks: number;
   /** `new` events per true object (1 is one event per object). */
   newPerObject: number;
+  /** Time the tracker took per frame, filters and events included (this machine, this run). */
+  msPerFrame: number;
 }
 
 export interface SceneResult {
@@ -58,7 +60,9 @@ export function benchTracking(options: { seed: number; seconds: number; camera?:
   const total = (which: 'current' | 'baseline'): TrackerResult => {
     const scores = combineScores(results.map((r) => r[which]));
     const newTracks = results.reduce((a, r) => a + r[which].newTracks, 0);
-    return { ...scores, newTracks, newPerObject: newTracks / Math.max(1, scores.trueObjects) };
+    const frames = results.reduce((a, r) => a + r.frames, 0);
+    const msPerFrame = results.reduce((a, r) => a + r[which].msPerFrame * r.frames, 0) / Math.max(1, frames);
+    return { ...scores, newTracks, newPerObject: newTracks / Math.max(1, scores.trueObjects), msPerFrame };
   };
   return { seed: options.seed, secondsPerScene: options.seconds, scenes: results, total: { current: total('current'), baseline: total('baseline') } };
 }
@@ -76,9 +80,9 @@ export async function runTrackBench(flags: TrackBenchFlags): Promise<number> {
 }
 
 function formatReport(report: TrackBenchReport): string {
-  const head = `${'scene'.padEnd(14)} ${'tracker'.padEnd(9)} ${'MOTA'.padStart(6)} ${'IDF1'.padStart(6)} ${'IDsw'.padStart(5)} ${'frag'.padStart(5)} ${'new/objects'.padStart(14)}`;
+  const head = `${'scene'.padEnd(14)} ${'tracker'.padEnd(9)} ${'MOTA'.padStart(6)} ${'IDF1'.padStart(6)} ${'IDsw'.padStart(5)} ${'frag'.padStart(5)} ${'new/objects'.padStart(14)} ${'ms/frame'.padStart(9)}`;
   const line = (scene: string, name: string, r: TrackerResult) =>
-    `${scene.padEnd(14)} ${name.padEnd(9)} ${r.mota.toFixed(3).padStart(6)} ${r.idf1.toFixed(3).padStart(6)} ${String(r.idSwitches).padStart(5)} ${String(r.fragmentations).padStart(5)} ${`${r.newTracks}/${r.trueObjects} (${r.newPerObject.toFixed(2)})`.padStart(14)}`;
+    `${scene.padEnd(14)} ${name.padEnd(9)} ${r.mota.toFixed(3).padStart(6)} ${r.idf1.toFixed(3).padStart(6)} ${String(r.idSwitches).padStart(5)} ${String(r.fragmentations).padStart(5)} ${`${r.newTracks}/${r.trueObjects} (${r.newPerObject.toFixed(2)})`.padStart(14)} ${r.msPerFrame.toFixed(3).padStart(9)}`;
   const rows = report.scenes.flatMap((s) => [line(s.scene, 'current', s.current), line('', 'old', s.baseline)]);
   const c = report.total.current;
   const met = c.idf1 >= TARGETS.idf1 && c.newPerObject <= TARGETS.newPerObject;
@@ -101,16 +105,20 @@ function detectAll(scene: Scene, seed: number): Detection[][] {
 interface Run {
   tracks: Labelled[][];
   newTracks: number;
+  ms: number;
 }
 
 function runCurrent(scene: Scene, detections: Detection[][], camera: CameraConfig): Run {
   const tracker = new ObjectTracker({ camera: 'bench', filters: camera.filters, tracker: camera.tracker });
   let newTracks = 0;
+  let ms = 0;
   const tracks = detections.map((dets, k) => {
+    const start = performance.now();
     newTracks += tracker.update(dets, frameTime(scene, k)).filter((e) => e.type === 'new').length;
+    ms += performance.now() - start;
     return tracker.visibleTracks().map((t) => ({ id: t.id, box: t.box }));
   });
-  return { tracks, newTracks };
+  return { tracks, newTracks, ms };
 }
 
 /** The old behaviour as the agent configured it: minScore to match first, 0.1 to continue, 2 s of frames lost. */
@@ -124,17 +132,20 @@ function runBaseline(scene: Scene, detections: Detection[][], camera: CameraConf
     lowScore,
   });
   let newTracks = 0;
+  let ms = 0;
   const tracks = detections.map((dets, k) => {
+    const start = performance.now();
     newTracks += tracker.update(dets.filter((d) => d.score >= lowScore), frameTime(scene, k)).confirmed.length;
+    ms += performance.now() - start;
     return tracker.active.filter((t) => t.confirmed && t.missed === 0).map((t) => ({ id: t.id, box: t.box }));
   });
-  return { tracks, newTracks };
+  return { tracks, newTracks, ms };
 }
 
 function result(truth: Labelled[][], run: Run): TrackerResult {
   const frames: EvalFrame[] = truth.map((t, k) => ({ truth: t, tracks: run.tracks[k] }));
   const scores = scoreTracking(frames);
-  return { ...scores, newTracks: run.newTracks, newPerObject: run.newTracks / Math.max(1, scores.trueObjects) };
+  return { ...scores, newTracks: run.newTracks, newPerObject: run.newTracks / Math.max(1, scores.trueObjects), msPerFrame: run.ms / Math.max(1, truth.length) };
 }
 
 function frameTime(scene: Scene, k: number): number {
