@@ -39,7 +39,7 @@ const CASES: [string, string, string, RegExp][] = [
   ['tracker startScore above 1', `cameras:\n  - { name: a, source: { type: demo }, tracker: { startScore: 2 } }\n`, 'cameras[0].tracker.startScore', /<= 1/],
   ['tracker class group of one label', `cameras:\n  - { name: a, source: { type: demo }, tracker: { classGroups: [[car, truck], [bus]] } }\n`, 'cameras[0].tracker.classGroups[1]', /at least two labels/],
   ['tracker label in two class groups', `cameras:\n  - { name: a, source: { type: demo }, tracker: { classGroups: [[car, truck], [bus, car]] } }\n`, 'cameras[0].tracker.classGroups[1][1]', /label "car" is already in group \[0\]/],
-  ['tracker maxAge (now lostSeconds)', `cameras:\n  - { name: a, source: { type: demo }, tracker: { maxAge: 10 } }\n`, 'cameras[0].tracker.maxAge', /./],
+  ['tracker maxAge (now lostSeconds)', `cameras:\n  - { name: a, source: { type: demo }, tracker: { maxAge: 10 } }\n`, 'cameras[0].tracker.maxAge', /unknown key "maxAge" \(known keys: minHits, lostSeconds,/],
   ['watchdog backoff min above max', `cameras:\n  - { name: a, source: { type: demo }, watchdog: { backoff: { minMs: 5000, maxMs: 100 } } }\n`, 'cameras[0].watchdog.backoff.maxMs', /must be >= minMs \(5000\)/],
   ['v4l2 width without height', `cameras:\n  - { name: a, source: { type: v4l2, width: 640 } }\n`, 'cameras[0].source.height', /width and height together/],
   ['mqtt url of another scheme', `mqtt: { url: "http://broker" }\n`, 'mqtt.url', /broker URL/],
