@@ -74,7 +74,9 @@ export class CameraRuntime {
       tracker: config.tracker,
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
-    this.openTracks = new OpenTracksFile(join(deps.stateDir, 'tracks', `${config.name}.json`), config.name);
+    this.openTracks = new OpenTracksFile(join(deps.stateDir, 'tracks', `${config.name}.json`), config.name, (err) =>
+      deps.logger.warn({ err: err.message }, 'cannot keep the open tracks in the state folder; after a crash their end events will be missing'),
+    );
     this.source = createSource({
       camera: config.name,
       source: sourceSpec(config),

@@ -23,10 +23,17 @@ export class OpenTracksFile {
   private savedChanges = -1;
   private savedAt = 0;
   private savedEmpty = false;
+  private failing = false;
 
+  /**
+   * `onError` hears the first failure to write or remove the file (a read-only or full state
+   * folder) and nothing more until a write succeeds again: detection goes on without it, as it
+   * does with an in-memory outbox; only the restart ends are lost.
+   */
   constructor(
     private readonly path: string,
     private readonly camera: string,
+    private readonly onError: (err: Error) => void = () => undefined,
   ) {}
 
   /** The tracks the last run left open; none when the file is missing or unreadable. */
@@ -53,25 +60,40 @@ export class OpenTracksFile {
   save(tracks: readonly OpenTrack[], changes: number, now: number): void {
     const changed = changes !== this.savedChanges;
     if (!changed && (tracks.length === 0 || now - this.savedAt < SAVE_INTERVAL_MS)) return;
+    // Marked saved even when the write fails, so a broken disk is tried once a second, not every frame.
+    this.savedChanges = changes;
+    this.savedAt = now;
     if (tracks.length === 0) {
       this.clear();
-    } else {
-      const doc: OpenTracksDocument = { schema: 1, camera: this.camera, savedAt: now, tracks: [...tracks] };
+      return;
+    }
+    const doc: OpenTracksDocument = { schema: 1, camera: this.camera, savedAt: now, tracks: [...tracks] };
+    this.attempt(() => {
       mkdirSync(dirname(this.path), { recursive: true });
       const tmp = `${this.path}.tmp`;
       writeFileSync(tmp, JSON.stringify(doc));
       renameSync(tmp, this.path);
       this.savedEmpty = false;
-    }
-    this.savedChanges = changes;
-    this.savedAt = now;
+    });
   }
 
   /** Nothing open: the file goes (once). */
   clear(): void {
     if (this.savedEmpty) return;
-    rmSync(this.path, { force: true });
-    this.savedEmpty = true;
+    this.attempt(() => {
+      rmSync(this.path, { force: true });
+      this.savedEmpty = true;
+    });
+  }
+
+  private attempt(write: () => void): void {
+    try {
+      write();
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.onError(err as Error);
+      this.failing = true;
+    }
   }
 }
 

@@ -63,3 +63,17 @@ test('a missing, torn or foreign file reads as no open tracks', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a state folder that cannot be written is reported once and does not stop tracking', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-open-tracks-'));
+  try {
+    writeFileSync(join(dir, 'tracks'), 'a file where the folder should be');
+    const errors: string[] = [];
+    const file = new OpenTracksFile(join(dir, 'tracks', 'door.json'), 'door', (err) => errors.push(err.message));
+    const open = [{ id: 'a', label: 'person', classId: 0, score: 0.9, bestScore: 0.9, box: [0, 0, 1, 1] as Box, zones: [], firstSeen: 1, lastSeen: 2 }];
+    for (let k = 0; k < 5; k++) file.save(open, k, k * 2000);
+    assert.equal(errors.length, 1, 'one report for a failure that lasts');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
