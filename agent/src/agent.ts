@@ -191,7 +191,7 @@ export class Agent {
     this.systemd.status(`loading model ${modelPath}`);
     // A signal during the model load: stop() is already taking down what exists; start nothing more.
     const model = engine;
-    if (!(await parts.start({ name: 'inference', start: () => model.start(), stop: () => model.stop(), degraded: () => (this.inferenceProblem ? [this.inferenceProblem] : []) }))) return;
+    if (!(await parts.start({ name: 'inference', start: () => model.start(), stop: () => model.stop(), degraded: () => [this.inferenceProblem, this.liveness.failing()].filter((r): r is string => r !== undefined) }))) return;
     const info = model.info!;
     log.info({ model: info.meta.name, version: info.meta.version, provider: info.provider, skipped: info.skippedProviders.map((s) => `${s.provider}: ${s.reason}`) }, 'model loaded');
     this.metrics.setInfo({ version: KESTREL_VERSION, device: config.device.id, model: info.meta.name ?? 'model', modelVersion: info.meta.version ?? '0', provider: info.provider });

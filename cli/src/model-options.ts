@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DECODERS, KestrelError, parseProviders, type DecoderName, type KestrelMetadata, type ProviderName } from '@kestrel/core';
+import { DECODERS, defaultInputSpec, KestrelError, parseProviders, type DecoderName, type KestrelMetadata, type ProviderName } from '@kestrel/core';
 import { defaultModelPath } from './paths.js';
 
 /** Flags shared by every command that loads a detection model. */
@@ -68,8 +68,8 @@ export function metadataOverrides(flags: ModelFlags): Partial<KestrelMetadata> {
   }
   if (flags.imgsz) {
     const { width, height } = parseImgsz(flags.imgsz);
-    // Ultralytics exports stretch-free letterbox with grey padding and 0..1 scaling.
-    o.input = { width, height, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: 114 };
+    // Ultralytics exports take core's default input: letterboxed with grey padding, 0..1 scaling.
+    o.input = defaultInputSpec(width, height);
   }
   return o;
 }

@@ -1,8 +1,9 @@
 export { loadConfig, checkConfig, type LoadedConfig, type ConfigOrigin, type ConfigCheck, type ConfigSource } from './load.js';
+export { loadHubConfig, parseHubConfig, checkHubConfig, type HubConfigCheck } from './load-hub.js';
+export { createHubConfigSchema, DEFAULT_HUB_BIND, type HubConfig, type HubConfigInput, type HubConfigSchema } from './schema/hub.js';
 export {
   createConfigSchema,
   PROVIDER_NAMES,
-  LOG_LEVELS,
   type AgentConfig,
   type AgentConfigInput,
   type CameraConfig,
@@ -12,12 +13,12 @@ export {
   type ConfigSchema,
 } from './schema/agent.js';
 export { DEFAULT_MQTT_URL } from './schema/mqtt.js';
-export { NAME_PATTERN } from './schema/common.js';
+export { NAME_PATTERN, LOG_LEVELS } from './schema/common.js';
 export { STRATEGY_NAMES, type StrategyName, type SamplingConfig, type SamplingQuota, type SamplingUploadConfig } from './schema/sampling.js';
 export { configContext, deviceIdFromHostname, defaultStateDir, type ConfigContext, type Env } from './context.js';
 export { ENV_OVERRIDES, type AppliedOverride } from './env.js';
 export { formatIssue, formatPath, type ConfigIssue } from './issues.js';
-export { configJsonSchema, type JsonSchema } from './json-schema.js';
+export { configJsonSchema, hubConfigJsonSchema, type JsonSchema } from './json-schema.js';
 export { redactConfig, redactString, REDACTED } from './redact.js';
 export { parseBind, type BindAddress } from './bind.js';
 export { registerConfigCommands } from './commands.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createConfigSchema } from './schema/agent.js';
+import { createHubConfigSchema } from './schema/hub.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -16,5 +17,15 @@ export function configJsonSchema(): JsonSchema {
     ...z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
     title: 'Kestrel agent configuration',
     description: 'kestrel agent --config <file>; check a file with `kestrel config check <file>`',
+  };
+}
+
+/** The same for the hub's config (hub.yaml): `kestrel config schema --hub`. */
+export function hubConfigJsonSchema(): JsonSchema {
+  const schema = createHubConfigSchema({ baseDir: '/', cwd: '/', deviceId: 'hub', stateDir: '/' });
+  return {
+    ...z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+    title: 'Kestrel hub configuration',
+    description: 'kestrel hub --config <file>; check a file with `kestrel config check --hub <file>`',
   };
 }

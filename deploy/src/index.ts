@@ -2,7 +2,8 @@
 // MQTT), the device table from the fleet's retained topics, and dataset export.
 export { registerDeployCommands } from './commands.js';
 export { Hub } from './hub/hub.js';
-export { createHubConfigSchema, loadHubConfig, parseHubConfig, DEFAULT_HUB_BIND, type HubConfig, type HubConfigInput } from './hub/config.js';
+// The hub's config is declared in @kestrel/config beside the agent's; re-exported for the hub's users.
+export { createHubConfigSchema, loadHubConfig, parseHubConfig, DEFAULT_HUB_BIND, type HubConfig, type HubConfigInput } from '@kestrel/config';
 export { SampleIngest, IngestError, type IngestLimits, type IngestResult } from './hub/ingest.js';
 export { issueToken, revokeToken, authenticate, hashToken, type IssuedToken, type Authentication } from './hub/tokens.js';
 export { checkJpegHeader, decodeJpeg, type JpegInfo } from './hub/image-check.js';

@@ -1,11 +1,11 @@
 // What an op converter sees: the TF node, its inputs as converted values, and helpers to read
 // constants, place values in the layout an ONNX op needs, and emit ONNX nodes.
 import { KestrelError } from '@kestrel/core/util/errors';
+import { attr, type Attribute } from '@kestrel/core/onnx/build';
 import type { TfNodeDef } from './model-json.js';
-import { OnnxGraph, type OnnxAttribute } from './ir/graph.js';
+import { OnnxGraph } from './ir/graph.js';
 import { identityPerm, isIdentityPerm, samePerm, transposeBetween } from './layout.js';
 import { reshapeHost, transposeHost, type HostDType, type HostTensor } from './tensor.js';
-import { attr } from './ir/graph.js';
 
 export interface ConstValue {
   readonly kind: 'const';
@@ -162,7 +162,7 @@ export class NodeContext {
   }
 
   /** Appends an ONNX node and returns its outputs as converted values. */
-  emit(opType: string, inputs: string[], attributes: Record<string, OnnxAttribute>, outputs: OutputSpec[]): DynamicValue[] {
+  emit(opType: string, inputs: string[], attributes: Record<string, Attribute>, outputs: OutputSpec[]): DynamicValue[] {
     const bases = outputs.map((o, k) => o.name ?? (k === 0 ? this.node.name : `${this.node.name}:${k}`));
     const onnxNode = this.state.graph.addNode(opType, inputs, bases, attributes, this.node.name);
     return outputs.map((o, k) => ({
@@ -174,7 +174,7 @@ export class NodeContext {
     }));
   }
 
-  emitOne(opType: string, inputs: string[], attributes: Record<string, OnnxAttribute>, output: OutputSpec): DynamicValue {
+  emitOne(opType: string, inputs: string[], attributes: Record<string, Attribute>, output: OutputSpec): DynamicValue {
     return this.emit(opType, inputs, attributes, [output])[0];
   }
 

@@ -107,18 +107,3 @@ export function castHost(t: HostTensor, dtype: HostDType): HostTensor {
   }
   return hostTensor(dtype, t.shape, out);
 }
-
-/** Little-endian bytes of the tensor, as ONNX raw_data wants them. */
-export function toLittleEndianBytes(t: HostTensor): Uint8Array {
-  const n = t.data.length;
-  if (t.dtype === 'bool') return new Uint8Array(t.data as Uint8Array);
-  const width = t.dtype === 'int64' ? 8 : 4;
-  const bytes = new Uint8Array(n * width);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < n; i++) {
-    if (t.dtype === 'float32') view.setFloat32(i * 4, (t.data as Float32Array)[i], true);
-    else if (t.dtype === 'int32') view.setInt32(i * 4, (t.data as Int32Array)[i], true);
-    else view.setBigInt64(i * 8, (t.data as BigInt64Array)[i], true);
-  }
-  return bytes;
-}

@@ -32,7 +32,7 @@ function msUntilFullyVisible(now: number, forMs: number): number {
 }
 
 test('the demo camera streams a real-time 1280×720 scene with the person where demoPlacement says', async () => {
-  const source = createSource({ camera: 'demo', source: { kind: 'demo' }, output: { width: 416, height: 416, fps: 5 } });
+  const source = createSource({ camera: 'demo', source: { type: 'demo' }, output: { width: 416, height: 416, fps: 5 } });
   sources.push(source);
   const checked: Array<{ frame: Frame; inside: number; outside: number; latencyMs: number }> = [];
   let checkFrom = Infinity;
@@ -76,7 +76,7 @@ test('the demo camera streams a real-time 1280×720 scene with the person where 
 });
 
 test('the demo runs in real time at its own frame rate when uncapped', async () => {
-  const source = createSource({ camera: 'demo-rate', source: { kind: 'demo' }, output: { width: 320, height: 320 } });
+  const source = createSource({ camera: 'demo-rate', source: { type: 'demo' }, output: { width: 320, height: 320 } });
   sources.push(source);
   let frames = 0;
   source.on('frame', () => frames++);

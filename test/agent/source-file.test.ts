@@ -33,7 +33,7 @@ function makeClip(name: string, lavfi: string, seconds: number, lossless = false
 
 test('a 3 s clip at a 10 fps cap gives about 30 frames of exactly the model size, in real time, then ends', async () => {
   const clip = makeClip('testsrc.mp4', 'testsrc2=s=640x360:r=20', 3);
-  const source = track(createSource({ camera: 'file', source: { kind: 'file', path: clip }, output: { width: 416, height: 416, fps: 10 } }));
+  const source = track(createSource({ camera: 'file', source: { type: 'file', path: clip }, output: { width: 416, height: 416, fps: 10 } }));
   const frames = collectFrames(source);
   const states: string[] = [];
   source.on('state', (s) => states.push(s.state));
@@ -66,7 +66,7 @@ test('a 3 s clip at a 10 fps cap gives about 30 frames of exactly the model size
 
 test('the fps cap never invents frames: a 5 fps clip under a 15 fps cap gives 5 fps', async () => {
   const clip = makeClip('slow.mp4', 'testsrc2=s=320x240:r=5', 2);
-  const source = track(createSource({ camera: 'slow', source: { kind: 'file', path: clip, realtime: false }, output: { width: 160, height: 160, fps: 15 } }));
+  const source = track(createSource({ camera: 'slow', source: { type: 'file', path: clip, realtime: false }, output: { width: 160, height: 160, fps: 15 } }));
   const frames = collectFrames(source);
   await source.start();
   await waitForStatus(source, (s) => s.state === 'stopped', 15_000, 'the end of the file');
@@ -87,7 +87,7 @@ test('ffmpeg scales and pads exactly as letterboxGeometry() says, for odd sizes 
   for (const { src, dst, keepAspect } of cases) {
     const name = `${src.join('x')}-${dst.join('x')}`;
     const clip = makeClip(`${name}.mkv`, `color=c=white:s=${src[0]}x${src[1]}:r=10,format=yuv444p`, 0.5, true);
-    const source = track(createSource({ camera: name, source: { kind: 'file', path: clip, realtime: false }, output: { width: dst[0], height: dst[1], padValue: 0, keepAspect } }));
+    const source = track(createSource({ camera: name, source: { type: 'file', path: clip, realtime: false }, output: { width: dst[0], height: dst[1], padValue: 0, keepAspect } }));
     const frames = collectFrames(source);
     await source.start();
     await waitForStatus(source, (s) => s.state === 'stopped', 15_000, `${name} to end`);
@@ -110,7 +110,7 @@ test('ffmpeg scales and pads exactly as letterboxGeometry() says, for odd sizes 
 
 test('a looping file keeps streaming past its end', async () => {
   const clip = makeClip('loop.mp4', 'testsrc2=s=320x240:r=10', 1);
-  const source = track(createSource({ camera: 'loop', source: { kind: 'file', path: clip, loop: true }, output: { width: 160, height: 160 } }));
+  const source = track(createSource({ camera: 'loop', source: { type: 'file', path: clip, loop: true }, output: { width: 160, height: 160 } }));
   const frames = collectFrames(source);
   await source.start();
   await waitForStatus(source, (s) => s.counters.framesIn >= 25, 10_000, '2.5 passes of the 10-frame clip');
@@ -127,7 +127,7 @@ test('a looping file keeps streaming past its end', async () => {
 });
 
 test('a missing file fails with the reason and keeps retrying; stop() ends the retries', async () => {
-  const source = track(createSource({ camera: 'missing', source: { kind: 'file', path: join(dir, 'nope.mp4') }, output: { width: 64, height: 64 }, backoff: { initialMs: 50, maxMs: 200 } }));
+  const source = track(createSource({ camera: 'missing', source: { type: 'file', path: join(dir, 'nope.mp4') }, output: { width: 64, height: 64 }, backoff: { minMs: 50, maxMs: 200 } }));
   await source.start();
   const failed = await waitForStatus(source, (s) => s.state === 'failed', 10_000, 'failed');
   assert.match(failed.lastError ?? '', /nope\.mp4: No such file or directory/);
@@ -141,7 +141,7 @@ test('a missing file fails with the reason and keeps retrying; stop() ends the r
 });
 
 test('a missing ffmpeg binary is reported as such, not thrown', async () => {
-  const source = track(createSource({ camera: 'noffmpeg', source: { kind: 'demo' }, output: { width: 64, height: 64 }, ffmpegPath: join(dir, 'no-ffmpeg-here'), backoff: { initialMs: 50, maxMs: 100 } }));
+  const source = track(createSource({ camera: 'noffmpeg', source: { type: 'demo' }, output: { width: 64, height: 64 }, ffmpegPath: join(dir, 'no-ffmpeg-here'), backoff: { minMs: 50, maxMs: 100 } }));
   await source.start();
   const failed = await waitForStatus(source, (s) => s.state === 'failed', 5000, 'failed');
   assert.match(failed.lastError ?? '', /ffmpeg not found at ".*no-ffmpeg-here": install ffmpeg/);

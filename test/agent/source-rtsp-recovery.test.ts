@@ -20,7 +20,7 @@ after(async () => {
 test('the camera streams again within 5 s after the RTSP server comes back', async () => {
   const server = await startRtspServer();
   servers.push(server);
-  const source = createSource({ camera: 'comeback', source: { kind: 'rtsp', url: server.url, transport: 'udp' }, output: { width: 320, height: 320 }, stallSeconds: 3 });
+  const source = createSource({ camera: 'comeback', source: { type: 'rtsp', url: server.url, transport: 'udp' }, output: { width: 320, height: 320 }, stallSeconds: 3 });
   sources.push(source);
   const seen: SourceStatus[] = [];
   const pids = new Set<number>();
@@ -60,7 +60,7 @@ test('the camera streams again within 5 s after the RTSP server comes back', asy
 
 test('an unreachable camera is failed/retrying with a clear reason, never an exception', async () => {
   const port = await freePort(); // nothing listens there
-  const source = createSource({ camera: 'nowhere', source: { kind: 'rtsp', url: `rtsp://user:secret@127.0.0.1:${port}/x` }, output: { width: 64, height: 64 }, backoff: { initialMs: 100, maxMs: 400 } });
+  const source = createSource({ camera: 'nowhere', source: { type: 'rtsp', url: `rtsp://user:secret@127.0.0.1:${port}/x` }, output: { width: 64, height: 64 }, backoff: { minMs: 100, maxMs: 400 } });
   sources.push(source);
   await source.start();
   const failed = await waitForStatus(source, (s) => s.state === 'failed', 10_000, 'failed');
@@ -77,7 +77,7 @@ test('a server that accepts but never answers fails after the connect timeout', 
   const silent: Server = createServer((socket) => sockets.push(socket)); // reads nothing, says nothing
   const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
   try {
-    const source = createSource({ camera: 'silent', source: { kind: 'rtsp', url: `rtsp://127.0.0.1:${port}/x`, socketTimeoutSeconds: 30 }, output: { width: 64, height: 64 }, connectTimeoutSeconds: 2 });
+    const source = createSource({ camera: 'silent', source: { type: 'rtsp', url: `rtsp://127.0.0.1:${port}/x`, socketTimeoutSeconds: 30 }, output: { width: 64, height: 64 }, connectTimeoutSeconds: 2 });
     sources.push(source);
     const t0 = Date.now();
     await source.start();

@@ -22,7 +22,7 @@ after(async () => {
 const even = (v: number) => Math.round(v / 2) * 2;
 
 test('an RTSP camera over UDP gives model-size frames with the photo where the publisher put it', async () => {
-  const source = createSource({ camera: 'rtsp', source: { kind: 'rtsp', url: server.url, transport: 'udp' }, output: { width: 416, height: 416, fps: 5 } });
+  const source = createSource({ camera: 'rtsp', source: { type: 'rtsp', url: server.url, transport: 'udp' }, output: { width: 416, height: 416, fps: 5 } });
   sources.push(source);
   const frames: Frame[] = [];
   source.on('frame', (f) => frames.push(f));
@@ -64,10 +64,10 @@ test('an RTSP camera over UDP gives model-size frames with the photo where the p
 test('a stream that goes silent is detected by the watchdog (stalled) and resumes when it returns', async () => {
   const source = createSource({
     camera: 'stall',
-    source: { kind: 'rtsp', url: server.url, transport: 'udp' },
+    source: { type: 'rtsp', url: server.url, transport: 'udp' },
     output: { width: 160, height: 160 },
     stallSeconds: 2,
-    backoff: { initialMs: 200, maxMs: 1000 },
+    backoff: { minMs: 200, maxMs: 1000 },
   });
   sources.push(source);
   const states: SourceState[] = [];

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exampleOnItsDevice } from './support/example.js';
+import { exampleOnItsDevice, hubExampleOnItsHub } from './support/example.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const example = exampleOnItsDevice();
@@ -104,4 +104,53 @@ test('kestrel config show prints the effective config without secrets', () => {
   assert.match(stdout, /url: rtsp:\/\/\[redacted\]@192\.168\.10\.21:554\/stream1/);
   assert.ok(!stdout.includes('envsecret'), 'the password from the environment stays hidden');
   assert.match(stdout, /lostSeconds: 4/);
+});
+
+const BROKEN_HUB = `bind: localhost
+limits:
+  maxBatch: 0
+mqtt:
+  prefx: site1
+`;
+
+test('kestrel config check --hub: the hub example exits 0 and says where the hub listens and keeps its data', () => {
+  const hubExample = hubExampleOnItsHub();
+  const { code, stdout } = kestrelConfig('check', '--hub', hubExample);
+  assert.equal(code, 0);
+  assert.equal(stdout, `${hubExample}: ok (hub on http://127.0.0.1:8470, data in ${join(dirname(hubExample), 'hub-data')}, following mqtt://127.0.0.1:1883)\n`);
+});
+
+test('kestrel config check --hub: an invalid hub file exits 1 with every error, its path and line (--json too)', () => {
+  const file = tempFile('hub.yaml', BROKEN_HUB);
+  const { code, stdout, stderr } = kestrelConfig('check', '--hub', file);
+  assert.equal(code, 1);
+  assert.equal(stdout, '');
+  assert.match(stderr, /hub\.yaml: 3 errors\n/);
+  for (const line of ['bind: must be host:port', 'limits.maxBatch: must be > 0 (line 3)', 'mqtt.prefx: unknown key "prefx" (did you mean "prefix"?) (line 5)']) {
+    assert.ok(stderr.includes(line), `missing "${line}" in:\n${stderr}`);
+  }
+
+  const json = kestrelConfig('check', '--hub', '--json', file);
+  assert.equal(json.code, 1);
+  assert.deepEqual((JSON.parse(json.stdout) as { errors: { path: string }[] }).errors.map((e) => e.path), ['bind', 'limits.maxBatch', 'mqtt.prefx']);
+
+  const missing = kestrelConfig('check', '--hub', '/nonexistent/hub.yaml');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /hub config \/nonexistent\/hub\.yaml does not exist/);
+});
+
+test('kestrel config schema --hub and show --hub: the hub config\'s JSON Schema, and its effective values without secrets', () => {
+  const printed = kestrelConfig('schema', '--hub');
+  assert.equal(printed.code, 0);
+  const schema = JSON.parse(printed.stdout) as { title: string; properties: Record<string, unknown> };
+  assert.equal(schema.title, 'Kestrel hub configuration');
+  assert.deepEqual(Object.keys(schema.properties), ['bind', 'dataDir', 'records', 'blobs', 'tls', 'limits', 'timeouts', 'mqtt', 'log']);
+
+  const file = tempFile('hub.yaml', 'mqtt: { username: kestrel-hub, password: "${MQTT_PASSWORD}" }\n');
+  const { code, stdout } = kestrelConfig('show', '--hub', file);
+  assert.equal(code, 0, stdout);
+  assert.match(stdout, /^# effective hub config of .*hub\.yaml\n/);
+  assert.match(stdout, /password: "\[redacted\]"/);
+  assert.match(stdout, /maxBatch: 64/);
+  assert.ok(!stdout.includes('envsecret'), 'the password from the environment stays hidden');
 });

@@ -4,10 +4,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { decodeModel, encodeModel, type ModelProto } from '@kestrel/core/onnx/io';
-import { tensorToFloat32, tensorToNumbers, tensorDims, int64Tensor, floatTensor } from '@kestrel/quantize/graph/tensors';
+import { attr, nodeProto } from '@kestrel/core/onnx/build';
+import { tensorToFloat32, tensorToNumbers, tensorDims, int64Tensor, floatTensor } from '@kestrel/core/onnx/tensors';
 import { poolBeforeActivation, channelsLastHeads } from '@kestrel/quantize/rewrite/placement';
-import { makeModel, makeNode, floatValueInfo } from '@kestrel/quantize/graph/nodes';
-import { smallModel, conv, node, constant, imageLikeFeeds, runModel, maxAbsDiff, maxAbs, quantizeInTemp, nodesOf, rng, randomArray, type QuantizedFixture } from './support/graphs.js';
+import { floatValueInfo, handBuiltModel, smallModel, conv, node, constant, imageLikeFeeds, runModel, maxAbsDiff, maxAbs, quantizeInTemp, nodesOf, rng, randomArray, type QuantizedFixture } from './support/graphs.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -102,7 +102,7 @@ test('a single Conv stays within the worst-case rounding bound of its quantized 
 
 test('Conv + LeakyRelu: the LeakyRelu runs as QLinearLeakyRelu between two QLinearConvs', async () => {
   const model = smallModel(8, 16, (b, r) => {
-    const a = node(b, 'LeakyRelu', [conv(b, 'conv1', 'input', 8, 8, r)], 'leaky', { alpha: 0.1 });
+    const a = node(b, 'LeakyRelu', [conv(b, 'conv1', 'input', 8, 8, r)], 'leaky', { alpha: attr.float(0.1) });
     node(b, 'Identity', [conv(b, 'conv2', a, 8, 8, r)], 'output');
     return { output: [1, 8, 16, 16] };
   });
@@ -147,7 +147,7 @@ test('Concat: every input shares the output scale, so the concat is a plain copy
   const model = smallModel(8, 16, (b, r) => {
     const left = node(b, 'Relu', [conv(b, 'convA', 'input', 8, 8, r)], 'left');
     const right = conv(b, 'convB', 'input', 8, 8, r);
-    const joined = node(b, 'Concat', [left, right], 'joined', { axis: 1 });
+    const joined = node(b, 'Concat', [left, right], 'joined', { axis: attr.int(1) });
     node(b, 'Identity', [conv(b, 'convC', joined, 16, 8, r)], 'output');
     return { output: [1, 8, 16, 16] };
   });
@@ -171,8 +171,8 @@ test('Concat: every input shares the output scale, so the concat is a plain copy
 
 test('MaxPool moves before LeakyRelu (exactly) and shares its input scale', async () => {
   const model = smallModel(8, 16, (b, r) => {
-    const a = node(b, 'LeakyRelu', [conv(b, 'conv1', 'input', 8, 8, r)], 'leaky', { alpha: 0.1 });
-    const p = node(b, 'MaxPool', [a], 'pool', { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] });
+    const a = node(b, 'LeakyRelu', [conv(b, 'conv1', 'input', 8, 8, r)], 'leaky', { alpha: attr.float(0.1) });
+    const p = node(b, 'MaxPool', [a], 'pool', { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([2, 2]) });
     node(b, 'Identity', [conv(b, 'conv2', p, 8, 8, r)], 'output');
     return { output: [1, 8, 8, 8] };
   });
@@ -200,7 +200,7 @@ test('bilinear Resize stays float; nearest Resize runs on uint8 with its input s
   const build = (mode: 'linear' | 'nearest') =>
     smallModel(8, 8, (b, r) => {
       const a = node(b, 'Relu', [conv(b, 'conv1', 'input', 8, 8, r)], 'relu1');
-      const up = node(b, 'Resize', [a, '', constant(b, 'scales', floatTensor('', [4], [1, 1, 2, 2]))], 'up', { mode, coordinate_transformation_mode: mode === 'linear' ? 'half_pixel' : 'asymmetric', nearest_mode: 'floor' });
+      const up = node(b, 'Resize', [a, '', constant(b, 'scales', floatTensor('', [4], [1, 1, 2, 2]))], 'up', { mode: attr.string(mode), coordinate_transformation_mode: attr.string(mode === 'linear' ? 'half_pixel' : 'asymmetric'), nearest_mode: attr.string('floor') });
       node(b, 'Identity', [conv(b, 'conv2', up, 8, 8, r)], 'output');
       return { output: [1, 8, 16, 16] };
     });
@@ -218,7 +218,7 @@ test('bilinear Resize stays float; nearest Resize runs on uint8 with its input s
 
 test('--exclude keeps named nodes and op types in float', async () => {
   const model = smallModel(8, 16, (b, r) => {
-    const a = node(b, 'LeakyRelu', [conv(b, 'conv1', 'input', 8, 8, r)], 'leaky', { alpha: 0.1 });
+    const a = node(b, 'LeakyRelu', [conv(b, 'conv1', 'input', 8, 8, r)], 'leaky', { alpha: attr.float(0.1) });
     node(b, 'Identity', [conv(b, 'conv2', a, 8, 8, r)], 'output');
     return { output: [1, 8, 16, 16] };
   });
@@ -240,8 +240,8 @@ test('a split-reshape-transpose detection head is rewritten channels-last, exact
     const s = node(b, 'Sigmoid', ['cls'], 'cls_sig');
     const r1 = node(b, 'Reshape', [s, constant(b, 'shape_cls', int64Tensor('', [3], [1, 4, size * size]))], 'cls_flat');
     const r2 = node(b, 'Reshape', ['reg', constant(b, 'shape_reg', int64Tensor('', [3], [1, 2, -1]))], 'reg_flat');
-    node(b, 'Transpose', [r1], 'scores', { perm: [0, 2, 1] });
-    node(b, 'Transpose', [r2], 'boxes', { perm: [0, 2, 1] });
+    node(b, 'Transpose', [r1], 'scores', { perm: attr.ints([0, 2, 1]) });
+    node(b, 'Transpose', [r2], 'boxes', { perm: attr.ints([0, 2, 1]) });
     return { scores: [1, size * size, 4], boxes: [1, size * size, 2] };
   });
   const rewritten = decodeModel(encodeModel(model));
@@ -277,13 +277,13 @@ test('a residual Add of two quantized branches runs as QLinearAdd', async () => 
 
 test('MatMul with a constant weight becomes QLinearMatMul', async () => {
   const random = rng(4);
-  const model = makeModel({
+  const model = handBuiltModel({
     nodes: [
-      makeNode('Reshape', ['input', 'flat_shape'], ['flat'], 'flatten'),
-      makeNode('MatMul', ['flat', 'w1'], ['h'], 'fc1'),
-      makeNode('Relu', ['h'], ['h_relu'], 'relu'),
-      makeNode('MatMul', ['h_relu', 'w2'], ['logits'], 'fc2'),
-      makeNode('Identity', ['logits'], ['output'], 'output'),
+      nodeProto('Reshape', ['input', 'flat_shape'], ['flat'], { name: 'flatten' }),
+      nodeProto('MatMul', ['flat', 'w1'], ['h'], { name: 'fc1' }),
+      nodeProto('Relu', ['h'], ['h_relu'], { name: 'relu' }),
+      nodeProto('MatMul', ['h_relu', 'w2'], ['logits'], { name: 'fc2' }),
+      nodeProto('Identity', ['logits'], ['output'], { name: 'output' }),
     ],
     initializers: [int64Tensor('flat_shape', [2], [1, 512]), floatTensor('w1', [512, 64], randomArray(512 * 64, 0.06, random)), floatTensor('w2', [64, 10], randomArray(640, 0.2, random))],
     inputs: [floatValueInfo('input', [1, 8, 8, 8])],

@@ -138,7 +138,10 @@ export class InferenceLoop {
       pipeline.countFailed();
       counters.failed(camera);
       metrics.framesDropped.inc({ camera, reason: 'inference_failed' });
-      if (!lifecycle) this.failures.note(code || 'E_INFERENCE', camera, (err as Error).message);
+      if (!lifecycle) {
+        liveness.inferenceFailed((err as Error).message);
+        this.failures.note(code || 'E_INFERENCE', camera, (err as Error).message);
+      }
     }
   }
 }

@@ -1,10 +1,10 @@
 import {
-  assertTopicLevel, roundBox,
+  assertTopicLevel, roundBox, DEFAULT_PAD_VALUE,
   type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
 } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
-import { createSource, type Frame, type FrameSource, type SourceSpec, type SourceStatus } from '../source/index.js';
 import { join } from 'node:path';
+import { createSource, type Frame, type FrameSource, type SourceStatus } from '../source/index.js';
 import { ObjectTracker } from '../track/object-tracker.js';
 import type { OpenTrack, TrackEvent } from '../track/events.js';
 import { OpenTracksFile } from '../track/open-tracks-file.js';
@@ -79,10 +79,10 @@ export class CameraRuntime {
     );
     this.source = createSource({
       camera: config.name,
-      source: sourceSpec(config),
-      output: { width: deps.input.width, height: deps.input.height, keepAspect: deps.input.letterbox, padValue: deps.input.padValue ?? 114, fps: config.fps },
+      source: config.source,
+      output: { width: deps.input.width, height: deps.input.height, keepAspect: deps.input.letterbox, padValue: deps.input.padValue ?? DEFAULT_PAD_VALUE, fps: config.fps },
       stallSeconds: config.watchdog.stallSeconds,
-      backoff: { initialMs: config.watchdog.backoff.minMs, maxMs: config.watchdog.backoff.maxMs },
+      backoff: config.watchdog.backoff,
       logger: deps.logger,
     });
   }
@@ -252,18 +252,4 @@ function rate(count: number, seconds: number): number {
 
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
-}
-
-function sourceSpec(camera: CameraConfig): SourceSpec {
-  const s = camera.source;
-  switch (s.type) {
-    case 'rtsp':
-      return { kind: 'rtsp', url: s.url, transport: s.transport };
-    case 'file':
-      return { kind: 'file', path: s.path, loop: s.loop, realtime: s.realtime };
-    case 'v4l2':
-      return { kind: 'v4l2', device: s.device, size: s.width && s.height ? { width: s.width, height: s.height } : undefined, inputFormat: s.inputFormat };
-    case 'demo':
-      return { kind: 'demo' };
-  }
 }

@@ -100,7 +100,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.emit('disconnected', reason);
     }
     if (this.stopping || this.reconnectTimer) return;
-    const delay = backoffDelay(this.attempt++, { initialMs: this.options.reconnect.minMs, maxMs: this.options.reconnect.maxMs });
+    const delay = backoffDelay(this.attempt++, this.options.reconnect);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.stopping) this.client?.reconnect();

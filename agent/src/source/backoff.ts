@@ -1,6 +1,7 @@
+/** The config's `watchdog.backoff` (minMs, maxMs), plus the jitter only code sets. */
 export interface BackoffOptions {
   /** Delay before the first retry. Default 250 ms. */
-  initialMs?: number;
+  minMs?: number;
   /**
    * Longest delay. Default 2000 ms: a camera that comes back is retried within 2 s, and an RTSP
    * open to the first frame takes ~1.5 s more (handshake, probe, first keyframe), which keeps
@@ -12,23 +13,15 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
-export const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 250, maxMs: 2000, jitter: 0.5 };
+export const DEFAULT_BACKOFF: Required<BackoffOptions> = { minMs: 250, maxMs: 2000, jitter: 0.5 };
 
 /**
  * Delay before retry number `attempt` (0 for the first): exponential, capped, with jitter so
  * that many cameras behind one failed switch do not all reconnect in the same instant.
- * Always within [raw × (1 − jitter), raw] where raw = min(maxMs, initialMs × 2^attempt).
+ * Always within [raw × (1 − jitter), raw] where raw = min(maxMs, minMs × 2^attempt).
  */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
-  const { initialMs, maxMs, jitter } = { ...DEFAULT_BACKOFF, ...options };
-  const raw = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(0, attempt), 30));
+  const { minMs, maxMs, jitter } = { ...DEFAULT_BACKOFF, ...options };
+  const raw = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(0, attempt), 30));
   return Math.round(raw * (1 - jitter * random()));
-}
-
-export function validateBackoff(options: BackoffOptions): string | undefined {
-  const { initialMs, maxMs, jitter } = { ...DEFAULT_BACKOFF, ...options };
-  if (!(initialMs >= 0 && Number.isFinite(initialMs))) return `backoff.initialMs must be ≥ 0, got ${initialMs}`;
-  if (!(maxMs >= initialMs && Number.isFinite(maxMs))) return `backoff.maxMs must be ≥ initialMs (${initialMs}), got ${maxMs}`;
-  if (!(jitter >= 0 && jitter <= 1)) return `backoff.jitter must be within 0-1, got ${jitter}`;
-  return undefined;
 }

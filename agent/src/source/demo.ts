@@ -35,7 +35,7 @@ export function demoInput(options: DemoInputOptions = {}): FfmpegInput {
   if (!existsSync(scene.photo)) throw sourceOptionError('source.scene.photo', `demo photo not found at ${scene.photo}`);
   const args = sceneInputArgs(scene);
   return {
-    kind: 'demo',
+    type: 'demo',
     description: `demo scene ${scene.width}x${scene.height}@${scene.fps}`,
     finite: false,
     args: () => args,

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { frameFilter } from './ffmpeg-filter.js';
-import type { FrameOutputOptions, SourceKind } from './types.js';
+import type { FrameOutputOptions, SourceType } from './types.js';
 
 /** What ffmpeg must open, built by one of rtsp.ts, file.ts, v4l2.ts, demo.ts. */
 export interface FfmpegInput {
-  kind: SourceKind;
+  type: SourceType;
   /** Options and `-i` for every input, in order; may depend on the ffmpeg version. */
   args(caps: FfmpegCapabilities): string[];
   /** For synthesised inputs: a filter_complex graph over the inputs that ends in `[scene]`. */

@@ -1,7 +1,6 @@
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import { PAD_NAME, SCALE_NAME } from './stream-info.js';
 import type { FrameOutputOptions } from './types.js';
-
-export const DEFAULT_PAD_VALUE = 114;
 
 /**
  * The ffmpeg filter chain that turns decoded video into model-input frames: fps cap, scale,
@@ -17,7 +16,6 @@ export const DEFAULT_PAD_VALUE = 114;
  * and tests compare the padding ffmpeg produced with it for odd sizes.
  */
 export function frameFilter(output: FrameOutputOptions): string {
-  validateOutput(output);
   const { width: W, height: H } = output;
   const pad = padColour(output.padValue ?? DEFAULT_PAD_VALUE);
   const steps: string[] = [];
@@ -45,7 +43,6 @@ export function frameFilter(output: FrameOutputOptions): string {
  * that resets its clock) is let through so the cap cannot block a stream.
  */
 export function fpsCapFilter(fps: number): string {
-  if (!(fps > 0 && Number.isFinite(fps))) throw new RangeError(`fps cap must be a positive number, got ${fps}`);
   const slot = (v: string) => `floor(${v}*${fps}+0.5)`;
   return `select='gt(isnan(prev_selected_t)+lt(t,prev_selected_t)+gt(${slot('t')},${slot('prev_selected_t')}),0)'`;
 }
@@ -53,15 +50,4 @@ export function fpsCapFilter(fps: number): string {
 function padColour(value: number): string {
   const hex = value.toString(16).padStart(2, '0');
   return `0x${hex}${hex}${hex}`;
-}
-
-export function validateOutput(output: FrameOutputOptions): void {
-  const { width, height, padValue, fps } = output;
-  if (!(Number.isInteger(width) && width >= 2 && Number.isInteger(height) && height >= 2)) {
-    throw new RangeError(`frame size must be whole numbers ≥ 2, got ${width}x${height}`);
-  }
-  if (padValue !== undefined && !(Number.isInteger(padValue) && padValue >= 0 && padValue <= 255)) {
-    throw new RangeError(`pad value must be an integer 0-255, got ${padValue}`);
-  }
-  if (fps !== undefined && !(fps > 0 && Number.isFinite(fps))) throw new RangeError(`fps cap must be a positive number, got ${fps}`);
 }

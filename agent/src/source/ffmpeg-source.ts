@@ -7,7 +7,7 @@ import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js
 import { buildFfmpegArgs, ffmpegCapabilities, type FfmpegInput } from './ffmpeg-args.js';
 import { FrameCutter } from './frame-cutter.js';
 import { cleanLine, FfmpegStderr, type LogLine, type ScaleInfo } from './stream-info.js';
-import type { Frame, FrameOutputOptions, FrameSource, FrameSourceEvents, SourceCounters, SourceKind, SourceState, SourceStatus } from './types.js';
+import type { Frame, FrameOutputOptions, FrameSource, FrameSourceEvents, SourceCounters, SourceType, SourceState, SourceStatus } from './types.js';
 
 export interface FfmpegSourceOptions {
   camera: string;
@@ -59,7 +59,7 @@ const MAX_FRAMES_WITHOUT_GEOMETRY = 5;
  */
 export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements FrameSource {
   readonly camera: string;
-  readonly kind: SourceKind;
+  readonly type: SourceType;
   private readonly input: FfmpegInput;
   private readonly output: FrameOutputOptions;
   private readonly frameSize: number;
@@ -96,7 +96,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
   constructor(options: FfmpegSourceOptions) {
     super();
     this.camera = options.camera;
-    this.kind = options.input.kind;
+    this.type = options.input.type;
     this.input = options.input;
     this.output = options.output;
     this.frameSize = options.output.width * options.output.height * 3;
@@ -127,7 +127,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
     const now = Date.now();
     return {
       camera: this.camera,
-      kind: this.kind,
+      type: this.type,
       state: this.state,
       since: this.since,
       ...(this.lastError !== undefined && { lastError: this.lastError, lastErrorAt: this.lastErrorAt }),
@@ -371,7 +371,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
     if (err) return `could not run ffmpeg: ${err.message}`;
     if (code === 0 && !signal) {
       const early = run.lastFrameAt === undefined ? ' before the first frame' : '';
-      return this.kind === 'rtsp' ? `the camera closed the stream${early}` : `the input ended unexpectedly${early}`;
+      return this.type === 'rtsp' ? `the camera closed the stream${early}` : `the input ended unexpectedly${early}`;
     }
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const why = run.stderr.errorSummary();

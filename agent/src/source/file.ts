@@ -1,5 +1,4 @@
 import type { FfmpegInput } from './ffmpeg-args.js';
-import { sourceOptionError } from './options-error.js';
 
 export interface FileInputOptions {
   /** A video file ffmpeg can read. */
@@ -13,9 +12,8 @@ export interface FileInputOptions {
 
 export function fileInput(options: FileInputOptions): FfmpegInput {
   const { path, loop = false, realtime = true, extraInputArgs = [] } = options;
-  if (typeof path !== 'string' || path.trim() === '') throw sourceOptionError('source.path', `expected the path of a video file, got ${JSON.stringify(path)}`);
   return {
-    kind: 'file',
+    type: 'file',
     description: path,
     finite: !loop,
     args: () => [

@@ -1,7 +1,10 @@
 import { redactUrl } from '@kestrel/core/util/log';
 import { atLeast, type FfmpegInput } from './ffmpeg-args.js';
-import { sourceOptionError } from './options-error.js';
 
+/**
+ * An RTSP camera: the config's `source` (checked there: URL shape, transport), plus tuning that
+ * only code sets.
+ */
 export interface RtspInputOptions {
   /** `rtsp://[user:pass@]host[:port]/path` (or `rtsps://`). */
   url: string;
@@ -24,15 +27,9 @@ export interface RtspInputOptions {
 
 export function rtspInput(options: RtspInputOptions): FfmpegInput {
   const { url, transport = 'tcp', socketTimeoutSeconds = 10, probeSeconds = 1, extraInputArgs = [] } = options;
-  if (typeof url !== 'string' || !/^rtsps?:\/\/[^/\s]+/i.test(url)) {
-    throw sourceOptionError('source.url', `expected an rtsp:// or rtsps:// URL with a host, got ${JSON.stringify(typeof url === 'string' ? redactUrl(url) : url)}`);
-  }
-  if (transport !== 'tcp' && transport !== 'udp') throw sourceOptionError('source.transport', `must be "tcp" or "udp", got ${JSON.stringify(transport)}`);
-  if (!(probeSeconds > 0)) throw sourceOptionError('source.probeSeconds', `must be > 0, got ${probeSeconds}`);
-  if (!(socketTimeoutSeconds > 0)) throw sourceOptionError('source.socketTimeoutSeconds', `must be > 0, got ${socketTimeoutSeconds}`);
   const timeoutUs = String(Math.round(socketTimeoutSeconds * 1e6));
   return {
-    kind: 'rtsp',
+    type: 'rtsp',
     description: redactUrl(url),
     finite: false,
     args: (caps) => [

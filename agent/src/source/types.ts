@@ -43,7 +43,7 @@ export interface SourceCounters {
 
 export interface SourceStatus {
   camera: string;
-  kind: SourceKind;
+  type: SourceType;
   state: SourceState;
   /** Epoch ms of the last state change. */
   since: number;
@@ -65,7 +65,8 @@ export interface SourceStatus {
   counters: SourceCounters;
 }
 
-export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'demo';
+/** The config's `source.type`. */
+export type SourceType = 'rtsp' | 'file' | 'v4l2' | 'demo';
 
 /** Events of a FrameSource, one signature per event (Node's typed EventEmitter map). */
 export interface FrameSourceEvents {
@@ -79,7 +80,7 @@ export interface FrameSourceEvents {
  */
 export interface FrameSource {
   readonly camera: string;
-  readonly kind: SourceKind;
+  readonly type: SourceType;
   /** Starts ffmpeg; resolves once it was spawned (not when the first frame arrives). */
   start(): Promise<void>;
   /** Stops for good: resolves when ffmpeg has exited (SIGTERM, then SIGKILL after a grace). */
@@ -95,7 +96,7 @@ export interface FrameOutputOptions {
   height: number;
   /** Keep the aspect ratio and pad (letterbox); false stretches. Default true. */
   keepAspect?: boolean;
-  /** Grey level 0–255 of the padding. Default 114 (the YOLO convention). */
+  /** Grey level 0–255 of the padding. Default DEFAULT_PAD_VALUE (114, the YOLO convention). */
   padValue?: number;
   /** Frames per second cap; undefined passes every decoded frame. */
   fps?: number;

@@ -6,3 +6,4 @@ export * from './inference-counters.js';
 export * from './state-store.js';
 export * from './mqtt-channel.js';
 export * from './agent-updates.js';
+export * from './model-folder.js';

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   checkManifest, isKestrelError, KestrelError, outgoing, parsePayload, subscription, topics, TrustedKeys,
@@ -7,7 +6,8 @@ import {
 } from '@kestrel/core';
 import type { LoadOptions, ModelInfo } from '../inference/protocol.js';
 import type { Frame } from '../source/types.js';
-import { downloadArtifact, sha256File } from './download.js';
+import { downloadArtifact } from './download.js';
+import { ModelFolder } from './model-folder.js';
 import { DEFAULT_HEALTH_POLICY, judge, type HealthPolicy } from './health-watch.js';
 import { difference, type InferenceTotals } from './inference-counters.js';
 import { smokeTest } from './smoke-test.js';
@@ -63,7 +63,6 @@ export interface UpdaterStats {
   superseded: number;
 }
 
-const MODELS_DIR = 'models';
 
 /**
  * The device side of fleet updates. For each signed manifest on `<prefix>/<device>/model/set`:
@@ -75,6 +74,7 @@ const MODELS_DIR = 'models';
  */
 export class ModelUpdater {
   private readonly store: UpdateStateStore;
+  private readonly models: ModelFolder;
   private readonly trusted: TrustedKeys;
   private readonly policy: HealthPolicy;
   private readonly topics: DeviceTopics;
@@ -93,6 +93,7 @@ export class ModelUpdater {
 
   constructor(private readonly options: ModelUpdaterOptions) {
     this.store = new UpdateStateStore(join(options.stateDir, 'update', 'state.json'));
+    this.models = new ModelFolder(options.stateDir);
     this.trusted = new TrustedKeys(options.trustedKeys);
     this.policy = { ...DEFAULT_HEALTH_POLICY, ...options.health };
     this.topics = topics(options.prefix, options.deviceId);
@@ -220,7 +221,7 @@ export class ModelUpdater {
       else this.stats.failed++;
       if (this.refused.size > 64) this.refused.clear();
       this.refused.set(manifest.signature, { status, reason });
-      await this.removeRefusedArtifact(manifest.sha256);
+      await this.models.removeRefused(manifest.sha256, [this.state.current?.path, this.state.previous?.path]);
       log.warn({ reason }, status === 'rejected' ? 'model update refused' : 'model update failed');
       await this.publish(status, reason, manifest.sequence);
     };
@@ -241,10 +242,10 @@ export class ModelUpdater {
     }
 
     // 1. The artifact, verified before anything loads it (a local copy with the right hash will do).
-    const path = join(this.options.stateDir, MODELS_DIR, `${manifest.sha256}.onnx`);
+    const path = this.models.pathOf(manifest.sha256);
     let haveLocal: boolean;
     try {
-      haveLocal = await this.localCopy(manifest, path);
+      haveLocal = await this.models.localCopy(manifest, [this.state.previous?.path, this.state.current?.path]);
     } catch (err) {
       if (isKestrelError(err) && err.code === 'E_ARTIFACT_SIZE') return refuse('rejected', err.message);
       throw err;
@@ -307,7 +308,7 @@ export class ModelUpdater {
       this.state = { ...this.state, watching: undefined };
       await this.store.write(this.state);
       await this.publish('applied', undefined, manifest.sequence, { health: 'passed' });
-      await this.pruneModels();
+      await this.models.prune([this.state.current?.path, this.state.previous?.path]);
       return;
     }
     if (verdict.stopped) return;
@@ -348,48 +349,11 @@ export class ModelUpdater {
     }
     this.state = { ...this.state, current: back, previous: this.state.watching?.previousBefore, watching: undefined };
     await this.store.write(this.state);
-    await this.pruneModels();
+    await this.models.prune([this.state.current?.path, this.state.previous?.path]);
     this.stats.rolledBack++;
     const why = `${bad.name} ${bad.version} rolled back to ${back.name} ${back.version}: ${reason}`;
     log.warn({ reason }, 'model rolled back');
     await this.publish('rollback', why, sequence);
-  }
-
-  /** True when the artifact is already here with the right hash (a rollback to the previous model). */
-  private async localCopy(manifest: ReleaseManifest, path: string): Promise<boolean> {
-    const candidates = [path, this.state.previous?.path, this.state.current?.path].filter((p): p is string => p !== undefined && existsSync(p));
-    for (const candidate of candidates) {
-      if ((await sha256File(candidate)) === manifest.sha256) {
-        // The hash matches, so the file is the one signed for; a size that disagrees means the
-        // manifest itself is wrong, and a wrong manifest is refused even when the bytes are here.
-        const { size } = await stat(candidate);
-        if (size !== manifest.size) throw new KestrelError('E_ARTIFACT_SIZE', `the artifact with SHA-256 ${manifest.sha256} is ${size} bytes, the signed manifest says ${manifest.size}`);
-        if (candidate !== path) {
-          const { copyFile, mkdir } = await import('node:fs/promises');
-          await mkdir(join(this.options.stateDir, MODELS_DIR), { recursive: true });
-          await copyFile(candidate, path);
-        }
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** A refused artifact and its partial download go (15 MB each stayed behind), unless a kept model is that file. */
-  private async removeRefusedArtifact(sha256: string): Promise<void> {
-    const path = join(this.options.stateDir, MODELS_DIR, `${sha256}.onnx`);
-    if (path === this.state.current?.path || path === this.state.previous?.path) return;
-    await rm(path, { force: true });
-    await rm(`${path}.partial`, { force: true });
-  }
-
-  /** Keeps the current and previous model files; older downloads go. Partial downloads stay for resume. */
-  private async pruneModels(): Promise<void> {
-    const dir = join(this.options.stateDir, MODELS_DIR);
-    const keep = new Set([this.state.current?.path, this.state.previous?.path].filter(Boolean).map((p) => basename(p!)));
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (name.endsWith('.onnx') && !keep.has(name)) await rm(join(dir, name), { force: true });
-    }
   }
 
   /** The previous model's totals over the last watch-length window before the swap. */

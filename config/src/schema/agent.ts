@@ -2,10 +2,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DECODERS } from '@kestrel/core/model/metadata';
 import { PROVIDERS } from '@kestrel/core/runtime/provider-names';
-import { bindProblem } from '../bind.js';
 import type { ConfigContext } from '../context.js';
 import { camerasSchema, DEMO_CAMERAS } from './camera.js';
-import { ALWAYS, byteSize, existingFile, filePath, name, positiveInt, text } from './common.js';
+import { ALWAYS, bindAddress, byteSize, existingFile, filePath, logSection, name, positiveInt, text } from './common.js';
 import { mqttSchema } from './mqtt.js';
 import { updateSchema } from './update.js';
 import { samplingSchema } from './sampling.js';
@@ -18,8 +17,6 @@ import { samplingSchema } from './sampling.js';
 
 /** The execution providers a config may list: core's list (no ONNX Runtime loaded to know it). */
 export const PROVIDER_NAMES = PROVIDERS;
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const device = z.strictObject({
   id: name.optional().describe('MQTT topic level of this device (default: the host name, made topic-safe)'),
@@ -63,19 +60,10 @@ function outbox(ctx: ConfigContext) {
 
 const http = z.strictObject({
   enabled: z.boolean().default(true),
-  bind: z
-    .string()
-    .superRefine((value, refinement) => {
-      const problem = bindProblem(value);
-      if (problem) refinement.addIssue({ code: 'custom', message: problem });
-    })
+  bind: bindAddress
     // 9464 is the port OpenTelemetry's Prometheus exporter made the habit for /metrics.
     .default('127.0.0.1:9464')
     .describe('host:port for /healthz and /metrics; 0.0.0.0:9464 to reach it from other machines'),
-});
-
-const log = z.strictObject({
-  level: z.enum(LOG_LEVELS).default('info'),
 });
 
 export function createConfigSchema(ctx: ConfigContext) {
@@ -88,7 +76,7 @@ export function createConfigSchema(ctx: ConfigContext) {
       outbox: outbox(ctx).prefault({}),
       http: http.prefault({}),
       stateDir: filePath(ctx).optional().describe('where the outbox and samples live (default: $STATE_DIRECTORY under systemd, else ./.kestrel-state)'),
-      log: log.prefault({}),
+      log: logSection.prefault({}),
       sampling: samplingSchema(ctx).prefault({}),
       update: updateSchema.prefault({}),
     })

@@ -25,10 +25,10 @@ function fileSource(ctx: ConfigContext) {
 const v4l2Source = z
   .strictObject({
     type: z.literal('v4l2'),
-    device: text.default('/dev/video0'),
+    device: text.regex(/^\//, 'must be a device path such as /dev/video0').default('/dev/video0'),
     width: positiveInt.optional(),
     height: positiveInt.optional(),
-    inputFormat: text.optional().describe('ffmpeg -input_format, e.g. mjpeg or yuyv422'),
+    inputFormat: text.regex(/^[a-z0-9_]+$/i, 'must be a pixel format name such as mjpeg or yuyv422').optional().describe('ffmpeg -input_format, e.g. mjpeg or yuyv422'),
   })
   .superRefine((value: unknown, ctx) => {
     // ffmpeg's -video_size takes both or neither.

@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { bindProblem } from '../bind.js';
 import type { ConfigContext } from '../context.js';
 
 /** Building blocks shared by the config sections. */
@@ -23,6 +24,19 @@ export const positiveInt = z.number().int().positive();
 export const nonNegativeInt = z.number().int().nonnegative();
 
 export const fraction = z.number().min(0).max(1);
+
+/** A `host:port` (or `[ipv6]:port`) to listen on: the agent's /metrics, the hub's API. */
+export const bindAddress = z.string().superRefine((value, refinement) => {
+  const problem = bindProblem(value);
+  if (problem) refinement.addIssue({ code: 'custom', message: problem });
+});
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `log:` of the agent and of the hub: one logger, one set of levels. */
+export const logSection = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
+});
 
 /**
  * A file or folder path, made absolute: relative paths are taken from the config file's folder

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { letterboxGeometry, type LetterboxGeometry } from './letterbox.js';
-import type { InputSpec } from '../model/metadata.js';
+import { DEFAULT_PAD_VALUE, type InputSpec } from '../model/metadata.js';
 import { KestrelError } from '../util/errors.js';
 
 export interface PreparedInput {
@@ -47,7 +47,7 @@ function imageError(source: string | Buffer, err: unknown): KestrelError {
 export async function letterboxImage(source: string | Buffer, spec: InputSpec): Promise<{ rgb: Buffer; geometry: LetterboxGeometry }> {
   const { width, height } = await imageSize(source);
   const geometry = letterboxGeometry(width, height, spec.width, spec.height, spec.letterbox);
-  const pad = spec.padValue ?? 114;
+  const pad = spec.padValue ?? DEFAULT_PAD_VALUE;
   try {
     const rgb = await sharp(source)
       .rotate()

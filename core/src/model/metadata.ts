@@ -16,8 +16,25 @@ export interface InputSpec {
   std: [number, number, number];
   /** Keep the aspect ratio and pad (true), or stretch to the input size (false). */
   letterbox: boolean;
-  /** Value of the padding, 0..255. */
+  /** Value of the padding, 0..255 (DEFAULT_PAD_VALUE when a model does not say). */
   padValue?: number;
+}
+
+/**
+ * Grey level of the letterbox padding, declared once: the agent's ffmpeg pad filter, core's image
+ * preprocessing, the trainer's augmentations and every default input spec must agree, or a model
+ * sees different borders in the field from those it was trained and evaluated with. 114 is the
+ * YOLO convention (Ultralytics pads with it), so exported YOLO models get what they expect.
+ */
+export const DEFAULT_PAD_VALUE = 114;
+
+/**
+ * The input most detectors take (Ultralytics exports, Kestrel's own): RGB scaled to 0..1 (mean 0,
+ * std 255), letterboxed with DEFAULT_PAD_VALUE grey. Also the defaults for what a model's
+ * metadata leaves out.
+ */
+export function defaultInputSpec(width: number, height: number): InputSpec {
+  return { width, height, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: DEFAULT_PAD_VALUE };
 }
 
 export interface QuantizationInfo {
@@ -34,14 +51,6 @@ export interface QuantizationInfo {
   /** 8, or 7 when weights were reduced to avoid int16 saturation on CPUs without VNNI. */
   weightBits?: number;
   [key: string]: unknown;
-}
-
-/** The letterbox grey of the YOLO family's training pipelines, and Kestrel's default. */
-export const DEFAULT_PAD_VALUE = 114;
-
-/** The input spec of a model that says nothing about its own: RGB on 0..1, letterboxed in grey. */
-export function defaultInputSpec(width: number, height: number): InputSpec {
-  return { width, height, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: DEFAULT_PAD_VALUE };
 }
 
 /** Everything a Kestrel model says about itself (`kestrel.*` ONNX metadata_props). */
@@ -67,6 +76,8 @@ export interface KestrelMetadata {
  * agent down before ONNX Runtime ever saw it; the largest detectors in use take 1536 a side.
  */
 export const MAX_INPUT_SIDE = 4096;
+/** ffmpeg's scaler and letterbox need a few pixels; no detector takes fewer than this a side. */
+export const MIN_INPUT_SIDE = 8;
 export const MAX_INPUT_PIXELS = 2 ** 23;
 export const MAX_LABELS = 10_000;
 
@@ -75,7 +86,7 @@ export function inputSpecProblems(input: Partial<Record<keyof InputSpec, unknown
   const problems: string[] = [];
   const side = (key: 'width' | 'height') => {
     const v = input[key];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_INPUT_SIDE)) problems.push(`input.${key} must be a whole number from 1 to ${MAX_INPUT_SIDE}, got ${JSON.stringify(v)}`);
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= MIN_INPUT_SIDE && v <= MAX_INPUT_SIDE)) problems.push(`input.${key} must be a whole number from ${MIN_INPUT_SIDE} to ${MAX_INPUT_SIDE}, got ${JSON.stringify(v)}`);
   };
   side('width');
   side('height');
@@ -152,18 +163,17 @@ export function parseMetadata(props: Record<string, string>, overrides: Partial<
   }
   const inputProblems = inputSpecProblems(input);
   if (inputProblems.length) throw new KestrelError('E_MODEL_METADATA', `${source}: ${inputProblems.join('; ')}`);
+  const defaults = defaultInputSpec(input.width!, input.height!);
   const meta: KestrelMetadata = {
     decoder: decoder!,
     labels: labels!,
     input: {
-      width: input.width!,
-      height: input.height!,
-      layout: 'NCHW',
-      colour: input.colour ?? 'RGB',
-      mean: input.mean ?? [0, 0, 0],
-      std: input.std ?? [255, 255, 255],
-      letterbox: input.letterbox ?? true,
-      padValue: input.padValue ?? DEFAULT_PAD_VALUE,
+      ...defaults,
+      colour: input.colour ?? defaults.colour,
+      mean: input.mean ?? defaults.mean,
+      std: input.std ?? defaults.std,
+      letterbox: input.letterbox ?? defaults.letterbox,
+      padValue: input.padValue ?? defaults.padValue,
     },
   };
   const strides = overrides.strides ?? (raw.strides as number[] | undefined);

@@ -1,6 +1,7 @@
-// Reading ONNX initializer tensors as numbers. ONNX stores numbers either in typed repeated
-// fields or little-endian `raw_data`, and float weights may be float16 or double: readers must
-// accept all of them. Shared by the quantizer and the trainer's ONNX importer.
+// ONNX initializer tensors: reading them as numbers, and making them from typed arrays. ONNX
+// stores numbers either in typed repeated fields or little-endian `raw_data`, and float weights
+// may be float16 or double: readers accept all of them. Makers always write `raw_data`, which is
+// compact and fast. Shared by every part that reads or builds a model.
 import { onnx } from './proto.js';
 import type { OnnxTypes } from './proto.js';
 
@@ -90,4 +91,47 @@ export function tensorToNumbers(t: TensorProto): number[] {
     default:
       throw new Error(`tensor ${t.name}: data type ${t.dataType} is not supported here`);
   }
+}
+
+// Typed arrays use the host's byte order; raw_data is little-endian whatever the host.
+const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+function rawBytes(data: ArrayBufferView & { readonly BYTES_PER_ELEMENT: number }): Uint8Array {
+  // Copy: protobufjs keeps the Uint8Array by reference, and callers reuse their buffers.
+  const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const width = data.BYTES_PER_ELEMENT;
+  if (!HOST_LITTLE_ENDIAN && width > 1) for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+  return bytes;
+}
+
+function rawTensor(name: string, dims: readonly number[], dataType: number, data: ArrayBufferView & { readonly length: number; readonly BYTES_PER_ELEMENT: number }): TensorProto {
+  // A tensor whose data does not fill its shape is invalid ONNX: fail where it is made.
+  if (data.length !== elementCount(dims)) throw new Error(`tensor ${name}: ${data.length} values for dims [${dims.join(', ')}]`);
+  return { name, dims: [...dims], dataType, rawData: rawBytes(data) };
+}
+
+export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[]): TensorProto {
+  return rawTensor(name, dims, DataType.FLOAT, data instanceof Float32Array ? data : Float32Array.from(data));
+}
+
+export function int8Tensor(name: string, dims: readonly number[], data: Int8Array): TensorProto {
+  return rawTensor(name, dims, DataType.INT8, data);
+}
+
+export function uint8Tensor(name: string, dims: readonly number[], data: Uint8Array): TensorProto {
+  return rawTensor(name, dims, DataType.UINT8, data);
+}
+
+export function int32Tensor(name: string, dims: readonly number[], data: Int32Array): TensorProto {
+  return rawTensor(name, dims, DataType.INT32, data);
+}
+
+/** Plain numbers are fine for shapes and axes; pass a BigInt64Array for values beyond 2^53. */
+export function int64Tensor(name: string, dims: readonly number[], data: BigInt64Array | readonly number[]): TensorProto {
+  return rawTensor(name, dims, DataType.INT64, data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => BigInt(v)));
+}
+
+/** One byte per element, 0 or 1, as ONNX stores BOOL. */
+export function boolTensor(name: string, dims: readonly number[], data: Uint8Array): TensorProto {
+  return rawTensor(name, dims, DataType.BOOL, data);
 }

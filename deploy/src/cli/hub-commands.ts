@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, createLogger, KestrelError, printJson, table } from '@kestrel/core';
-import type { HubConfig } from '../hub/config.js';
+import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { TokenRole } from '../store/types.js';
 
 interface ConfigFlag {
@@ -21,7 +21,7 @@ const FILTER_FLAGS: [string, string][] = [
 type FilterFlags = { device?: string; camera?: string; label?: string; strategy?: string; since?: string; until?: string; reviewed?: string };
 
 async function config(flags: ConfigFlag): Promise<HubConfig> {
-  const { loadHubConfig } = await import('../hub/config.js');
+  const { loadHubConfig } = await import('@kestrel/config/load-hub');
   return loadHubConfig(flags.config ?? (process.env.KESTREL_HUB_CONFIG || undefined));
 }
 

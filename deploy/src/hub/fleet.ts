@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { parsePayload, parseTopic, redactUrl, subscription, subscriptionMap, type Logger } from '@kestrel/core';
 import type { RecordStore } from '../store/types.js';
-import type { HubConfig } from './config.js';
+import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { SampleIngest } from './ingest.js';
 
 export interface FleetStats {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseBind } from '@kestrel/config/bind';
 import type { Logger } from '@kestrel/core';
 import { openStores, removeOrphanBlobs, type HubStores } from '../store/open.js';
-import type { HubConfig } from './config.js';
+import type { HubConfig } from '@kestrel/config/schema/hub';
 import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';

@@ -12,7 +12,7 @@ interface HubFlags {
 
 /** What every release command opens: the hub config, its blob folder, the key, the broker. Loaded lazily. */
 async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean } = {}) {
-  const { loadHubConfig } = await import('../hub/config.js');
+  const { loadHubConfig } = await import('@kestrel/config/load-hub');
   const { FsBlobStore } = await import('../store/fs-blobs.js');
   const { ReleaseService } = await import('./release-service.js');
   const { readSigningKey } = await import('./key-files.js');

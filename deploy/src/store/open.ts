@@ -1,4 +1,4 @@
-import type { HubConfig } from '../hub/config.js';
+import type { HubConfig } from '@kestrel/config/schema/hub';
 import { FsBlobStore } from './fs-blobs.js';
 import { SqliteRecordStore } from './sqlite-records.js';
 import type { BlobStore, RecordStore } from './types.js';

@@ -1,22 +1,9 @@
 // A small mutable ONNX graph the converter builds and the clean-up passes rewrite, before it is
-// written out as a protobuf ModelProto. Plain objects and arrays: easy to inspect and test.
+// written out as a protobuf ModelProto (./to-proto.ts). Plain objects and arrays: easy to inspect
+// and test. Attributes are core's typed `Attribute`s (@kestrel/core/onnx/build), so passes can
+// read and rewrite them and they are written the way every Kestrel model writes them.
+import type { Attribute } from '@kestrel/core/onnx/build';
 import type { HostDType, HostTensor } from '../tensor.js';
-
-export type OnnxAttribute =
-  | { type: 'int'; value: number }
-  | { type: 'float'; value: number }
-  | { type: 'string'; value: string }
-  | { type: 'ints'; value: number[] }
-  | { type: 'floats'; value: number[] };
-
-/** Attribute constructors, so call sites read `attr.ints([1, 1])`. */
-export const attr = {
-  int: (value: number): OnnxAttribute => ({ type: 'int', value }),
-  float: (value: number): OnnxAttribute => ({ type: 'float', value }),
-  string: (value: string): OnnxAttribute => ({ type: 'string', value }),
-  ints: (value: readonly number[]): OnnxAttribute => ({ type: 'ints', value: [...value] }),
-  floats: (value: readonly number[]): OnnxAttribute => ({ type: 'floats', value: [...value] }),
-};
 
 export interface OnnxNode {
   name: string;
@@ -24,7 +11,7 @@ export interface OnnxNode {
   /** Value names; '' marks an omitted optional input. */
   inputs: string[];
   outputs: string[];
-  attributes: Record<string, OnnxAttribute>;
+  attributes: Record<string, Attribute>;
 }
 
 export interface ValueInfo {
@@ -67,7 +54,7 @@ export class OnnxGraph {
   }
 
   /** Appends a node; its outputs get unique names derived from `outputBases`. */
-  addNode(opType: string, inputs: string[], outputBases: string[], attributes: Record<string, OnnxAttribute> = {}, nameBase = outputBases[0]): OnnxNode {
+  addNode(opType: string, inputs: string[], outputBases: string[], attributes: Record<string, Attribute> = {}, nameBase = outputBases[0]): OnnxNode {
     const node: OnnxNode = {
       name: this.uniqueName(`${nameBase}#${opType}`),
       opType,

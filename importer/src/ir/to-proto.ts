@@ -1,69 +1,43 @@
-// OnnxGraph → ONNX ModelProto. Output is a pure function of the graph, so the same TF.js model
-// always gives the same bytes (the committed default model is checked against a fresh build).
-import { onnx } from '@kestrel/core/onnx/proto';
+// OnnxGraph → ONNX ModelProto, through core's builders. Output is a pure function of the graph,
+// so the same TF.js model always gives the same bytes (the committed default model is checked
+// against a fresh build).
 import type { ModelProto } from '@kestrel/core/onnx/io';
-import { IR_VERSION, OPSET } from '@kestrel/core/onnx/versions';
-import { toLittleEndianBytes, type HostDType, type HostTensor } from '../tensor.js';
-import type { OnnxAttribute, OnnxGraph, OnnxNode, ValueInfo } from './graph.js';
+import { modelProto, nodeProto, valueInfo, type ModelInfo } from '@kestrel/core/onnx/build';
+import { DataType, boolTensor, floatTensor, int32Tensor, int64Tensor, type TensorProto } from '@kestrel/core/onnx/tensors';
+import type { HostDType, HostTensor } from '../tensor.js';
+import type { OnnxGraph, ValueInfo } from './graph.js';
 
 /** ONNX TensorProto.DataType codes of the dtypes the importer produces. */
-export const ONNX_DTYPE: Record<HostDType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+export const ONNX_DTYPE: Record<HostDType, number> = { float32: DataType.FLOAT, int32: DataType.INT32, int64: DataType.INT64, bool: DataType.BOOL };
 
-export interface ModelInfo {
-  graphName: string;
-  producerName: string;
-  producerVersion: string;
-  docString?: string;
-}
-
-function attributeToProto(name: string, a: OnnxAttribute): Record<string, unknown> {
-  switch (a.type) {
-    case 'int':
-      return { name, type: 2, i: a.value };
-    case 'float':
-      return { name, type: 1, f: a.value };
-    case 'string':
-      return { name, type: 3, s: Buffer.from(a.value, 'utf8') };
-    case 'ints':
-      return { name, type: 7, ints: a.value };
-    case 'floats':
-      return { name, type: 6, floats: a.value };
+export function tensorToProto(name: string, t: HostTensor): TensorProto {
+  switch (t.dtype) {
+    case 'float32':
+      return floatTensor(name, t.shape, t.data as Float32Array);
+    case 'int32':
+      return int32Tensor(name, t.shape, t.data as Int32Array);
+    case 'int64':
+      return int64Tensor(name, t.shape, t.data as BigInt64Array);
+    case 'bool':
+      return boolTensor(name, t.shape, t.data as Uint8Array);
   }
 }
 
-function nodeToProto(node: OnnxNode): Record<string, unknown> {
-  // Attributes sorted by name: a stable order whatever order the converter set them in.
-  const attribute = Object.keys(node.attributes)
-    .sort()
-    .map((k) => attributeToProto(k, node.attributes[k]));
-  return { name: node.name, opType: node.opType, input: node.inputs, output: node.outputs, attribute };
+/** The IR marks an unknown dim with -1; ONNX names it (the batch dim 'N'). */
+function valueInfoToProto(v: ValueInfo) {
+  return valueInfo(v.name, ONNX_DTYPE[v.dtype], v.dims.map((d) => (d >= 0 ? d : null)));
 }
 
-export function tensorToProto(name: string, t: HostTensor): Record<string, unknown> {
-  return { name, dims: [...t.shape], dataType: ONNX_DTYPE[t.dtype], rawData: toLittleEndianBytes(t) };
-}
-
-function valueInfoToProto(v: ValueInfo): Record<string, unknown> {
-  return {
-    name: v.name,
-    type: { tensorType: { elemType: ONNX_DTYPE[v.dtype], shape: { dim: v.dims.map((d) => (d >= 0 ? { dimValue: d } : { dimParam: 'N' })) } } },
-  };
-}
-
-export function graphToModelProto(graph: OnnxGraph, info: ModelInfo): ModelProto {
-  const plain = {
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
-    producerName: info.producerName,
-    producerVersion: info.producerVersion,
-    ...(info.docString ? { docString: info.docString } : {}),
+export function graphToModelProto(graph: OnnxGraph, info: ModelInfo & { graphName: string }): ModelProto {
+  const { graphName, ...header } = info;
+  return modelProto({
+    ...header,
     graph: {
-      name: info.graphName,
-      node: graph.nodes.map(nodeToProto),
-      initializer: [...graph.initializers].map(([name, t]) => tensorToProto(name, t)),
-      input: graph.inputs.map(valueInfoToProto),
-      output: graph.outputs.map(valueInfoToProto),
+      name: graphName,
+      nodes: graph.nodes.map((n) => nodeProto(n.opType, n.inputs, n.outputs, { name: n.name, attributes: n.attributes })),
+      initializers: [...graph.initializers].map(([name, t]) => tensorToProto(name, t)),
+      inputs: graph.inputs.map(valueInfoToProto),
+      outputs: graph.outputs.map(valueInfoToProto),
     },
-  };
-  return onnx.ModelProto.fromObject(plain);
+  });
 }

@@ -1,9 +1,9 @@
 // Convolutions. TF filters are HWIO (depthwise: H, W, in, multiplier); ONNX wants OIHW with the
 // weights as initializers and the bias as the Conv's third input, which is also what ONNX
 // Runtime's quantizer and fusions expect.
+import { attr } from '@kestrel/core/onnx/build';
 import { attrFloat, attrInt, attrStrings } from '../attrs.js';
 import { dtypeOf, type NodeContext } from '../context.js';
-import { attr } from '../ir/graph.js';
 import { reshapeHost, transposeHost, type HostTensor } from '../tensor.js';
 import { FUSABLE_ACTIVATIONS, applyActivation, type Activation } from './elementwise.js';
 import { padding2d, spatialInput, spatialOutputShape, spatialPair } from './spatial.js';

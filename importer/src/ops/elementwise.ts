@@ -1,20 +1,20 @@
 // Elementwise ops: activations, arithmetic, comparisons and casts. None of them cares about
 // layout, so their outputs stay in the layout of their (first full-rank) input.
+import { attr, type Attribute } from '@kestrel/core/onnx/build';
 import { attrFloat, attrString } from '../attrs.js';
 import { dtypeOf, shapeOf, type DynamicValue, type NodeContext, type TfValue } from '../context.js';
-import { attr, type OnnxAttribute } from '../ir/graph.js';
 import { identityPerm } from '../layout.js';
 import { float32Tensor, type HostDType } from '../tensor.js';
 import { alignOperands } from './broadcast.js';
 import type { OpConverter, OpTable } from './types.js';
 
 /** A one-input op held in the input's layout. */
-function unaryOnnx(ctx: NodeContext, x: TfValue, opType: string, attributes: Record<string, OnnxAttribute> = {}, extraInputs: string[] = [], name?: string): DynamicValue {
+function unaryOnnx(ctx: NodeContext, x: TfValue, opType: string, attributes: Record<string, Attribute> = {}, extraInputs: string[] = [], name?: string): DynamicValue {
   const perm = x.kind === 'dynamic' ? x.perm : identityPerm(shapeOf(x).length);
   return ctx.emitOne(opType, [ctx.held(x, perm), ...extraInputs], attributes, { dtype: dtypeOf(x), shape: shapeOf(x), perm, name });
 }
 
-function unary(opType: string, attributes: (ctx: NodeContext) => Record<string, OnnxAttribute> = () => ({})): OpConverter {
+function unary(opType: string, attributes: (ctx: NodeContext) => Record<string, Attribute> = () => ({})): OpConverter {
   return (ctx) => [unaryOnnx(ctx, ctx.input(0), opType, attributes(ctx))];
 }
 

@@ -1,7 +1,7 @@
 // Pooling. ONNX MaxPool pads with -inf and AveragePool (count_include_pad=0) leaves padding out
 // of the mean: both are what TF SAME pooling does.
+import { attr } from '@kestrel/core/onnx/build';
 import { dtypeOf, type NodeContext } from '../context.js';
-import { attr } from '../ir/graph.js';
 import { padding2d, spatialInput, spatialOutputShape, spatialPair } from './spatial.js';
 import type { OpConverter, OpTable } from './types.js';
 

@@ -1,8 +1,8 @@
 // Reductions and selections: Mean/Sum/Max/Min over axes, ArgMax, TopKV2. Reductions work in the
 // input's layout (axes are mapped); selections need TF order.
+import { attr, type Attribute } from '@kestrel/core/onnx/build';
 import { attrBool } from '../attrs.js';
 import { dtypeOf, shapeOf, type NodeContext, type TfValue } from '../context.js';
-import { attr, type OnnxAttribute } from '../ir/graph.js';
 import { identityPerm, permWithoutAxes } from '../layout.js';
 import { int64Tensor, toNumbers } from '../tensor.js';
 import { normalizeAxis } from './shape.js';
@@ -24,7 +24,7 @@ function reduce(onnxOp: 'ReduceMean' | 'ReduceSum' | 'ReduceMax' | 'ReduceMin' |
     const shape = keepDims ? inShape.map((d, i) => (axes.includes(i) ? 1 : d)) : inShape.filter((_, i) => !axes.includes(i));
     const outPerm = keepDims ? perm : permWithoutAxes(perm, axes);
     const inputs = [ctx.held(x, perm)];
-    const attributes: Record<string, OnnxAttribute> = { keepdims: attr.int(keepDims ? 1 : 0) };
+    const attributes: Record<string, Attribute> = { keepdims: attr.int(keepDims ? 1 : 0) };
     if (onnxOp === 'ReduceSum') inputs.push(ctx.constant(int64Tensor(heldAxes), 'axes'));
     else attributes.axes = attr.ints(heldAxes);
     return [ctx.emitOne(onnxOp, inputs, attributes, { dtype: dtypeOf(x), shape, perm: outPerm })];

@@ -2,14 +2,14 @@
 // or every upsampled feature map shifts by half a pixel:
 //   half_pixel_centers → half_pixel (nearest: tf_half_pixel_for_nn), align_corners →
 //   align_corners, neither → asymmetric (TF 1.x behaviour).
+import { attr, type Attribute } from '@kestrel/core/onnx/build';
 import { attrBool } from '../attrs.js';
 import { dtypeOf, shapeOf, type NodeContext } from '../context.js';
-import { attr, type OnnxAttribute } from '../ir/graph.js';
 import { NHWC_AS_NCHW } from '../layout.js';
 import { int64Tensor, toNumbers } from '../tensor.js';
 import type { OpConverter, OpTable } from './types.js';
 
-function resizeAttributes(ctx: NodeContext, mode: 'linear' | 'nearest'): Record<string, OnnxAttribute> {
+function resizeAttributes(ctx: NodeContext, mode: 'linear' | 'nearest'): Record<string, Attribute> {
   const alignCorners = attrBool(ctx.node, 'align_corners', false);
   const halfPixel = attrBool(ctx.node, 'half_pixel_centers', false);
   if (alignCorners && halfPixel) throw ctx.unsupported('align_corners and half_pixel_centers cannot both be set');

@@ -1,9 +1,9 @@
 // Ops that move data without computing: identity, transpose, reshape, (un)squeeze, concat,
 // split, pad, shape. Layout-aware where it is free (concat/split/pad along a mapped axis);
 // Reshape and friends need TF order and get it.
+import { attr } from '@kestrel/core/onnx/build';
 import { attrInt, attrInts, attrString } from '../attrs.js';
 import { constValue, dtypeOf, shapeOf, type NodeContext, type TfValue } from '../context.js';
-import { attr } from '../ir/graph.js';
 import { identityPerm, isPermutation, permAfterTranspose, permWithoutAxes } from '../layout.js';
 import { int32Tensor, int64Tensor, sizeOf, toNumbers } from '../tensor.js';
 import type { OpConverter, OpTable } from './types.js';

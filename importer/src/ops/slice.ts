@@ -1,8 +1,8 @@
 // StridedSlice, Slice and GatherV2. TF's StridedSlice masks are resolved at conversion time
 // against the static shape into plain per-axis start/end/step, which ONNX Slice takes as is.
+import { attr } from '@kestrel/core/onnx/build';
 import { attrInt } from '../attrs.js';
 import { dtypeOf, shapeOf, type NodeContext, type TfValue } from '../context.js';
-import { attr } from '../ir/graph.js';
 import { identityPerm, permWithoutAxes } from '../layout.js';
 import { int64Tensor, toNumbers } from '../tensor.js';
 import { normalizeAxis } from './shape.js';

@@ -5,7 +5,8 @@ import ort from 'onnxruntime-node';
 import type { ModelProto } from '@kestrel/core/onnx/io';
 import { encodeModel, decodeModel } from '@kestrel/core/onnx/io';
 import { KestrelError } from '@kestrel/core/util/errors';
-import { floatValueInfo } from '../graph/nodes.js';
+import { valueInfo } from '@kestrel/core/onnx/build';
+import { DataType } from '@kestrel/core/onnx/tensors';
 import type { Calibrator } from './calibrators.js';
 
 /** One model input per name, NCHW float32. */
@@ -26,7 +27,7 @@ export interface CollectResult {
 export function withExtraOutputs(model: ModelProto, tensors: readonly string[]): ModelProto {
   const copy = decodeModel(encodeModel(model));
   const existing = new Set((copy.graph!.output ?? []).map((o) => o.name ?? ''));
-  const extra = tensors.filter((t) => !existing.has(t)).map((t) => floatValueInfo(t));
+  const extra = tensors.filter((t) => !existing.has(t)).map((t) => valueInfo(t, DataType.FLOAT));
   copy.graph!.output = [...(copy.graph!.output ?? []), ...extra] as NonNullable<ModelProto['graph']>['output'];
   return copy;
 }

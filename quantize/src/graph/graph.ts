@@ -4,7 +4,7 @@ import type { ModelProto } from '@kestrel/core/onnx/io';
 import { KestrelError } from '@kestrel/core/util/errors';
 import type { NodeProto, GraphProto } from './nodes.js';
 import { getAttribute } from './nodes.js';
-import type { TensorProto } from './tensors.js';
+import type { TensorProto } from '@kestrel/core/onnx/tensors';
 
 export class GraphView {
   readonly graph: GraphProto;

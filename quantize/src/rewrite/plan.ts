@@ -5,7 +5,7 @@ import type { ModelProto } from '@kestrel/core/onnx/io';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { GraphView } from '../graph/graph.js';
 import type { NodeProto } from '../graph/nodes.js';
-import { tensorDims } from '../graph/tensors.js';
+import { tensorDims } from '@kestrel/core/onnx/tensors';
 import { opRole, dataInputIndices, LAYOUT_OPS } from './ops.js';
 import { UnionFind } from './union-find.js';
 

@@ -2,9 +2,11 @@
 // QuantizeLinear → DequantizeLinear pair on every planned activation, Relu/Clip folded away where
 // the quantized range already clamps, then opset ≥ 13 (per-channel DequantizeLinear needs it).
 import type { ModelProto } from '@kestrel/core/onnx/io';
+import { attr, nodeProto } from '@kestrel/core/onnx/build';
+import { floatTensor, int8Tensor, int32Tensor, tensorDims, tensorToFloat32, tensorToNumbers, type TensorProto } from '@kestrel/core/onnx/tensors';
 import { GraphView, renameUses, sortTopologically } from '../graph/graph.js';
-import { makeNode, attrFloat, defaultOpset, setDefaultOpset, type NodeProto } from '../graph/nodes.js';
-import { floatTensor, int8Tensor, int32Tensor, tensorDims, tensorToFloat32, tensorToNumbers, zeroPointTensor, type TensorProto } from '../graph/tensors.js';
+import { attrFloat, defaultOpset, setDefaultOpset, type NodeProto } from '../graph/nodes.js';
+import { zeroPointTensor } from '../graph/tensors.js';
 import { computeQuantParams, quantizeBias, quantizeWeights, representableRange, type QuantParams, type QuantRange, type QuantType } from '../math/qparams.js';
 import type { QuantPlan } from './plan.js';
 
@@ -77,7 +79,7 @@ export function applyQdq(model: ModelProto, plan: QuantPlan, params: Map<string,
       const wzp = zeroPointTensor(names.take(`${w}_zero_point`), 'int8', new Array(q.scales.length).fill(0), scalar);
       const wdq = names.take(`${w}_dequantized`);
       newInits.push(wq, ws, wzp);
-      newNodes.push(makeNode('DequantizeLinear', [wq.name!, ws.name!, wzp.name!], [wdq], names.take(`${w}_DequantizeLinear`), scalar ? {} : { axis: 0 }));
+      newNodes.push(nodeProto('DequantizeLinear', [wq.name!, ws.name!, wzp.name!], [wdq], { name: names.take(`${w}_DequantizeLinear`), attributes: scalar ? {} : { axis: attr.int(0) } }));
       node.input![1] = wdq;
       const b = node.input![2];
       const bias = b ? view.initializers.get(b) : undefined;
@@ -88,7 +90,7 @@ export function applyQdq(model: ModelProto, plan: QuantPlan, params: Map<string,
         const bzp = int32Tensor(names.take(`${b}_zero_point`), [qb.data.length], new Int32Array(qb.data.length));
         const bdq = names.take(`${b}_dequantized`);
         newInits.push(bq, bs, bzp);
-        newNodes.push(makeNode('DequantizeLinear', [bq.name!, bs.name!, bzp.name!], [bdq], names.take(`${b}_DequantizeLinear`), { axis: 0 }));
+        newNodes.push(nodeProto('DequantizeLinear', [bq.name!, bs.name!, bzp.name!], [bdq], { name: names.take(`${b}_DequantizeLinear`), attributes: { axis: attr.int(0) } }));
         node.input![2] = bdq;
       }
     }
@@ -112,8 +114,8 @@ export function applyQdq(model: ModelProto, plan: QuantPlan, params: Map<string,
       if (producer) producer.output = producer.output!.map((o) => (o === t ? source : o));
       dequantized = t;
     }
-    const q = makeNode('QuantizeLinear', [source, scale.name!, zp.name!], [quantized], names.take(`${t}_QuantizeLinear`));
-    const dq = makeNode('DequantizeLinear', [quantized, scale.name!, zp.name!], [dequantized], names.take(`${t}_DequantizeLinear`));
+    const q = nodeProto('QuantizeLinear', [source, scale.name!, zp.name!], [quantized], { name: names.take(`${t}_QuantizeLinear`) });
+    const dq = nodeProto('DequantizeLinear', [quantized, scale.name!, zp.name!], [dequantized], { name: names.take(`${t}_DequantizeLinear`) });
     if (!outputs.has(t)) renameUses(model, t, dequantized);
     newNodes.push(q, dq);
     qdqPairs++;

@@ -45,7 +45,7 @@ test('uncertain demo-camera frames are kept under the quota, reach the hub, and 
 
   // What the model said about every frame, by capture time (the sample keeps the capture time).
   const seen = new Map<number, { detections: Detection[]; frame: Frame }>();
-  source = createSource({ camera: 'demo', source: { kind: 'demo' }, output: { width: 416, height: 416, fps: 2 } });
+  source = createSource({ camera: 'demo', source: { type: 'demo' }, output: { width: 416, height: 416, fps: 2 } });
   let busy = false;
   source.on('frame', (frame) => {
     if (busy || !detector) return; // latest frame wins, as in the agent

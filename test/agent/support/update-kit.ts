@@ -6,46 +6,48 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import mqtt from 'mqtt';
-import { letterboxGeometry, onnx, encodeModel, silentLogger, writeMetadata, type TrustedKeyInput } from '@kestrel/core';
+import { defaultInputSpec, letterboxGeometry, onnx, encodeModel, silentLogger, writeMetadata, type TrustedKeyInput } from '@kestrel/core';
+import { attr, modelProto, nodeProto, valueInfo } from '@kestrel/core/onnx/build';
+import { floatTensor, int64Tensor } from '@kestrel/core/onnx/tensors';
 import { InferenceEngine } from '@kestrel/agent/inference/engine';
 import { InferenceCounters, ModelUpdater, MqttUpdateChannel, type HealthPolicy } from '@kestrel/agent/update/index';
 import type { Frame } from '@kestrel/agent/source/types';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
+
+/**
+ * A one-output YOLOv8-shaped model ([1, 5, 1]: one anchor, one class `thing`) of `size`×`size`
+ * input: a Conv over the whole image with `weights` (one value for every weight), then `ops`
+ * (unary ONNX ops, in order), reshaped to the decoder's layout.
+ */
+function oneAnchorDetector(size: number, version: string, conv: { weight: number; bias?: number[] }, ops: string[] = []): Uint8Array {
+  const nodes = [nodeProto('Conv', ['input', 'w', ...(conv.bias ? ['b'] : [])], ['v0'], { name: 'conv', attributes: { strides: attr.ints([size, size]) } })];
+  ops.forEach((op, i) => nodes.push(nodeProto(op, [`v${i}`], [`v${i + 1}`], { name: op.toLowerCase() })));
+  nodes.push(nodeProto('Reshape', [`v${ops.length}`, 'shape'], ['output0'], { name: 'reshape' }));
+  const model = modelProto({
+    producerName: 'kestrel-test',
+    graph: {
+      name: 'fixed',
+      nodes,
+      initializers: [
+        floatTensor('w', [5, 3, size, size], new Float32Array(5 * 3 * size * size).fill(conv.weight)),
+        ...(conv.bias ? [floatTensor('b', [5], conv.bias)] : []),
+        int64Tensor('shape', [3], [1, 5, 1]),
+      ],
+      inputs: [valueInfo('input', FLOAT, [1, 3, size, size])],
+      outputs: [valueInfo('output0', FLOAT, [1, 5, 1])],
+    },
+  });
+  writeMetadata(model, { decoder: 'yolov8', labels: ['thing'], input: defaultInputSpec(size, size), name: 'fixed', version });
+  return encodeModel(model);
+}
 
 /**
  * A YOLOv8-shaped detector of `size`×`size` input that finds one fixed box with `score` in every
  * frame (score 0: finds nothing). A zero-weight Conv over the whole image gives its bias.
  */
 export function fixedDetector(size: number, score: number, version = `s${score}`): Uint8Array {
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'kestrel-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'fixed',
-      node: [
-        { opType: 'Conv', input: ['input', 'w', 'b'], output: ['c'], name: 'conv', attribute: [{ name: 'strides', type: onnx.AttributeProto.AttributeType.INTS, ints: [size, size] }] },
-        { opType: 'Reshape', input: ['c', 'shape'], output: ['output0'], name: 'reshape' },
-      ],
-      initializer: [
-        { name: 'w', dataType: FLOAT, dims: [5, 3, size, size], floatData: new Array(5 * 3 * size * size).fill(0) },
-        { name: 'b', dataType: FLOAT, dims: [5], floatData: [size / 2, size / 2, size / 4, size / 4, score] },
-        { name: 'shape', dataType: INT64, dims: [3], int64Data: [1, 5, 1] },
-      ],
-      input: [{ name: 'input', type: { tensorType: { elemType: FLOAT, shape: { dim: [1, 3, size, size].map((d) => ({ dimValue: d })) } } } }],
-      output: [{ name: 'output0', type: { tensorType: { elemType: FLOAT, shape: { dim: [1, 5, 1].map((d) => ({ dimValue: d })) } } } }],
-    },
-  });
-  writeMetadata(model, {
-    decoder: 'yolov8',
-    labels: ['thing'],
-    input: { width: size, height: size, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: 114 },
-    name: 'fixed',
-    version,
-  });
-  return encodeModel(model);
+  return oneAnchorDetector(size, version, { weight: 0, bias: [size / 2, size / 2, size / 4, size / 4, score] });
 }
 
 /**
@@ -53,34 +55,7 @@ export function fixedDetector(size: number, score: number, version = `s${score}`
  * model is loaded with, NaN on every real frame (a model broken by, say, a bad quantization).
  */
 export function nanDetector(size: number, version: string): Uint8Array {
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: 'kestrel-test',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'nan',
-      node: [
-        { opType: 'Conv', input: ['input', 'w'], output: ['c'], name: 'conv', attribute: [{ name: 'strides', type: onnx.AttributeProto.AttributeType.INTS, ints: [size, size] }] },
-        { opType: 'Neg', input: ['c'], output: ['n'], name: 'neg' },
-        { opType: 'Sqrt', input: ['n'], output: ['s'], name: 'sqrt' },
-        { opType: 'Reshape', input: ['s', 'shape'], output: ['output0'], name: 'reshape' },
-      ],
-      initializer: [
-        { name: 'w', dataType: FLOAT, dims: [5, 3, size, size], floatData: new Array(5 * 3 * size * size).fill(1) },
-        { name: 'shape', dataType: INT64, dims: [3], int64Data: [1, 5, 1] },
-      ],
-      input: [{ name: 'input', type: { tensorType: { elemType: FLOAT, shape: { dim: [1, 3, size, size].map((d) => ({ dimValue: d })) } } } }],
-      output: [{ name: 'output0', type: { tensorType: { elemType: FLOAT, shape: { dim: [1, 5, 1].map((d) => ({ dimValue: d })) } } } }],
-    },
-  });
-  writeMetadata(model, {
-    decoder: 'yolov8',
-    labels: ['thing'],
-    input: { width: size, height: size, layout: 'NCHW', colour: 'RGB', mean: [0, 0, 0], std: [255, 255, 255], letterbox: true, padValue: 114 },
-    name: 'fixed',
-    version,
-  });
-  return encodeModel(model);
+  return oneAnchorDetector(size, version, { weight: 1 }, ['Neg', 'Sqrt']);
 }
 
 export function syntheticFrame(size: number, camera = 'cam1', seq = 0): Frame {

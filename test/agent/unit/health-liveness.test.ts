@@ -18,6 +18,29 @@ test('inference is alive once loaded, while it answers, and not when a frame wai
   assert.equal(l.check({ now: 1400, ready: true, framesFlowing: true }).alive, true);
 });
 
+test('a worker that answers every frame with an error is not alive: a NaN model must not pass for healthy with 0 events', () => {
+  const l = new InferenceLiveness(1000);
+  l.loaded(0);
+  for (let t = 100; t <= 3000; t += 100) {
+    l.answered(l.begin(t), t);
+    l.inferenceFailed("the model's output output0 has 5 NaN and 0 infinite values of 5", t);
+  }
+  const check = l.check({ now: 3000, ready: true, framesFlowing: true });
+  assert.equal(check.alive, false);
+  assert.match(check.reason!, /every frame failed inference for 3 s: the model's output output0 has 5 NaN/);
+  assert.equal(l.failing(3000), check.reason);
+  // One frame through: healthy again at once; a failure now and then is not "failing".
+  l.processed(3100);
+  l.inferenceFailed('one bad frame', 3200);
+  assert.equal(l.check({ now: 3300, ready: true, framesFlowing: true }).alive, true);
+  assert.equal(l.failing(3300), undefined);
+  // A new model gets the stale time to show it works, as at start.
+  l.loaded(10_000);
+  l.inferenceFailed('still failing', 10_500);
+  assert.equal(l.failing(10_600), undefined);
+  assert.match(l.failing(11_100)!, /still failing/);
+});
+
 test('no answer for long while frames arrive is not alive; with no frames, silence is fine', () => {
   const l = new InferenceLiveness(1000);
   l.loaded(0);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { Detector, MAX_INPUT_PIXELS, parseMetadata, type KestrelMetadata } from '@kestrel/core';
+import { DEFAULT_PAD_VALUE, defaultInputSpec, Detector, MAX_INPUT_PIXELS, parseMetadata, type KestrelMetadata } from '@kestrel/core';
 import { nanDetector } from '../../agent/support/update-kit.js';
 
 const props = (input: Record<string, unknown>, extra: Record<string, string> = {}) => ({
@@ -30,12 +30,21 @@ test('a well-formed input spec is read as given', () => {
   assert.deepEqual(meta.input, good);
 });
 
+test('an input spec that gives only its size gets the default input: RGB on 0..1, letterboxed with grey 114', () => {
+  const meta = parseMetadata(props({ width: 320, height: 256 }));
+  assert.deepEqual(meta.input, defaultInputSpec(320, 256));
+  assert.deepEqual(defaultInputSpec(640, 384), good);
+  // The YOLO convention, which exported models were trained with: changing it changes every model's input.
+  assert.equal(DEFAULT_PAD_VALUE, 114);
+});
+
 test('input sizes beyond what a device can allocate per frame are refused, naming the field', () => {
-  assert.match(refusal(props({ ...good, width: 100000, height: 100000 })), /m\.onnx: input\.width must be a whole number from 1 to 4096, got 100000; input\.height must be/);
+  assert.match(refusal(props({ ...good, width: 100000, height: 100000 })), /m\.onnx: input\.width must be a whole number from 8 to 4096, got 100000; input\.height must be/);
   assert.match(refusal(props({ ...good, width: 4096, height: 4096 })), new RegExp(`input is 4096×4096 = 16777216 pixels; Kestrel runs models of up to ${MAX_INPUT_PIXELS} input pixels`));
-  assert.match(refusal(props({ ...good, width: 0 })), /input\.width must be a whole number from 1 to 4096, got 0/);
+  assert.match(refusal(props({ ...good, width: 0 })), /input\.width must be a whole number from 8 to 4096, got 0/);
+  assert.match(refusal(props({ ...good, width: 4 })), /input\.width must be a whole number from 8 to 4096, got 4/);
   assert.match(refusal(props({ ...good, height: 416.5 })), /input\.height must be a whole number/);
-  assert.match(refusal(props({ ...good, width: '640' })), /input\.width must be a whole number from 1 to 4096, got "640"/);
+  assert.match(refusal(props({ ...good, width: '640' })), /input\.width must be a whole number from 8 to 4096, got "640"/);
 });
 
 test('normalisation that is not finite, or a std of 0, is refused: every pixel is divided by std', () => {

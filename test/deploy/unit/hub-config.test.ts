@@ -1,7 +1,7 @@
 // The hub config: defaults, paths relative to the file, and errors that name the path and line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHubConfig } from '@kestrel/deploy';
+import { parseHubConfig } from '@kestrel/config';
 
 const parse = (yaml: string, env: Record<string, string> = {}) => parseHubConfig(yaml, { name: 'hub.yaml', baseDir: '/etc/kestrel', env, cwd: '/' });
 

@@ -1,8 +1,8 @@
 // Small ONNX graphs built by hand for quantizer tests, and a way to run them in ONNX Runtime.
 import ort from 'onnxruntime-node';
 import { encodeModel, type ModelProto } from '@kestrel/core/onnx/io';
-import { makeModel, makeNode, floatValueInfo, type NodeProto } from '@kestrel/quantize/graph/nodes';
-import { floatTensor, type TensorProto } from '@kestrel/quantize/graph/tensors';
+import { attr, modelProto, nodeProto, valueInfo, type Attribute, type GraphParts, type NodeProto, type ValueInfoProto } from '@kestrel/core/onnx/build';
+import { DataType, floatTensor, type TensorProto } from '@kestrel/core/onnx/tensors';
 import type { TensorFeed } from '@kestrel/quantize';
 
 /** Deterministic pseudo-random numbers (tests must not flake). */
@@ -16,6 +16,16 @@ export function rng(seed: number): () => number {
 
 export function randomArray(n: number, scale: number, random: () => number, offset = -0.5): Float32Array {
   return Float32Array.from({ length: n }, () => (random() + offset) * 2 * scale);
+}
+
+/** A float32 graph input or output. */
+export function floatValueInfo(name: string, dims: number[]): ValueInfoProto {
+  return valueInfo(name, DataType.FLOAT, dims);
+}
+
+/** A model of hand-built parts, as a user's FP32 export would reach the quantizer. */
+export function handBuiltModel(graph: Omit<GraphParts, 'name'>): ModelProto {
+  return modelProto({ producerName: 'kestrel', graph: { name: 'graph', ...graph } });
 }
 
 /** Kaiming-like scale so activations neither vanish nor explode through a deep stack. */
@@ -33,13 +43,13 @@ export function conv(b: Built, name: string, input: string, cin: number, cout: n
   const k = opts.k ?? 3;
   b.initializers.push(...convWeights(name, cout, cin, k, random));
   const p = (k - 1) / 2;
-  b.nodes.push(makeNode('Conv', [input, `${name}_w`, `${name}_b`], [name], name, { kernel_shape: [k, k], pads: [p, p, p, p], strides: [opts.stride ?? 1, opts.stride ?? 1] }));
+  b.nodes.push(nodeProto('Conv', [input, `${name}_w`, `${name}_b`], [name], { name, attributes: { kernel_shape: attr.ints([k, k]), pads: attr.ints([p, p, p, p]), strides: attr.ints([opts.stride ?? 1, opts.stride ?? 1]) } }));
   return name;
 }
 
 export function act(b: Built, kind: 'relu' | 'leaky' | 'none', input: string, name: string): string {
   if (kind === 'none') return input;
-  b.nodes.push(kind === 'relu' ? makeNode('Relu', [input], [name], name) : makeNode('LeakyRelu', [input], [name], name, { alpha: 0.1 }));
+  b.nodes.push(kind === 'relu' ? nodeProto('Relu', [input], [name], { name }) : nodeProto('LeakyRelu', [input], [name], { name, attributes: { alpha: attr.float(0.1) } }));
   return name;
 }
 
@@ -53,8 +63,8 @@ export function convStack(opts: { layers: number; channels: number; size: number
     const c = conv(b, `conv${i}`, x, i === 0 ? cin : opts.channels, opts.channels, random);
     x = i === opts.layers - 1 ? c : act(b, opts.activation ?? 'relu', c, `act${i}`);
   }
-  b.nodes.push(makeNode('Identity', [x], ['output'], 'output'));
-  return makeModel({
+  b.nodes.push(nodeProto('Identity', [x], ['output'], { name: 'output' }));
+  return handBuiltModel({
     nodes: b.nodes,
     initializers: b.initializers,
     inputs: [floatValueInfo('input', [1, cin, opts.size, opts.size])],
@@ -107,7 +117,7 @@ export function smallModel(c: number, size: number, build: (b: Built, random: ()
   const random = rng(seed);
   const b: Built = { nodes: [], initializers: [] };
   const outputs = build(b, random);
-  return makeModel({
+  return handBuiltModel({
     nodes: b.nodes,
     initializers: b.initializers,
     inputs: [floatValueInfo('input', [1, c, size, size])],
@@ -115,8 +125,8 @@ export function smallModel(c: number, size: number, build: (b: Built, random: ()
   });
 }
 
-export function node(b: Built, op: string, inputs: string[], output: string, attrs: Parameters<typeof makeNode>[4] = {}): string {
-  b.nodes.push(makeNode(op, inputs, [output], output, attrs));
+export function node(b: Built, op: string, inputs: string[], output: string, attributes: Record<string, Attribute> = {}): string {
+  b.nodes.push(nodeProto(op, inputs, [output], { name: output, attributes }));
   return output;
 }
 

@@ -8,6 +8,9 @@ import { writeModel, type ModelProto } from '@kestrel/core/onnx/io';
 import { writeMetadata, type KestrelMetadata } from '@kestrel/core/model/metadata';
 import { KESTREL_VERSION } from '@kestrel/core/version';
 import { KestrelError } from '@kestrel/core/util/errors';
+import { GraphBuilder } from '@kestrel/core/onnx/graph-builder';
+import { attr } from '@kestrel/core/onnx/build';
+import { DataType, floatTensor, int64Tensor } from '@kestrel/core/onnx/tensors';
 import type { KestrelModel } from '../model/build.js';
 import { BN_EPSILON } from '../model/build.js';
 import { levelSizes } from '../model/config.js';
@@ -16,7 +19,6 @@ import type { ConvNode } from '../model/spec.js';
 import { loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { ARCHITECTURE_KEY, architectureOf } from '../model/onnx-import.js';
 import { selectBackend } from '../backend/select.js';
-import { OnnxGraphBuilder } from './onnx-graph.js';
 import { forEachKernelWeight, onnxKernelDims } from '../model/kernel-layout.js';
 
 export interface ExportOptions {
@@ -57,9 +59,12 @@ export async function exportCheckpoint(o: ExportOptions): Promise<ExportReport> 
 /** The ONNX ModelProto of a TF.js detector (weights read from the live model). */
 export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorMetadata(model.config)): ModelProto {
   const { config, spec } = model;
-  const g = new OnnxGraphBuilder();
+  const g = new GraphBuilder();
+  // Weights and shapes go in under the names given: the names are unique by construction.
+  const float = (name: string, dims: number[], values: Float32Array | number[]) => g.initializer(name, floatTensor(name, dims, values));
+  const int64 = (name: string, values: number[]) => g.initializer(name, int64Tensor(name, [values.length], values));
   const H = config.inputHeight, W = config.inputWidth;
-  g.input('input', [1, 3, H, W]);
+  g.input('input', DataType.FLOAT, [1, 3, H, W]);
   // Spatial size and channels of every node's output, to compute TF's 'same' padding.
   const shapes = new Map<string, { h: number; w: number; c: number }>([['input', { h: H, w: W, c: 3 }]]);
   const layer = (name: string): tf.layers.Layer => model.net.getLayer(name);
@@ -70,21 +75,21 @@ export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorM
       const { weight, bias } = foldedConv(node, layer(node.name), node.bn ? layer(`${node.name}_bn`) : undefined);
       const out = { h: Math.ceil(inShape.h / node.stride), w: Math.ceil(inShape.w / node.stride), c: node.depthwise ? inShape.c : node.filters };
       const pads = [samePad(inShape.h, node.kernel, node.stride), samePad(inShape.w, node.kernel, node.stride)];
-      const wName = g.float(`${node.name}.weight`, weight.dims, weight.data);
-      const bName = g.float(`${node.name}.bias`, [out.c], bias);
+      const wName = float(`${node.name}.weight`, weight.dims, weight.data);
+      const bName = float(`${node.name}.bias`, [out.c], bias);
       const conv = g.node('Conv', [node.input === 'input' ? 'input' : node.input, wName, bName], node.relu ? `${node.name}.conv` : node.name, {
-        kernel_shape: [node.kernel, node.kernel],
-        strides: [node.stride, node.stride],
-        pads: [pads[0][0], pads[1][0], pads[0][1], pads[1][1]],
-        group: node.depthwise ? inShape.c : 1,
-        dilations: [1, 1],
+        kernel_shape: attr.ints([node.kernel, node.kernel]),
+        strides: attr.ints([node.stride, node.stride]),
+        pads: attr.ints([pads[0][0], pads[1][0], pads[0][1], pads[1][1]]),
+        group: attr.int(node.depthwise ? inShape.c : 1),
+        dilations: attr.ints([1, 1]),
       }, node.name);
       if (node.relu) g.node('Relu', [conv], node.name, {}, `${node.name}.relu`);
       shapes.set(node.name, out);
     } else if (node.op === 'upsample') {
       const s = shapes.get(node.input)!;
-      const scales = g.float(`${node.name}.scales`, [4], [1, 1, 2, 2]);
-      g.node('Resize', [node.input, '', scales], node.name, { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+      const scales = float(`${node.name}.scales`, [4], [1, 1, 2, 2]);
+      g.node('Resize', [node.input, '', scales], node.name, { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') });
       shapes.set(node.name, { h: s.h * 2, w: s.w * 2, c: s.c });
     } else {
       g.node('Add', node.inputs, node.name);
@@ -101,30 +106,30 @@ export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorM
   const boxFlat: string[] = [];
   spec.levels.forEach((level, i) => {
     const hw = sizes[i].rows * sizes[i].cols;
-    clsFlat.push(g.node('Reshape', [level.cls, g.int64(`${level.cls}.flat_shape`, [1, C, hw])], `${level.cls}.flat`));
+    clsFlat.push(g.node('Reshape', [level.cls, int64(`${level.cls}.flat_shape`, [1, C, hw])], `${level.cls}.flat`));
     // Channels are side-major (side · bins + bin), as decodeHead reshapes them.
     const boxShape = bins > 0 ? [1, 4, bins, hw] : [1, 4, hw];
-    boxFlat.push(g.node('Reshape', [level.box, g.int64(`${level.box}.flat_shape`, boxShape)], `${level.box}.flat`));
+    boxFlat.push(g.node('Reshape', [level.box, int64(`${level.box}.flat_shape`, boxShape)], `${level.box}.flat`));
   });
-  const cls = clsFlat.length > 1 ? g.node('Concat', clsFlat, 'cls_all', { axis: 2 }) : clsFlat[0];
-  const box = boxFlat.length > 1 ? g.node('Concat', boxFlat, 'box_all', { axis: bins > 0 ? 3 : 2 }) : boxFlat[0];
-  g.node('Transpose', [g.node('Sigmoid', [cls], 'cls_sigmoid')], 'scores', { perm: [0, 2, 1] });
+  const cls = clsFlat.length > 1 ? g.node('Concat', clsFlat, 'cls_all', { axis: attr.int(2) }) : clsFlat[0];
+  const box = boxFlat.length > 1 ? g.node('Concat', boxFlat, 'box_all', { axis: attr.int(bins > 0 ? 3 : 2) }) : boxFlat[0];
+  const scores = g.node('Transpose', [g.node('Sigmoid', [cls], 'cls_sigmoid')], 'scores', { perm: attr.ints([0, 2, 1]) });
   const strideRow = new Float32Array(N);
   let a = 0;
   for (const l of sizes) for (let k = 0; k < l.rows * l.cols; k++) strideRow[a++] = l.stride;
   // Distances in strides: the expectation of each side's bin distribution, or softplus of one value.
   const inStrides = bins > 0
     ? g.node('ReduceSum', [
-      g.node('Mul', [g.node('Softmax', [box], 'box_bins_softmax', { axis: 2 }), g.float('box_bin_distances', [1, 1, bins, 1], Array.from({ length: bins }, (_, k) => k))], 'box_bins_weighted'),
-      g.int64('box_bins_axis', [2]),
-    ], 'box_strides', { keepdims: 0 })
+      g.node('Mul', [g.node('Softmax', [box], 'box_bins_softmax', { axis: attr.int(2) }), float('box_bin_distances', [1, 1, bins, 1], Array.from({ length: bins }, (_, k) => k))], 'box_bins_weighted'),
+      int64('box_bins_axis', [2]),
+    ], 'box_strides', { keepdims: attr.int(0) })
     : g.node('Softplus', [box], 'box_softplus');
-  const dist = g.node('Mul', [inStrides, g.float('anchor_strides', [1, 1, N], strideRow)], 'box_pixels');
-  g.node('Transpose', [dist], 'boxes', { perm: [0, 2, 1] });
-  g.output('scores', [1, N, C]);
-  g.output('boxes', [1, N, 4]);
+  const dist = g.node('Mul', [inStrides, float('anchor_strides', [1, 1, N], strideRow)], 'box_pixels');
+  const boxes = g.node('Transpose', [dist], 'boxes', { perm: attr.ints([0, 2, 1]) });
+  g.output(scores, DataType.FLOAT, [1, N, C]);
+  g.output(boxes, DataType.FLOAT, [1, N, 4]);
 
-  const proto = g.build('kestrel_detector', KESTREL_VERSION);
+  const proto = g.toModel({ graphName: 'kestrel_detector', producerName: 'kestrel-trainer', producerVersion: KESTREL_VERSION });
   writeMetadata(proto, meta);
   return proto;
 }

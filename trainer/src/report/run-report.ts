@@ -1,6 +1,7 @@
 // The pictures in a run folder: training curves, PR curves, the confusion matrix and sample
 // predictions on validation images (predictions solid, ground truth dashed).
 import type { DetectionMetrics, ImageGroundTruth, ImagePredictions } from '@kestrel/core/eval/types';
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import type { EpochMetrics } from '../train/run-folder.js';
 import type { DatasetItem } from '../data/types.js';
 import { classColour, decodeImage, gridPng, type DrawnBox } from '../data/image.js';
@@ -45,7 +46,7 @@ export async function samplePredictionsPng(items: readonly DatasetItem[], predic
     const w = Math.round(img.width * t.sx), h = Math.round(img.height * t.sy);
     const { data } = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } })
       .resize(w, h, { fit: 'fill' })
-      .extend({ left: Math.round(t.tx), top: Math.round(t.ty), right: tile - w - Math.round(t.tx), bottom: tile - h - Math.round(t.ty), background: { r: 114, g: 114, b: 114 } })
+      .extend({ left: Math.round(t.tx), top: Math.round(t.ty), right: tile - w - Math.round(t.tx), bottom: tile - h - Math.round(t.ty), background: { r: DEFAULT_PAD_VALUE, g: DEFAULT_PAD_VALUE, b: DEFAULT_PAD_VALUE } })
       .raw()
       .toBuffer({ resolveWithObject: true });
     const map = (b: [number, number, number, number]): [number, number, number, number] => [b[0] * t.sx + Math.round(t.tx), b[1] * t.sy + Math.round(t.ty), b[2] * t.sx + Math.round(t.tx), b[3] * t.sy + Math.round(t.ty)];

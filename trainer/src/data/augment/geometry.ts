@@ -1,6 +1,7 @@
 // Axis-aligned geometric transforms (scale, translate, flip) applied to an image and its boxes
 // with the same numbers, so a box always stays on its object. Rotation is left out on purpose:
 // it would turn boxes into loose approximations.
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import type { Box, Sample } from '../types.js';
 
 /** dst = src · s + t per axis; a negative scale flips that axis. */
@@ -22,7 +23,7 @@ export interface Rect {
  * Fills `rect` of the dst image (RGB HWC, dstW wide) by bilinear sampling of `src` through the
  * inverse of `t`; pixels that map outside the source get `pad`. Pixel centres sit at +0.5.
  */
-export function resampleInto(dst: Uint8Array, dstW: number, rect: Rect, src: Sample | { width: number; height: number; data: Uint8Array }, t: AxisTransform, pad = 114): void {
+export function resampleInto(dst: Uint8Array, dstW: number, rect: Rect, src: Sample | { width: number; height: number; data: Uint8Array }, t: AxisTransform, pad = DEFAULT_PAD_VALUE): void {
   const { width: W, height: H, data } = src;
   const invSx = 1 / t.sx;
   const invSy = 1 / t.sy;
@@ -108,7 +109,7 @@ export function letterboxTransform(w: number, h: number, size: number): AxisTran
 }
 
 /** Applies `t` to the whole sample, producing a size×size sample. */
-export function warpSample(src: Sample, size: number, t: AxisTransform, pad = 114, rules: ClipRules = DEFAULT_CLIP): Sample {
+export function warpSample(src: Sample, size: number, t: AxisTransform, pad = DEFAULT_PAD_VALUE, rules: ClipRules = DEFAULT_CLIP): Sample {
   const data = new Uint8Array(size * size * 3);
   const rect = { x0: 0, y0: 0, x1: size, y1: size };
   resampleInto(data, size, rect, src, t, pad);

@@ -1,5 +1,6 @@
 // Mosaic: four images share one frame around a random centre, each shrunk into its quadrant.
 // Objects appear at new scales and next to new neighbours, and every batch holds more of them.
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import type { Rng } from '../rng.js';
 import { uniform } from '../rng.js';
 import type { Sample } from '../types.js';
@@ -12,7 +13,7 @@ export interface MosaicOptions {
   clip: ClipRules;
 }
 
-export const DEFAULT_MOSAIC: MosaicOptions = { tileScale: [0.45, 0.75], pad: 114, clip: DEFAULT_CLIP };
+export const DEFAULT_MOSAIC: MosaicOptions = { tileScale: [0.45, 0.75], pad: DEFAULT_PAD_VALUE, clip: DEFAULT_CLIP };
 
 /** Four samples → one size×size sample. Tile k's corner nearest the centre sits on the centre. */
 export function mosaic(tiles: readonly [Sample, Sample, Sample, Sample], size: number, rng: Rng, o: MosaicOptions = DEFAULT_MOSAIC): Sample {

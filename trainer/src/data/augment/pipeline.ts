@@ -1,5 +1,6 @@
 // The training-time augmentation pipeline: mosaic or a random scale/translate, flips, colour
 // jitter. Every random choice comes from the rng passed in, so a seed replays a whole epoch.
+import { DEFAULT_PAD_VALUE } from '@kestrel/core/model/metadata';
 import type { Rng } from '../rng.js';
 import { uniform } from '../rng.js';
 import type { Sample } from '../types.js';
@@ -32,7 +33,7 @@ export const DEFAULT_AUGMENT: AugmentOptions = {
   flipUD: 0,
   colour: 0.8,
   jitter: DEFAULT_COLOUR_JITTER,
-  pad: 114,
+  pad: DEFAULT_PAD_VALUE,
   clip: DEFAULT_CLIP,
 };
 

@@ -1,19 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { KestrelError } from '@kestrel/core';
-import { bindProblem } from '@kestrel/config/bind';
-import type { ConfigContext } from '@kestrel/config/context';
-import { substituteEnv } from '@kestrel/config/env';
-import { formatIssue, fromZodIssue, type ConfigIssue } from '@kestrel/config/issues';
-import { knownKeysAt } from '@kestrel/config/keys';
-import { ALWAYS, backoff, byteSize, existingFile, filePath, isRecord, positiveInt, text } from '@kestrel/config/schema/common';
-import { brokerUrl, topicPrefix } from '@kestrel/config/schema/mqtt';
-import { parseYaml } from '@kestrel/config/yaml';
+import type { ConfigContext } from '../context.js';
+import { ALWAYS, backoff, bindAddress, byteSize, existingFile, filePath, isRecord, logSection, positiveInt, text } from './common.js';
+import { brokerUrl, topicPrefix } from './mqtt.js';
 
 /**
- * The hub's configuration (hub.yaml), declared once with zod in the same style as the agent's:
- * every default here, errors that name the path and the line.
+ * The hub's configuration (hub.yaml), declared once beside the agent's and from the same parts:
+ * every default here, read by the same loader, errors that name the path and the line.
+ * config/examples/hub.example.yaml shows every key.
  */
 
 export const DEFAULT_HUB_BIND = '127.0.0.1:8470';
@@ -44,15 +38,8 @@ function mqtt(ctx: ConfigContext) {
 export function createHubConfigSchema(ctx: ConfigContext) {
   return z
     .strictObject({
-      bind: z
-        .string()
-        .superRefine((value, refinement) => {
-          const problem = bindProblem(value);
-          if (problem) refinement.addIssue({ code: 'custom', message: problem });
-        })
-        .default(DEFAULT_HUB_BIND)
-        .describe('host:port of the HTTP(S) API; 0.0.0.0:8470 for devices on other machines'),
-      dataDir: filePath(ctx).default(resolve(ctx.baseDir, 'hub-data')).describe('where the database and the blob folder live by default'),
+      bind: bindAddress.default(DEFAULT_HUB_BIND).describe('host:port of the HTTP(S) API; 0.0.0.0:8470 for devices on other machines'),
+      dataDir: filePath(ctx).default(resolve(ctx.baseDir, 'hub-data')).describe('where the database and the blob folder live by default (default: hub-data beside the config file)'),
       records: z
         .strictObject({ type: z.literal('sqlite').default('sqlite'), path: filePath(ctx).optional().describe('default: <dataDir>/hub.sqlite') })
         .prefault({}),
@@ -80,7 +67,7 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         })
         .prefault({}),
       mqtt: mqtt(ctx).prefault({}),
-      log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+      log: logSection.prefault({}),
     })
     .superRefine((value: unknown, refinement) => {
       if (!isRecord(value) || !isRecord(value.limits)) return;
@@ -106,48 +93,8 @@ export function createHubConfigSchema(ctx: ConfigContext) {
     }));
 }
 
-export type HubConfig = z.output<ReturnType<typeof createHubConfigSchema>>;
-export type HubConfigInput = z.input<ReturnType<typeof createHubConfigSchema>>;
-
-/**
- * Reads and validates a hub config file (`${VAR}` references resolved from `env`); with no path,
- * the defaults with data in ./hub-data. Throws `KestrelError('E_CONFIG')` listing every problem.
- */
-export function loadHubConfig(path?: string, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): HubConfig {
-  const file = path === undefined ? null : resolve(cwd, path);
-  let textValue = '';
-  if (file) {
-    try {
-      textValue = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new KestrelError('E_CONFIG', `hub config ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}`);
-    }
-  }
-  return parseHubConfig(textValue, { name: file ?? 'the built-in hub defaults', baseDir: file ? dirname(file) : cwd, env, cwd });
-}
-
-/** Validates hub config YAML text. */
-export function parseHubConfig(yamlText: string, options: { name: string; baseDir: string; env?: Record<string, string | undefined>; cwd?: string }): HubConfig {
-  const parsed = parseYaml(yamlText);
-  const fail = (issues: ConfigIssue[]): never => {
-    const count = issues.length === 1 ? '1 error' : `${issues.length} errors`;
-    throw new KestrelError('E_CONFIG', `hub config ${options.name} has ${count}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, { errors: issues });
-  };
-  if (parsed.value === undefined) fail(parsed.issues);
-  const raw = parsed.value ?? {};
-  if (!isRecord(raw)) fail([{ path: '', message: 'the hub config must be a mapping of settings (bind, dataDir, mqtt, ...), not a list or a single value' }]);
-  const issues: ConfigIssue[] = [];
-  const substituted = substituteEnv(raw, options.env ?? process.env, issues);
-  const ctx: ConfigContext = { baseDir: options.baseDir, cwd: options.cwd ?? process.cwd(), deviceId: 'hub', stateDir: options.baseDir };
-  const schema = createHubConfigSchema(ctx);
-  const result = schema.safeParse(substituted);
-  if (!result.success) {
-    const known = (segments: (string | number)[]) => knownKeysAt(schema, substituted, segments);
-    for (const zodIssue of result.error.issues) issues.push(...fromZodIssue(zodIssue, substituted, known));
-  }
-  if (issues.length) {
-    fail(issues.map(({ segments, ...issue }) => ({ ...issue, ...(segments ? parsed.locate(segments) : {}) })));
-  }
-  return result.data!;
-}
+export type HubConfigSchema = ReturnType<typeof createHubConfigSchema>;
+/** The hub's configuration with every default filled in. */
+export type HubConfig = z.output<HubConfigSchema>;
+/** What a hub config file may say (every field with a default is optional). */
+export type HubConfigInput = z.input<HubConfigSchema>;
