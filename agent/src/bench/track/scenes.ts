@@ -156,7 +156,7 @@ function parked(frames: number): Scene {
   return scene('parked', 'a parked car and left bags scored near the threshold, labels flickering, people passing in front', frames, objects);
 }
 
-/** About ten people in view at a time, walking across at random heights, speeds and directions. */
+/** About twelve people in view at a time (at least half visible), walking across at random heights, speeds and directions. */
 function street(seed: number, frames: number): Scene {
   const random = new Random(seed);
   const end = (frames * 1000) / FPS;
@@ -169,7 +169,7 @@ function street(seed: number, frames: number): Scene {
     objects.push(object('person', path, random.between(0.3, 0.85)));
   }
   objects.push(object('car', walk(4000, W + 150, -150, 700, 250), 0.8));
-  return scene('street', 'a busy pavement: ~10 people in view, crossings everywhere, a car passing', frames, objects);
+  return scene('street', 'a busy pavement: ~12 people in view, crossings everywhere, a car passing', frames, objects);
 }
 
 function area(b: Box): number {
