@@ -3,11 +3,11 @@ import {
   type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
 } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
-import { join } from 'node:path';
 import { createSource, type Frame, type FrameSource, type SourceStatus } from '../source/index.js';
 import { ObjectTracker } from '../track/object-tracker.js';
-import type { OpenTrack, TrackEvent } from '../track/events.js';
+import type { TrackEvent } from '../track/events.js';
 import { OpenTracksFile } from '../track/open-tracks-file.js';
+import { endTracksLeftOpen, openTracksPath } from './restart-ends.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 
 /**
@@ -74,7 +74,7 @@ export class CameraRuntime {
       tracker: config.tracker,
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
-    this.openTracks = new OpenTracksFile(join(deps.stateDir, 'tracks', `${config.name}.json`), config.name, (err) =>
+    this.openTracks = new OpenTracksFile(openTracksPath(deps.stateDir, config.name), config.name, (err) =>
       deps.logger.warn({ err: err.message }, 'cannot keep the open tracks in the state folder; after a crash their end events will be missing'),
     );
     this.source = createSource({
@@ -88,7 +88,7 @@ export class CameraRuntime {
   }
 
   async start(): Promise<void> {
-    this.endTracksOfLastRun();
+    endTracksLeftOpen(this.openTracks, this.config.name, this.deps);
     this.source.on('frame', this.onFrame);
     this.source.on('state', this.onState);
     await this.source.start();
@@ -157,38 +157,6 @@ export class CameraRuntime {
     const at = this.lastFrameTime || Date.now();
     for (const ev of this.tracker.flush(at)) this.deps.sink.event(this.toPayload(ev));
     this.openTracks.clear();
-  }
-
-  /**
-   * The tracks this camera had open when the agent last died (kill -9, power cut) end now, with
-   * reason `restart`: their objects may have left long ago, and a consumer waits for an `end`.
-   */
-  private endTracksOfLastRun(): void {
-    const now = Date.now();
-    const left = this.openTracks.read();
-    for (const track of left) this.deps.sink.event(this.restartEnd(track, Math.max(now, track.lastSeen)));
-    if (left.length) this.deps.logger.info({ tracks: left.length }, 'tracks open at the last stop ended (reason restart)');
-    this.openTracks.clear();
-  }
-
-  private restartEnd(track: OpenTrack, frameTime: number): DetectionEvent {
-    return {
-      schema: 1,
-      id: `${track.id}:end:${frameTime}`,
-      type: 'end',
-      reason: 'restart',
-      deviceId: this.deps.deviceId,
-      camera: this.config.name,
-      trackId: track.id,
-      label: track.label,
-      score: round3(track.score),
-      box: roundBox(track.box),
-      zones: track.zones,
-      firstSeen: track.firstSeen,
-      lastSeen: track.lastSeen,
-      frameTime,
-      modelVersion: this.deps.modelVersion(),
-    };
   }
 
   private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {

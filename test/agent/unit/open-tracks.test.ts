@@ -7,6 +7,8 @@ import type { Box } from '@kestrel/core/image/letterbox';
 import type { Detection } from '@kestrel/core/detect/types';
 import { ObjectTracker } from '@kestrel/agent/track/object-tracker';
 import { OpenTracksFile } from '@kestrel/agent/track/open-tracks-file';
+import { endTracksLeftOpen, endTracksOfOtherCameras, openTracksPath } from '@kestrel/agent/pipeline/restart-ends';
+import { silentLogger, type DetectionEvent } from '@kestrel/core';
 import { trackerOptions } from '../support/camera-config.js';
 
 const person = (box: Box, score = 0.8): Detection => ({ classId: 0, label: 'person', score, box });
@@ -73,6 +75,36 @@ test('a state folder that cannot be written is reported once and does not stop t
     const open = [{ id: 'a', label: 'person', classId: 0, score: 0.9, bestScore: 0.9, box: [0, 0, 1, 1] as Box, zones: [], firstSeen: 1, lastSeen: 2 }];
     for (let k = 0; k < 5; k++) file.save(open, k, k * 2000);
     assert.equal(errors.length, 1, 'one report for a failure that lasts');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('at start, the tracks a crash left open end with reason restart, for cameras still run and cameras gone alike', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-open-tracks-'));
+  try {
+    const track = (id: string) => ({ id, label: 'person', classId: 0, score: 0.81234, bestScore: 0.9, box: [1.26, 2, 30, 40] as Box, zones: ['yard'], firstSeen: T0, lastSeen: T0 + 500 });
+    new OpenTracksFile(openTracksPath(dir, 'door'), 'door').save([track('door-life')], 1, 0);
+    new OpenTracksFile(openTracksPath(dir, 'gone'), 'gone').save([track('gone-1'), track('gone-2')], 1, 0);
+    const sent: DetectionEvent[] = [];
+    const deps = { deviceId: 'pi', modelVersion: () => '7', sink: { event: (e: DetectionEvent) => sent.push(e) }, logger: silentLogger };
+
+    endTracksLeftOpen(new OpenTracksFile(openTracksPath(dir, 'door'), 'door'), 'door', deps);
+    assert.equal(sent.length, 1);
+    const [end] = sent;
+    assert.deepEqual(
+      { type: end.type, reason: end.reason, camera: end.camera, trackId: end.trackId, score: end.score, box: end.box, zones: end.zones, lastSeen: end.lastSeen, modelVersion: end.modelVersion },
+      { type: 'end', reason: 'restart', camera: 'door', trackId: 'door-life', score: 0.812, box: [1.3, 2, 30, 40], zones: ['yard'], lastSeen: T0 + 500, modelVersion: '7' },
+    );
+    assert.equal(end.id, `door-life:end:${end.frameTime}`);
+    assert.ok(end.frameTime >= Date.now() - 5000, 'ended now, not when last seen');
+    assert.equal(existsSync(openTracksPath(dir, 'door')), false);
+
+    endTracksOfOtherCameras(dir, ['door'], deps);
+    assert.deepEqual(sent.slice(1).map((e) => [e.camera, e.trackId, e.reason]), [['gone', 'gone-1', 'restart'], ['gone', 'gone-2', 'restart']]);
+    assert.equal(existsSync(openTracksPath(dir, 'gone')), false);
+    endTracksOfOtherCameras(join(dir, 'nowhere'), [], deps);
+    assert.equal(sent.length, 3, 'no tracks folder: nothing to end');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
