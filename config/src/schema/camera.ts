@@ -81,7 +81,8 @@ const tracker = z.strictObject({
   lostSeconds: z.number().positive().max(3600).default(3).describe('seconds an unseen object keeps its track before its `end` event; it comes back as itself within this time'),
   stationaryLostSeconds: z.number().positive().max(3600).default(30).describe('the same for an object that has stood still (parked car, left bag): detectors miss these often'),
   iouThreshold: z.number().gt(0).lt(1).default(0.3).describe('least overlap of a confident detection with a track\'s predicted box to continue it'),
-  lowScore: fraction.optional().describe('weaker detections down to this score continue tracks but never start one (default: 0.1, or filters.minScore when lower)'),
+  // Above 0: the detector runs at this threshold, and at 0 it would hand over every candidate box.
+  lowScore: z.number().gt(0).max(1).optional().describe('the detector\'s threshold: weaker detections down to this score continue tracks but never start one (default: 0.1, or filters.minScore when lower)'),
   lowIouThreshold: z.number().gt(0).lt(1).default(0.5).describe('least overlap for a weak detection to continue a track (stricter: weak detections are less sure)'),
   startScore: fraction.optional().describe('score a detection needs to start a track (default: 0.5, or filters.minScore when higher)'),
   classGroups: z

@@ -36,6 +36,7 @@ const CASES: [string, string, string, RegExp][] = [
   ['tracker stationary lost time as text', `cameras:\n  - { name: a, source: { type: demo }, tracker: { stationaryLostSeconds: long } }\n`, 'cameras[0].tracker.stationaryLostSeconds', /expected a number, got "long"/],
   ['tracker lowScore above filters.minScore', `cameras:\n  - { name: a, source: { type: demo }, filters: { minScore: 0.3 }, tracker: { lowScore: 0.4 } }\n`, 'cameras[0].tracker.lowScore', /<= filters\.minScore \(0\.3\)/],
   ['tracker startScore below filters.minScore', `cameras:\n  - { name: a, source: { type: demo }, tracker: { startScore: 0.2 } }\n`, 'cameras[0].tracker.startScore', />= filters\.minScore \(0\.35\)/],
+  ['tracker lowScore of 0', `cameras:\n  - { name: a, source: { type: demo }, tracker: { lowScore: 0 } }\n`, 'cameras[0].tracker.lowScore', /> 0/],
   ['tracker startScore above 1', `cameras:\n  - { name: a, source: { type: demo }, tracker: { startScore: 2 } }\n`, 'cameras[0].tracker.startScore', /<= 1/],
   ['tracker class group of one label', `cameras:\n  - { name: a, source: { type: demo }, tracker: { classGroups: [[car, truck], [bus]] } }\n`, 'cameras[0].tracker.classGroups[1]', /at least two labels/],
   ['tracker label in two class groups', `cameras:\n  - { name: a, source: { type: demo }, tracker: { classGroups: [[car, truck], [bus, car]] } }\n`, 'cameras[0].tracker.classGroups[1][1]', /label "car" is already in group \[0\]/],
