@@ -129,6 +129,7 @@ export class Agent {
       input: () => engine!.info!.meta.input,
       deviceId: config.device.id,
       modelVersion: () => engine?.info?.meta.version ?? '0',
+      stateDir: config.stateDir,
       sink: new MqttCameraSink({ topics: deviceTopics, publisher, link, metrics: this.metrics, publishDetections: m.publishDetections, logger: log }),
       scheduler: this.scheduler,
       metrics: this.metrics,

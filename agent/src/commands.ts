@@ -3,6 +3,7 @@ import { action, createLogger, isKestrelError, logsArePretty, redactUrl } from '
 import type { AgentConfig } from '@kestrel/config';
 import type { PipelineBenchFlags } from './bench/pipeline.js';
 import type { Agent } from './agent.js';
+import type { TrackBenchFlags } from './bench/track/run.js';
 
 interface AgentFlags {
   config?: string;
@@ -10,11 +11,10 @@ interface AgentFlags {
   logLevel?: string;
 }
 
-/** `kestrel agent` and `kestrel bench pipeline`. Heavy modules load inside the actions. */
+/** `kestrel agent`, `kestrel bench pipeline` and `kestrel bench track`. Heavy modules load inside the actions. */
 export function registerAgentCommands(program: Command): void {
-  program
-    .command('bench')
-    .description('benchmarks (ratios taken in one run)')
+  const bench = program.command('bench').description('benchmarks (ratios taken in one run)');
+  bench
     .command('pipeline')
     .description('frames/s through the whole agent path vs a bare ONNX Runtime loop, and frame-read → MQTT latency')
     .option('-m, --model <path>', 'ONNX model (default: the bundled detector)')
@@ -25,6 +25,19 @@ export function registerAgentCommands(program: Command): void {
     .action(action(async (flags: PipelineBenchFlags) => {
       const { runPipelineBench } = await import('./bench/pipeline.js');
       return runPipelineBench(flags);
+    }));
+
+  bench
+    .command('track')
+    .description('tracking quality (MOTA, IDF1, ID switches, fragmentations, new tracks per object) on synthetic street scenes with known trajectories, the current tracker beside the old one')
+    .option('--seed <n>', 'seed of the scenes and the noisy detector', '1')
+    .option('--seconds <n>', 'length of each scene', '30')
+    .option('-c, --config <file>', 'take the tracker settings from this config (default: a 10 fps camera\'s defaults)')
+    .option('--camera <name>', 'the camera of --config (default: the first)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (flags: TrackBenchFlags) => {
+      const { runTrackBench } = await import('./bench/track/run.js');
+      return runTrackBench(flags);
     }));
 
   program

@@ -49,7 +49,7 @@ interface Seen {
 }
 
 
-test('an RTSP camera yields new, update and end events for the person, with boxes where the photo is, plus state, stats and offline', { timeout: 150_000 }, async () => {
+test('an RTSP camera yields new, update and end events for the person, with boxes where the photo is, its trackId in the detections, plus state, stats and offline', { timeout: 150_000 }, async () => {
   [rtsp, broker] = await Promise.all([startRtspServer({ photo: 'astronaut' }), startBroker()]);
   const prefix = uniquePrefix('e2e');
   const deviceId = 'cam-box-1';
@@ -58,7 +58,7 @@ test('an RTSP camera yields new, update and end events for the person, with boxe
     configPath,
     [
       `device: { id: ${deviceId} }`,
-      `mqtt: { url: "${broker.url}", prefix: ${prefix}, statsIntervalSeconds: 2 }`,
+      `mqtt: { url: "${broker.url}", prefix: ${prefix}, statsIntervalSeconds: 2, publishDetections: true }`,
       `stateDir: "${join(dir, 'state')}"`,
       'http: { enabled: false }',
       'model: { threads: 1 }',
@@ -83,6 +83,14 @@ test('an RTSP camera yields new, update and end events for the person, with boxe
   await waitFor('status online', 60_000, () => seen.find((m) => m.topic === `${prefix}/${deviceId}/status` && m.payload === 'online'));
   const first = await waitFor('a new person event', 60_000, () => events().find((e) => e.type === 'new' && e.label === 'person'));
   await waitFor('an update of that person', 30_000, () => events().find((e) => e.type === 'update' && e.trackId === first.trackId));
+  assert.equal(first.reason, 'confirmed');
+
+  // From its `new` on, the person's detections name its track.
+  const detections = () => seen.filter((m) => m.topic === `${prefix}/${deviceId}/door/detections`).map((m) => parsePayload('detections', m.payload));
+  const tracked = await waitFor('a detections message naming the track', 20_000, () =>
+    detections().find((d) => d.frameTime > first.frameTime && d.detections.some((x) => x.trackId === first.trackId)),
+  );
+  assert.ok(tracked.detections.filter((x) => x.trackId === first.trackId).length === 1, 'one detection per track in a frame');
 
   // Boxes are in source (stream) pixels, where the test put the photo at that frame's time.
   const located = events().filter((e) => e.trackId === first.trackId);
@@ -115,9 +123,10 @@ test('an RTSP camera yields new, update and end events for the person, with boxe
   assert.equal(await exited, 0);
   await waitFor('the end event', 10_000, () => events().find((e) => e.type === 'end' && e.trackId === first.trackId));
   await waitFor('status offline', 10_000, () => [...seen].reverse().find((m) => m.topic === `${prefix}/${deviceId}/status`)?.payload === 'offline' || undefined);
-  const life = events().filter((e) => e.trackId === first.trackId).map((e) => e.type);
-  assert.equal(life[0], 'new');
-  assert.equal(life[life.length - 1], 'end');
+  const life = events().filter((e) => e.trackId === first.trackId);
+  assert.equal(life[0].type, 'new');
+  assert.equal(life.at(-1)!.type, 'end');
+  assert.equal(life.at(-1)!.reason, 'stopped');
   await client.endAsync();
 });
 

@@ -103,7 +103,7 @@ test('kestrel config show prints the effective config without secrets', () => {
   assert.match(stdout, /password: "\[redacted\]"/);
   assert.match(stdout, /url: rtsp:\/\/\[redacted\]@192\.168\.10\.21:554\/stream1/);
   assert.ok(!stdout.includes('envsecret'), 'the password from the environment stays hidden');
-  assert.match(stdout, /maxAge: 10/);
+  assert.match(stdout, /lostSeconds: 4/);
 });
 
 const BROKEN_HUB = `bind: localhost

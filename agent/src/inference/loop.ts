@@ -110,7 +110,7 @@ export class InferenceLoop {
     }
     const token = liveness.begin();
     try {
-      const result = await engine.infer(frame.data, frame.geometry, { scoreThreshold: pipeline.scoreThreshold });
+      const result = await engine.infer(frame.data, frame.geometry, { scoreThreshold: pipeline.lowScore });
       liveness.answered(token);
       answered(true);
       // Let the loop hand the next frame to the worker first (a few microtasks), then do this one's work.

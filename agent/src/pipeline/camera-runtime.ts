@@ -6,6 +6,8 @@ import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceStatus } from '../source/index.js';
 import { ObjectTracker } from '../track/object-tracker.js';
 import type { TrackEvent } from '../track/events.js';
+import { OpenTracksFile } from '../track/open-tracks-file.js';
+import { endTracksLeftOpen, openTracksPath } from './restart-ends.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 import { PrivacyMask } from '../privacy/index.js';
 
@@ -31,15 +33,14 @@ export interface CameraRuntimeDeps {
   input: InputSpec;
   deviceId: string;
   modelVersion: () => string;
+  /** Where the camera's open tracks are kept across restarts (`<stateDir>/tracks/<camera>.json`). */
+  stateDir: string;
   logger: Logger;
   ffmpegPath?: string;
   sink: CameraSink;
   onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
 }
-
-/** Below this a detection cannot even continue a track (ByteTrack's low-score stage). */
-const LOW_SCORE = 0.1;
 
 /**
  * One camera's path after inference: filters → tracker → event life cycle → MQTT payloads, plus
@@ -58,8 +59,10 @@ export class CameraRuntime {
   private lastFrameTime = 0;
   private lastState?: SourceStatus['state'];
   private lastLoggedError?: string;
-  readonly scoreThreshold: number;
   private readonly privacy: PrivacyMask | undefined;
+  private readonly openTracks: OpenTracksFile;
+  /** The detector's score threshold: below the tracker's lowScore a detection serves nothing. */
+  readonly lowScore: number;
 
   constructor(
     readonly config: CameraConfig,
@@ -67,18 +70,17 @@ export class CameraRuntime {
   ) {
     // The topics take the camera from each payload; a name that cannot be a topic level fails here, at start.
     assertTopicLevel(config.name, 'camera name');
-    this.scoreThreshold = Math.min(LOW_SCORE, config.filters.minScore);
+    this.lowScore = config.tracker.lowScore;
     this.tracker = new ObjectTracker({
       camera: config.name,
-      classes: config.filters.classes,
-      minScore: config.filters.minScore,
-      lowScore: this.scoreThreshold,
-      minArea: config.filters.minArea,
-      zones: config.filters.zones,
-      tracker: { minHits: config.tracker.minHits, maxAge: config.tracker.maxAge, matchIou: config.tracker.iouThreshold },
+      filters: config.filters,
+      tracker: config.tracker,
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
     this.privacy = PrivacyMask.forCamera(config.privacy, deps.logger);
+    this.openTracks = new OpenTracksFile(openTracksPath(deps.stateDir, config.name), config.name, (err) =>
+      deps.logger.warn({ err: err.message }, 'cannot keep the open tracks in the state folder; after a crash their end events will be missing'),
+    );
     this.source = createSource({
       camera: config.name,
       source: config.source,
@@ -91,6 +93,7 @@ export class CameraRuntime {
   }
 
   async start(): Promise<void> {
+    endTracksLeftOpen(this.openTracks, this.config.name, this.deps);
     this.source.on('frame', this.onFrame);
     this.source.on('state', this.onState);
     await this.source.start();
@@ -132,6 +135,8 @@ export class CameraRuntime {
     const { sink } = this.deps;
     const events = this.tracker.update(detections, frame.capturedAt);
     for (const ev of events) sink.event(this.toPayload(ev, frame));
+    // Right after the events are queued, so a crash leaves at most this frame's change unsaved.
+    this.openTracks.save(this.tracker.openTracks(), this.tracker.openChanges, Date.now());
     if (sink.wantsDetections) {
       const wanted = this.config.filters.classes;
       const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
@@ -143,7 +148,10 @@ export class CameraRuntime {
         frameSize: [frame.geometry.srcWidth, frame.geometry.srcHeight],
         modelVersion: this.deps.modelVersion(),
         inferenceMs: Math.round(inferenceMs * 100) / 100,
-        detections: confident.map((d) => ({ label: d.label, score: round3(d.score), box: roundBox(d.box) })),
+        detections: confident.map((d) => {
+          const trackId = this.tracker.trackIdOf(d);
+          return { label: d.label, score: round3(d.score), box: roundBox(d.box), ...(trackId ? { trackId } : {}) };
+        }),
       });
     }
     // Frame read → handed to MQTT (the outbox for events): the agent's own latency.
@@ -158,6 +166,7 @@ export class CameraRuntime {
   flush(): void {
     const at = this.lastFrameTime || Date.now();
     for (const ev of this.tracker.flush(at)) this.deps.sink.event(this.toPayload(ev));
+    this.openTracks.clear();
   }
 
   private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {
@@ -166,6 +175,7 @@ export class CameraRuntime {
       // Unique per message and identical on redelivery: track life id + step + frame time.
       id: `${ev.id}:${ev.type}:${ev.frameTime}`,
       type: ev.type,
+      reason: ev.reason,
       deviceId: this.deps.deviceId,
       camera: this.config.name,
       trackId: ev.id,

@@ -5,12 +5,14 @@ import type { FrameScheduler } from '../schedule/index.js';
 import type { AgentMetrics, MetricsSnapshot } from '../metrics/agent-metrics.js';
 import type { ReloadPlan } from '../reload/plan.js';
 import { CameraRuntime, type CameraFrame, type CameraSink } from './camera-runtime.js';
+import { endTracksOfOtherCameras } from './restart-ends.js';
 
 export interface CameraSetDeps {
   /** The loaded model's input: every camera's ffmpeg scales and pads to it. */
   input: () => InputSpec;
   deviceId: string;
   modelVersion: () => string;
+  stateDir: string;
   sink: CameraSink;
   scheduler: FrameScheduler<CameraFrame>;
   metrics: AgentMetrics;
@@ -34,9 +36,13 @@ export class CameraSet {
 
   constructor(private readonly deps: CameraSetDeps) {}
 
-  /** Starts every enabled camera; a camera that cannot start fails the agent's start. */
+  /**
+   * Starts every enabled camera (each ends the tracks a crash left open); a camera that cannot
+   * start fails the agent's start. Then the tracks left open by cameras no longer run end too.
+   */
   async startAll(cameras: readonly CameraConfig[]): Promise<void> {
     for (const camera of cameras.filter((c) => c.enabled)) await this.add(camera, 'throw');
+    endTracksOfOtherCameras(this.deps.stateDir, this.names(), this.deps);
   }
 
   /** Shutdown: every source stops, then every open track ends (its `end` goes to the sink). */
@@ -77,6 +83,7 @@ export class CameraSet {
         input: deps.input(),
         deviceId: deps.deviceId,
         modelVersion: deps.modelVersion,
+        stateDir: deps.stateDir,
         logger: deps.logger.child({ camera: camera.name }),
         ...(deps.ffmpegPath !== undefined && { ffmpegPath: deps.ffmpegPath }),
         sink: deps.sink,

@@ -7,10 +7,24 @@ export type TrackEventType = 'new' | 'update' | 'end';
 
 /**
  * Why an event was sent: `confirmed` (new), `zones` (entered or left a zone), `score` (best score
- * rose notably), `moved` (moved notably), `lost` (end: unseen for maxAge frames), `stopped`
- * (end: the camera or agent stopped).
+ * rose notably), `moved` (moved notably), `lost` (end: unseen for the lost time), `stopped`
+ * (end: the camera or agent stopped), `restart` (end: open when the agent died, ended at the next start).
  */
-export type TrackEventReason = 'confirmed' | 'zones' | 'score' | 'moved' | 'lost' | 'stopped';
+export type TrackEventReason = 'confirmed' | 'zones' | 'score' | 'moved' | 'lost' | 'stopped' | 'restart';
+
+/** What is remembered of an announced track, enough for its `end` after a restart. */
+export interface OpenTrack {
+  /** The event life id (`TrackEvent.id`). */
+  id: string;
+  label: string;
+  classId: number;
+  score: number;
+  bestScore: number;
+  box: Box;
+  zones: string[];
+  firstSeen: number;
+  lastSeen: number;
+}
 
 /** One step in the life of a tracked object. The lead maps these to the MQTT event payload. */
 export interface TrackEvent {
@@ -63,6 +77,7 @@ export const DEFAULT_EVENTS: Required<Omit<EventOptions, 'requiredZones'>> = {
 /** What was last told about a track. */
 interface Announced {
   id: string;
+  track: Track;
   at: number;
   score: number;
   box: Box;
@@ -78,6 +93,7 @@ export class EventLifecycle {
   private readonly options: Required<Omit<EventOptions, 'requiredZones'>>;
   private readonly required: Set<string> | undefined;
   private readonly lastZones = new Map<number, string[]>();
+  private changes = 0;
 
   constructor(
     private readonly camera: string,
@@ -101,7 +117,8 @@ export class EventLifecycle {
         if (this.required && !zones.some((z) => this.required!.has(z))) continue;
         const id = this.newId(track.firstSeen);
         events.push(this.event(id, 'new', 'confirmed', track, zones, [], frameTime));
-        this.announced.set(track.id, { id, at: frameTime, score: track.bestScore, box: [...track.box], zones });
+        this.announced.set(track.id, { id, track, at: frameTime, score: track.bestScore, box: [...track.box], zones });
+        this.changes++;
         continue;
       }
       const reason = this.updateReason(track, told, zones, frameTime);
@@ -117,6 +134,7 @@ export class EventLifecycle {
   /** `end` events for these tracks (the camera stops): every announced one ends with reason `stopped`. */
   flush(tracks: readonly Track[], frameTime: number): TrackEvent[] {
     const events = tracks.flatMap((t) => this.end(t, 'stopped', frameTime));
+    if (this.announced.size) this.changes++;
     this.announced.clear();
     this.lastZones.clear();
     return events;
@@ -127,12 +145,38 @@ export class EventLifecycle {
     return this.announced.size;
   }
 
+  /** The announced tracks as they stand now. */
+  open(): OpenTrack[] {
+    return [...this.announced.values()].map(({ id, track }) => ({
+      id,
+      label: track.label,
+      classId: track.classId,
+      score: track.score,
+      bestScore: track.bestScore,
+      box: [...track.box],
+      zones: this.lastZones.get(track.id) ?? [],
+      firstSeen: track.firstSeen,
+      lastSeen: track.lastSeen,
+    }));
+  }
+
+  /** Counts `new`s and `end`s: a change of the open set (what must be persisted at once). */
+  get openChanges(): number {
+    return this.changes;
+  }
+
+  /** The event life id of a track that has had its `new`. */
+  lifeId(trackId: number): string | undefined {
+    return this.announced.get(trackId)?.id;
+  }
+
   private end(track: Track, reason: 'lost' | 'stopped', frameTime: number): TrackEvent[] {
     const told = this.announced.get(track.id);
     const zones = this.lastZones.get(track.id) ?? [];
     this.announced.delete(track.id);
     this.lastZones.delete(track.id);
     if (!told) return [];
+    this.changes++;
     return [this.event(told.id, 'end', reason, track, zones, told.zones, frameTime)];
   }
 

@@ -91,9 +91,14 @@ const privacy = z.strictObject({
     ),
 });
 
+// The defaults of the score thresholds that depend on each other (see the camera's refinement).
+const DEFAULT_MIN_SCORE = 0.35;
+const DEFAULT_LOW_SCORE = 0.1;
+const DEFAULT_START_SCORE = 0.5;
+
 const filters = z.strictObject({
   classes: z.array(text).min(1, 'list at least one label, or leave classes out to keep every label').optional().describe('labels to report; all when left out'),
-  minScore: fraction.default(0.35),
+  minScore: fraction.default(DEFAULT_MIN_SCORE).describe('detections from this score are reported and matched first'),
   minArea: z.number().nonnegative().default(0).describe('smallest box area reported, in source pixels²'),
   zones: z
     .array(zone)
@@ -101,10 +106,40 @@ const filters = z.strictObject({
     .superRefine((zones, ctx) => reportDuplicates(zones, 'name', 'zone name', ctx), ALWAYS),
 });
 
+/** Labels a detector confuses on one object (one bag is a backpack in one frame, a handbag in the next). */
+const DEFAULT_CLASS_GROUPS = [
+  ['backpack', 'handbag', 'suitcase'],
+  ['car', 'truck', 'bus'],
+  ['bicycle', 'motorcycle'],
+];
+
+// Defaults fit a street camera at 5-10 fps with people walking: an object is reported after 3
+// sightings, survives 3 s unseen (a person hidden behind another, a bus passing in front), and a
+// thing that stands still (a parked car, a left bag) survives 30 s of missed detections.
 const tracker = z.strictObject({
   minHits: positiveInt.default(3).describe('frames an object must be seen before its `new` event'),
-  maxAge: positiveInt.optional().describe('frames a lost object is kept before its `end` event (default: 2 seconds of frames)'),
-  iouThreshold: z.number().gt(0).lt(1).default(0.3).describe('least box overlap that continues a track'),
+  lostSeconds: z.number().positive().max(3600).default(3).describe('seconds an unseen object keeps its track before its `end` event; it comes back as itself within this time'),
+  stationaryLostSeconds: z.number().positive().max(3600).default(30).describe('the same for an object that has stood still (parked car, left bag): detectors miss these often'),
+  iouThreshold: z.number().gt(0).lt(1).default(0.3).describe('least overlap of a confident detection with a track\'s predicted box to continue it'),
+  // Above 0: the detector runs at this threshold, and at 0 it would hand over every candidate box.
+  lowScore: z.number().gt(0).max(1).optional().describe('the detector\'s threshold: weaker detections down to this score continue tracks but never start one (default: 0.1, or filters.minScore when lower)'),
+  lowIouThreshold: z.number().gt(0).lt(1).default(0.5).describe('least overlap for a weak detection to continue a track (stricter: weak detections are less sure)'),
+  startScore: fraction.optional().describe('score a detection needs to start a track (default: 0.5, or filters.minScore when higher)'),
+  classGroups: z
+    .array(z.array(text).min(2, 'a group needs at least two labels'))
+    .default(DEFAULT_CLASS_GROUPS)
+    .describe('labels one object may flicker between; a track matches any label of its group and takes the label most of its detections had')
+    .superRefine((groups, ctx) => {
+      const seen = new Map<string, number>();
+      groups.forEach((group, i) => {
+        if (!Array.isArray(group)) return;
+        group.forEach((label, k) => {
+          const at = seen.get(label);
+          if (at !== undefined) ctx.addIssue({ code: 'custom', path: [i, k], message: `label "${label}" is already in group [${at}]; a label belongs to one group` });
+          else seen.set(label, i);
+        });
+      });
+    }, ALWAYS),
 });
 
 const watchdog = z.strictObject({
@@ -126,9 +161,25 @@ export function cameraSchema(ctx: ConfigContext) {
       watchdog: watchdog.prefault({}),
       eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),
     })
+    .superRefine((value: unknown, ctx) => {
+      // The three score thresholds must nest: low (continue) <= filters.minScore (report) <= start.
+      if (!isRecord(value) || !isRecord(value.tracker)) return;
+      const minScore = isRecord(value.filters) && typeof value.filters.minScore === 'number' ? value.filters.minScore : DEFAULT_MIN_SCORE;
+      const { lowScore, startScore } = value.tracker;
+      if (typeof lowScore === 'number' && lowScore > minScore) {
+        ctx.addIssue({ code: 'custom', path: ['tracker', 'lowScore'], message: `must be <= filters.minScore (${minScore})` });
+      }
+      if (typeof startScore === 'number' && startScore < minScore) {
+        ctx.addIssue({ code: 'custom', path: ['tracker', 'startScore'], message: `must be >= filters.minScore (${minScore})` });
+      }
+    }, ALWAYS)
     .transform((camera) => ({
       ...camera,
-      tracker: { ...camera.tracker, maxAge: camera.tracker.maxAge ?? Math.max(1, Math.round(camera.fps * 2)) },
+      tracker: {
+        ...camera.tracker,
+        lowScore: camera.tracker.lowScore ?? Math.min(DEFAULT_LOW_SCORE, camera.filters.minScore),
+        startScore: camera.tracker.startScore ?? Math.max(DEFAULT_START_SCORE, camera.filters.minScore),
+      },
     }));
 }
 

@@ -131,6 +131,13 @@ export const DetectionEventSchema = z.object({
   frameTime: epochMs,
   modelVersion: text,
   frameSize: SizeSchema.optional(),
+  /**
+   * Why this message was sent. `new`: `confirmed`; `update`: `zones`, `score` or `moved`; `end`:
+   * `lost` (unseen for the camera's lost time), `stopped` (the camera or agent stopped) or
+   * `restart` (the track was open when the agent died; the next start ends it). A string, not an
+   * enum, so an older reader accepts a reason added later; absent from older agents.
+   */
+  reason: text.optional(),
 });
 export type DetectionEvent = z.infer<typeof DetectionEventSchema>;
 

@@ -5,6 +5,7 @@ import type { Detection } from '@kestrel/core/detect/types';
 import { isKestrelError } from '@kestrel/core/util/errors';
 import { ObjectTracker, type ObjectTrackerOptions } from '@kestrel/agent/track/object-tracker';
 import type { TrackEvent } from '@kestrel/agent/track/events';
+import { trackerOptions } from '../support/camera-config.js';
 
 const person = (box: Box, score = 0.8): Detection => ({ classId: 0, label: 'person', score, box });
 const FRAME_MS = 100; // 10 fps
@@ -17,7 +18,10 @@ function run(tracker: ObjectTracker, frames: number, detect: (k: number) => Dete
   return events;
 }
 
-const base: ObjectTrackerOptions = { camera: 'door', tracker: { minHits: 3, maxAge: 5 }, events: { updateIntervalMs: 1000 } };
+const tracking = { tracker: { minHits: 3, lostSeconds: 0.5 } };
+const base: ObjectTrackerOptions = { ...trackerOptions(tracking), events: { updateIntervalMs: 1000 } };
+/** Base options with these filters (zones, classes, area). */
+const withFilters = (filters: Record<string, unknown>): ObjectTrackerOptions => ({ ...base, ...trackerOptions({ ...tracking, filters }) });
 
 test('life cycle: new once confirmed, throttled updates while it moves, end when lost — one id throughout', () => {
   const tracker = new ObjectTracker(base);
@@ -45,7 +49,7 @@ test('life cycle: new once confirmed, throttled updates while it moves, end when
   assert.equal(end.type, 'end');
   assert.equal(end.reason, 'lost');
   assert.equal(end.lastSeen, T0 + 59 * FRAME_MS, 'lastSeen is the last frame with a detection');
-  assert.equal(end.frameTime, T0 + 64 * FRAME_MS, 'ended at the 5th missed frame (maxAge 5)');
+  assert.equal(end.frameTime, T0 + 64 * FRAME_MS, 'ended at the 5th missed frame (lostSeconds 0.5 at 10 fps)');
   assert.deepEqual(end.box, [8 * 59, 100, 8 * 59 + 100, 300]);
   assert.ok(events.every((e) => e.id === first.id && e.trackId === first.trackId), 'new, updates and end share one id');
   assert.equal(events.filter((e) => e.type === 'end').length, 1);
@@ -65,10 +69,7 @@ test('a steady object sends no updates; a notable score rise does (after the int
 });
 
 test('zone changes are sent at once, with entered and left zones', () => {
-  const tracker = new ObjectTracker({
-    ...base,
-    zones: [{ name: 'porch', polygon: [[300, 0], [600, 0], [600, 400], [300, 400]] }],
-  });
+  const tracker = new ObjectTracker(withFilters({ zones: [{ name: 'porch', polygon: [[300, 0], [600, 0], [600, 400], [300, 400]] }] }));
   // Walks right 20 px a frame; feet (bottom centre, x + 50) cross x = 300 at frame 13, x = 600 at frame 28.
   const events = run(tracker, 35, (k) => [person([20 * k, 100, 20 * k + 100, 300])]);
   const zoneEvents = events.filter((e) => e.reason === 'zones');
@@ -83,8 +84,7 @@ test('zone changes are sent at once, with entered and left zones', () => {
 
 test('requiredZones: no events for an object until it stands in one of them', () => {
   const tracker = new ObjectTracker({
-    ...base,
-    zones: [{ name: 'gate', polygon: [[400, 0], [640, 0], [640, 480], [400, 480]] }],
+    ...withFilters({ zones: [{ name: 'gate', polygon: [[400, 0], [640, 0], [640, 480], [400, 480]] }] }),
     events: { ...base.events, requiredZones: ['gate'] },
   });
   const outside = run(tracker, 20, () => [person([0, 100, 100, 300])]);
@@ -108,7 +108,7 @@ test('flush ends every open event with reason stopped; unconfirmed tracks produc
 });
 
 test('filters: classes, area and a score floor apply before tracking', () => {
-  const tracker = new ObjectTracker({ ...base, classes: ['car'], minArea: 5000, tracker: { minHits: 1, maxAge: 5 } });
+  const tracker = new ObjectTracker({ ...base, ...trackerOptions({ filters: { classes: ['car'], minArea: 5000 }, tracker: { minHits: 1 } }) });
   const car = (box: Box, score = 0.9): Detection => ({ classId: 2, label: 'car', score, box });
   const events = tracker.update([person([0, 0, 100, 100]), car([0, 0, 50, 50]), car([200, 0, 300, 100]), car([400, 0, 500, 100], 0.05)], T0);
   assert.equal(events.length, 1);
@@ -116,21 +116,17 @@ test('filters: classes, area and a score floor apply before tracking', () => {
   assert.equal(tracker.stats().filteredOut, 3);
 });
 
-test('tracker options that cannot work are named', () => {
+test('options the config cannot check are named (the config checks its own settings, with their paths)', () => {
+  const zones = (z: unknown) => ({ filters: { ...base.filters, zones: z } }) as Partial<ObjectTrackerOptions>;
   const cases: Array<[Partial<ObjectTrackerOptions>, RegExp]> = [
-    [{ tracker: { minHits: 0 } }, /camera "door": tracker\.minHits: must be a whole number ≥ 1, got 0/],
-    [{ tracker: { maxAge: 2.5 } }, /tracker\.maxAge: must be a whole number ≥ 1 \(frames\), got 2.5/],
-    [{ minScore: 1.5 }, /minScore: must be within \(0, 1\], got 1.5/],
-    [{ minScore: 0.4, lowScore: 0.6 }, /lowScore: must be within \(0, minScore\], got 0.6/],
-    [{ tracker: { matchIou: 0 } }, /tracker\.matchIou: must be within \(0, 1\]/],
     [{ events: { requiredZones: ['yard'] } }, /events\.requiredZones: zone "yard" is not defined \(defined: none\)/],
-    [{ zones: [{ name: 'z', polygon: [[0, 0], [1, 1]] }] }, /camera "door": zones\[0\]\.polygon: zone "z" needs at least 3 points/],
-    [{ classes: [] }, /camera "door": classes: an empty list would drop every detection/],
-    [{ classes: ['person', ''] }, /camera "door": classes: expected a list of labels/],
-    [{ minArea: -1 }, /camera "door": minArea: must be ≥ 0/],
+    [zones([{ name: 'z', polygon: [[0, 0], [1, 1]] }]), /camera "door": zones\[0\]\.polygon: zone "z" needs at least 3 points/],
+    [{ filters: { ...base.filters, classes: ['person', ''] } }, /camera "door": classes: expected a list of labels/],
+    [{ maxArea: -1 }, /camera "door": maxArea: must be > minArea/],
+    [{ camera: ' ' }, /camera name must be a non-empty string/],
   ];
   for (const [options, message] of cases) {
-    assert.throws(() => new ObjectTracker({ camera: 'door', ...options }), (err: unknown) => {
+    assert.throws(() => new ObjectTracker({ ...base, ...options }), (err: unknown) => {
       assert.ok(isKestrelError(err));
       assert.equal(err.code, 'E_TRACK_OPTIONS');
       assert.match(err.message, message);

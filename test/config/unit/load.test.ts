@@ -32,7 +32,16 @@ test('with no config file the agent gets one demo camera, a local broker and eve
   assert.equal(config.model.path, undefined, 'the agent resolves the bundled model itself');
   assert.equal(config.http.bind, '127.0.0.1:9464');
   assert.equal(config.cameras[0].filters.minScore, 0.35);
-  assert.deepEqual(config.cameras[0].tracker, { minHits: 3, iouThreshold: 0.3, maxAge: 10 });
+  assert.deepEqual(config.cameras[0].tracker, {
+    minHits: 3,
+    lostSeconds: 3,
+    stationaryLostSeconds: 30,
+    iouThreshold: 0.3,
+    lowScore: 0.1,
+    lowIouThreshold: 0.5,
+    startScore: 0.5,
+    classGroups: [['backpack', 'handbag', 'suitcase'], ['car', 'truck', 'bus'], ['bicycle', 'motorcycle']],
+  });
   assert.equal(config.origin.path, null);
   assert.equal(config.origin.brokerExplicit, false);
   assert.equal(config.sampling.enabled, false);
@@ -59,10 +68,15 @@ test('state lives in $STATE_DIRECTORY under systemd, else in ./.kestrel-state; t
   assert.equal(explicit.outbox.path, '/data/q.sqlite');
 });
 
-test('tracker maxAge defaults to two seconds of frames at the camera fps', () => {
-  const config = load('cameras:\n  - { name: a, source: { type: demo }, fps: 12 }\n  - { name: b, source: { type: demo }, fps: 5, tracker: { maxAge: 4 } }');
-  assert.equal(config.cameras[0].tracker.maxAge, 24);
-  assert.equal(config.cameras[1].tracker.maxAge, 4);
+test('tracker score thresholds nest around filters.minScore by default: lowScore <= minScore <= startScore', () => {
+  const config = load(
+    'cameras:\n  - { name: a, source: { type: demo }, filters: { minScore: 0.05 } }\n  - { name: b, source: { type: demo }, filters: { minScore: 0.7 } }\n  - { name: c, source: { type: demo }, tracker: { lowScore: 0.2, startScore: 0.6 } }',
+  );
+  assert.deepEqual(config.cameras.map((c) => [c.tracker.lowScore, c.filters.minScore, c.tracker.startScore]), [
+    [0.05, 0.05, 0.5],
+    [0.1, 0.7, 0.7],
+    [0.2, 0.35, 0.6],
+  ]);
 });
 
 test('rtsp defaults to TCP; file sources loop in real time; v4l2 defaults to /dev/video0', () => {

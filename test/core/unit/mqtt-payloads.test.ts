@@ -75,6 +75,13 @@ test('readers ignore fields they do not know, so a newer writer can add some', (
   assert.equal((parsed as Record<string, unknown>).colour, undefined);
 });
 
+test('an event reason is optional and any non-empty text: an older agent sends none, a newer one may add reasons', () => {
+  assert.equal(parsePayload('events', JSON.stringify(event)).reason, undefined);
+  assert.equal(parsePayload('events', JSON.stringify({ ...event, type: 'end', reason: 'restart' })).reason, 'restart');
+  assert.equal(parsePayload('events', JSON.stringify({ ...event, reason: 'some-later-reason' })).reason, 'some-later-reason');
+  assert.match(parseError('events', JSON.stringify({ ...event, reason: '' })).message, /reason: /);
+});
+
 test('a JSON Schema is exported per topic kind, and it accepts the real payloads and rejects bad ones', () => {
   const schemas = payloadJsonSchemas();
   assert.deepEqual(Object.keys(schemas).sort(), [...TOPIC_KINDS].sort());
