@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { labelLevelProblem, topicPrefixProblem } from '@kestrel/core/mqtt/topics';
+import { topicLevelProblem, topicPrefixProblem } from '@kestrel/core/mqtt/topics';
 import { ALWAYS, text } from './common.js';
 
 /**
@@ -21,7 +21,7 @@ export const homeAssistantSchema = z.strictObject({
   labels: z
     .array(
       text.superRefine((value, refinement) => {
-        const problem = labelLevelProblem(value);
+        const problem = topicLevelProblem(value);
         if (problem) refinement.addIssue({ code: 'custom', message: `cannot have label topics: it ${problem}` });
       }),
     )

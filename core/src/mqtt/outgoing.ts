@@ -62,8 +62,7 @@ function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: Payload
     default: {
       // Only a caller the compiler does not check gets here without an address.
       if (at === undefined) throw new KestrelError('E_TOPIC', `a ${kind} message needs its address (${kind === 'haDiscovery' ? 'component and object id' : 'camera'})`);
-      const a = at as Partial<TopicAddress['labelState'] & TopicAddress['haDiscovery']>;
-      if (kind === 'labelState') return t.labelState(a.camera!, a.label!);
+      const a = at as Partial<TopicAddress['labelCount'] & TopicAddress['haDiscovery']>;
       if (kind === 'labelCount') return t.labelCount(a.camera!, a.label!);
       if (kind === 'detectSet') return t.detectSet(a.camera!);
       if (kind === 'detectState') return t.detectState(a.camera!);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { labelLevelProblem, topicLevelProblem, HA_COMPONENTS, type TopicKind } from './topics.js';
+import { topicLevelProblem, HA_COMPONENTS, type TopicKind } from './topics.js';
 import { ReleaseManifestSchema } from '../release/manifest.js';
 
 /**
@@ -280,10 +280,6 @@ export type Sample = z.infer<typeof SampleSchema>;
 
 const onOff = z.enum(['ON', 'OFF']);
 
-/** `<prefix>/<device>/<camera>/<label>`: plain `ON` while a track of that label is open on the camera, else `OFF`. */
-export const LabelStateSchema = onOff;
-export type LabelState = z.infer<typeof LabelStateSchema>;
-
 /**
  * `<prefix>/<device>/<camera>/<label>/count`: the number of open tracks of that label, as plain
  * decimal text (what a Home Assistant sensor reads without a template).
@@ -368,7 +364,6 @@ export const PAYLOAD_SCHEMAS = {
   samples: SampleSchema,
   events: DetectionEventSchema,
   detections: FrameDetectionsSchema,
-  labelState: LabelStateSchema,
   labelCount: LabelCountSchema,
   detectSet: DetectSetSchema,
   detectState: DetectStateSchema,
@@ -392,7 +387,6 @@ export const PAYLOAD_FORMATS = {
   samples: 'json',
   events: 'json',
   detections: 'json',
-  labelState: 'text',
   labelCount: 'text',
   detectSet: 'text',
   detectState: 'text',

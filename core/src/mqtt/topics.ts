@@ -8,21 +8,22 @@ import { KestrelError } from '../util/errors.js';
  *   <prefix>/<device>/status | state | stats | samples        device topics
  *   <prefix>/<device>/model/set | model/state                  model update channel
  *   <prefix>/<device>/<camera>/events | detections            per-camera topics
- *   <prefix>/<device>/<camera>/<label>                         ON while a track of that label is open
  *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
  *   <prefix>/<device>/<camera>/detect/set | detect/state       detection on/off (Home Assistant switch)
  *   <discovery>/status                                         Home Assistant's birth and will
  *   <discovery>/<component>/<node>/<object>/config             Home Assistant MQTT discovery
  *
  * The layout is unambiguous even for a camera named `model`: camera topics end in `events` or
- * `detections`, model topics in `set` or `state`, and a label may not be any of those four words
- * (RESERVED_LABELS), so `<camera>/<label>` never reads as another kind. The label topics follow
- * Frigate's (`frigate/<camera>/<label>`), which Home Assistant users already template against.
+ * `detections`, model topics in `set` or `state`; of the four-level topics, counts end in
+ * `count` and the switch in `detect/set` or `detect/state`. There is deliberately no
+ * `<camera>/<label>` topic (Frigate's ON/OFF): a broker ACL that let a device write
+ * `<prefix>/<device>/+/+` would let it overwrite its own `model/set`, the hub's retained word.
+ * Home Assistant's binary sensors read the count with a value_template instead.
  */
 
 export const TOPIC_KINDS = [
   'status', 'state', 'stats', 'modelSet', 'modelState', 'samples', 'events', 'detections',
-  'labelState', 'labelCount', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
+  'labelCount', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 export type CameraTopicKind = 'events' | 'detections';
@@ -31,15 +32,11 @@ export type CameraTopicKind = 'events' | 'detections';
 export const HA_COMPONENTS = ['binary_sensor', 'sensor', 'switch'] as const;
 export type HaComponent = (typeof HA_COMPONENTS)[number];
 
-/** Labels that would make `<camera>/<label>` read as another kind of topic: such labels get no label topics. */
-export const RESERVED_LABELS: readonly string[] = ['events', 'detections', 'set', 'state'];
-
 /**
  * Where a topic of a kind goes beyond what its payload says: the camera and label of a label
  * topic (its payload is a bare count or ON/OFF), the entity of a discovery config.
  */
 export interface TopicAddress {
-  labelState: { camera: string; label: string };
   labelCount: { camera: string; label: string };
   detectSet: { camera: string };
   detectState: { camera: string };
@@ -77,7 +74,6 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   // Not retained, as Frigate publishes its counts: a retained count outlives the agent that
   // counted (a crash leaves "2 persons" forever). The agent resends every current value on each
   // connect and on Home Assistant's birth message instead, so a subscriber is never long unknown.
-  labelState: { levels: ['{camera}', '{label}'], retain: false, qos: 0 },
   labelCount: { levels: ['{camera}', '{label}', 'count'], retain: false, qos: 0 },
   // A command is not retained (a retained OFF would switch detection off again at every start);
   // the state is, so the switch shows the truth as soon as Home Assistant subscribes.
@@ -102,7 +98,6 @@ export interface DeviceTopics {
   readonly samples: string;
   events(camera: string): string;
   detections(camera: string): string;
-  labelState(camera: string, label: string): string;
   labelCount(camera: string, label: string): string;
   detectSet(camera: string): string;
   detectState(camera: string): string;
@@ -161,18 +156,6 @@ export function assertTopicPrefix(prefix: string): string {
   return prefix;
 }
 
-/** Why a label cannot have label topics, or null when it can. */
-export function labelLevelProblem(label: string): string | null {
-  if (RESERVED_LABELS.includes(label)) return `is one of the words other topics end in (${RESERVED_LABELS.join(', ')})`;
-  return topicLevelProblem(label);
-}
-
-export function assertLabelLevel(label: string): string {
-  const problem = labelLevelProblem(label);
-  if (problem) throw new KestrelError('E_TOPIC', `label ${JSON.stringify(label)} cannot be used in an MQTT topic: it ${problem}`);
-  return label;
-}
-
 /**
  * A name as one part of a Home Assistant node or object id, which allow only `[a-zA-Z0-9_-]`.
  * A name already of letters, digits and `-` stays as it is; any other name is folded to those
@@ -183,6 +166,15 @@ export function haIdPart(name: string): string {
   if (/^[A-Za-z0-9-]+$/.test(name)) return name;
   const folded = name.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
   return `${folded ? `${folded}-` : ''}${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * A device's node id in discovery topics: `kestrel_<device>`. The node id is a topic level of its
+ * own, so a device id of `[A-Za-z0-9_-]` (what the config allows) stays as it is, and a broker ACL
+ * can name it as `kestrel_%u`; any other id is folded by haIdPart.
+ */
+export function haNodeIdOf(deviceId: string): string {
+  return `kestrel_${/^[A-Za-z0-9_-]+$/.test(deviceId) ? deviceId : haIdPart(deviceId)}`;
 }
 
 export interface TopicsOptions {
@@ -198,7 +190,7 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
   const base = `${prefix}/${deviceId}`;
   const cameraLevel = (name: string) => `${base}/${assertTopicLevel(name, 'camera name')}`;
   const camera = (name: string, kind: CameraTopicKind): string => `${cameraLevel(name)}/${kind}`;
-  const haNodeId = `kestrel_${haIdPart(deviceId)}`;
+  const haNodeId = haNodeIdOf(deviceId);
   return {
     prefix,
     deviceId,
@@ -210,8 +202,7 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
     samples: `${base}/samples`,
     events: (name) => camera(name, 'events'),
     detections: (name) => camera(name, 'detections'),
-    labelState: (name, label) => `${cameraLevel(name)}/${assertLabelLevel(label)}`,
-    labelCount: (name, label) => `${cameraLevel(name)}/${assertLabelLevel(label)}/count`,
+    labelCount: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/count`,
     detectSet: (name) => `${cameraLevel(name)}/detect/set`,
     detectState: (name) => `${cameraLevel(name)}/detect/state`,
     all: `${base}/#`,
@@ -235,7 +226,7 @@ export function topicFilter(prefix: string, kind: TopicKind, deviceId?: string):
   assertTopicPrefix(prefix);
   const device = deviceId === undefined ? '+' : assertTopicLevel(deviceId, 'device id');
   const spec = TOPIC_SPECS[kind];
-  const node = deviceId === undefined ? '+' : `kestrel_${haIdPart(deviceId)}`;
+  const node = deviceId === undefined ? '+' : haNodeIdOf(deviceId);
   const levels = spec.levels.map((level) => (level === '{node}' ? node : level.startsWith('{') ? '+' : level));
   return spec.root === 'discovery' ? [prefix, ...levels].join('/') : [prefix, device, ...levels].join('/');
 }
@@ -266,13 +257,12 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
     if (first === 'model' && second === 'set') return { deviceId, kind: 'modelSet' };
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
     if (second === 'events' || second === 'detections') return { deviceId, kind: second, camera: first };
-    if (labelLevelProblem(second) === null) return { deviceId, kind: 'labelState', camera: first, label: second };
   }
   if (levels.length === 4) {
     const third = levels[3];
     if (second === 'detect' && third === 'set') return { deviceId, kind: 'detectSet', camera: first };
     if (second === 'detect' && third === 'state') return { deviceId, kind: 'detectState', camera: first };
-    if (third === 'count' && labelLevelProblem(second) === null) return { deviceId, kind: 'labelCount', camera: first, label: second };
+    if (third === 'count') return { deviceId, kind: 'labelCount', camera: first, label: second };
   }
   return null;
 }

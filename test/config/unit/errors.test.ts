@@ -60,7 +60,7 @@ const CASES: [string, string, string, RegExp][] = [
   ['discovery prefix with a wildcard', `homeassistant: { enabled: true, discoveryPrefix: "homeassistant/#" }\n`, 'homeassistant.discoveryPrefix', /not a usable discovery prefix: .*wildcards/],
   ['discovery prefix ending in a slash', `homeassistant: { discoveryPrefix: "ha/" }\n`, 'homeassistant.discoveryPrefix', /start or end with "\/"/],
   ['homeassistant enabled as text', `homeassistant: { enabled: yes please }\n`, 'homeassistant.enabled', /expected a boolean|true or false/],
-  ['a Home Assistant label that clashes with a topic word', `homeassistant: { labels: [person, events] }\n`, 'homeassistant.labels[1]', /cannot have label topics: .*events/],
+  ['a Home Assistant label with a slash', `homeassistant: { labels: [person, "car/truck"] }\n`, 'homeassistant.labels[1]', /cannot have label topics: .*"\/"/],
   ['a Home Assistant label listed twice', `homeassistant: { labels: [person, person] }\n`, 'homeassistant.labels[1]', /listed twice/],
   ['an empty Home Assistant label list', `homeassistant: { labels: [] }\n`, 'homeassistant.labels', /at least one label/],
   ['an unknown homeassistant key', `homeassistant: { discovery: true }\n`, 'homeassistant.discovery', /./],

@@ -118,7 +118,6 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   samples: sample,
   events: event,
   detections,
-  labelState: 'ON',
   labelCount: 2,
   detectSet: 'OFF',
   detectState: 'ON',
@@ -128,7 +127,7 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
     unique_id: 'kestrel_pi-1_door_person_detected',
     device: { identifiers: ['kestrel_pi-1'], name: 'pi-1', manufacturer: 'Kestrel', model: 'Kestrel agent', sw_version: '0.1.0' },
     availability: [{ topic: 'kestrel/pi-1/status', payload_available: 'online', payload_not_available: 'offline' }],
-    state_topic: 'kestrel/pi-1/door/person',
+    state_topic: 'kestrel/pi-1/door/person/count',
     device_class: 'occupancy',
   },
 };

@@ -22,7 +22,6 @@ const t = topics('kestrel', 'pi-1');
 
 const ADDRESS: { [K in TopicKind]: AddressArgs<K> } = {
   status: [], state: [], stats: [], modelSet: [], modelState: [], samples: [], events: [], detections: [], haStatus: [],
-  labelState: [{ camera: 'door', label: 'person' }],
   labelCount: [{ camera: 'door', label: 'person' }],
   detectSet: [{ camera: 'door' }],
   detectState: [{ camera: 'door' }],
@@ -43,7 +42,6 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     samples: t.samples,
     events: t.events('door'),
     detections: t.detections('door'),
-    labelState: t.labelState('door', 'person'),
     labelCount: t.labelCount('door', 'person'),
     detectSet: t.detectSet('door'),
     detectState: t.detectState('door'),

@@ -13,7 +13,6 @@ test('topics() builds every topic of the contract table', () => {
   assert.equal(t.events('front_door'), 'kestrel/pi-1/front_door/events');
   assert.equal(t.detections('front_door'), 'kestrel/pi-1/front_door/detections');
   assert.equal(t.all, 'kestrel/pi-1/#');
-  assert.equal(t.labelState('front_door', 'person'), 'kestrel/pi-1/front_door/person');
   assert.equal(t.labelCount('front_door', 'person'), 'kestrel/pi-1/front_door/person/count');
   assert.equal(t.detectSet('front_door'), 'kestrel/pi-1/front_door/detect/set');
   assert.equal(t.detectState('front_door'), 'kestrel/pi-1/front_door/detect/state');
@@ -46,7 +45,6 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.samples), { deviceId: 'pi-1', kind: 'samples' });
   assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detections('yard')), { deviceId: 'pi-1', kind: 'detections', camera: 'yard' });
-  assert.deepEqual(parseTopic('kestrel', t.labelState('yard', 'person')), { deviceId: 'pi-1', kind: 'labelState', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.labelCount('yard', 'person')), { deviceId: 'pi-1', kind: 'labelCount', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.detectSet('yard')), { deviceId: 'pi-1', kind: 'detectSet', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detectState('yard')), { deviceId: 'pi-1', kind: 'detectState', camera: 'yard' });
@@ -57,13 +55,11 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.equal(parseDiscoveryTopic('homeassistant', 'homeassistant/light/x/y/config'), null);
 });
 
-test('labels that would read as another kind of topic get no label topics', () => {
-  const t = topics('kestrel', 'pi');
-  for (const label of ['events', 'detections', 'set', 'state']) {
-    assert.throws(() => t.labelState('model', label), { code: 'E_TOPIC', message: /label/ }, label);
-    assert.throws(() => t.labelCount('yard', label), { code: 'E_TOPIC' }, label);
-  }
-  assert.deepEqual(parseTopic('kestrel', 'kestrel/pi/model/set'), { deviceId: 'pi', kind: 'modelSet' });
+test('a label that is not topic-safe gets no count topic; a device id with "_" is its own node id', () => {
+  assert.throws(() => topics('kestrel', 'pi').labelCount('yard', 'car/truck'), { code: 'E_TOPIC', message: /label "car\/truck"/ });
+  // The ACL names the node as kestrel_%u, so the device id must appear unchanged.
+  assert.equal(topics('kestrel', 'pi_2').haNodeId, 'kestrel_pi_2');
+  assert.equal(topicFilter('homeassistant', 'haDiscovery', 'pi_2'), 'homeassistant/+/kestrel_pi_2/+/config');
 });
 
 test('Home Assistant id parts keep clean names and make every other name unique and allowed', () => {
@@ -94,9 +90,9 @@ test('parseTopic returns null for topics that are not Kestrel topics', () => {
     'kestrelx/pi/state',
     'kestrel/pi',
     'kestrel/pi/unknown',
+    'kestrel/pi/cam/unknown',
     'kestrel/pi/cam/x/unknown',
-    'kestrel/pi/cam/state',
-    'kestrel/pi/model/other/x',
+    'kestrel/pi/model/other',
     'kestrel/pi/a/b/events',
     'kestrel//state',
     'kestrel/pi/state/',
