@@ -84,7 +84,8 @@ export class AgentStatus {
       now,
       withinMs,
       inference: this.inferenceCheck(now),
-      cameras: this.deps.cameras.sources().map(({ name, state }) => ({ name, state })),
+      // A camera with detection switched off sends no frame through on purpose: it cannot make the pipeline look stuck.
+      cameras: this.deps.cameras.sources().filter(({ name }) => this.deps.cameras.detecting(name)).map(({ name, state }) => ({ name, state })),
       lastProgressAt: Math.max(this.deps.liveness.lastProcessedAt, this.deps.progressSince()),
       mqttConnected: this.deps.parts.link?.connected === true,
       outboxDepth: this.deps.parts.outbox?.depth ?? 0,

@@ -328,6 +328,8 @@ export const HaEntityConfigSchema = z.object({
   origin: z.object({ name: z.string().min(1), sw_version: z.string().optional(), support_url: z.string().optional() }).optional(),
   availability: z.array(z.object({ topic: haTopic, payload_available: z.string(), payload_not_available: z.string() })).min(1),
   state_topic: haTopic.optional(),
+  /** A Home Assistant template turning the state topic's payload into the entity's state. */
+  value_template: z.string().min(1).optional(),
   command_topic: haTopic.optional(),
   payload_on: z.string().optional(),
   payload_off: z.string().optional(),
