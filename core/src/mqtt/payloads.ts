@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { topicLevelProblem, HA_COMPONENTS, type TopicKind } from './topics.js';
+import { topicLevelProblem, type TopicKind } from './topics.js';
 import { ReleaseManifestSchema } from '../release/manifest.js';
 
 /**
@@ -352,7 +352,6 @@ export type HaEntityConfig = z.infer<typeof HaEntityConfigSchema>;
 export const HaDiscoverySchema = z.union([z.literal(''), HaEntityConfigSchema]);
 export type HaDiscovery = z.infer<typeof HaDiscoverySchema>;
 
-export { HA_COMPONENTS };
 
 // ------------------------------------------------------------------------------------ map
 
