@@ -7,6 +7,7 @@ import { configJsonSchema, hubConfigJsonSchema } from './json-schema.js';
 import { checkConfig, loadConfig } from './load.js';
 import { checkHubConfig, loadHubConfig } from './load-hub.js';
 import { redactConfig } from './redact.js';
+import { describeBlobs, describeRecords } from './schema/hub-stores.js';
 
 /**
  * `kestrel config schema | check | show`, for the agent's config or, with --hub, the hub's. Output goes through commander's output configuration
@@ -85,9 +86,11 @@ function checkAgentFile(file: string): { errors: ConfigIssue[]; summary: string 
 function checkHubFile(file: string): { errors: ConfigIssue[]; summary: string } {
   const result = checkHubConfig({ path: file });
   if (!result.ok) return { errors: result.errors, summary: '' };
-  const { bind, tls, dataDir, mqtt } = result.config;
+  const { bind, tls, dataDir, mqtt, records, blobs } = result.config;
   const broker = mqtt.enabled ? `following ${mqtt.url}` : 'no MQTT';
-  return { errors: [], summary: `${file}: ok (hub on ${tls ? 'https' : 'http'}://${bind}, data in ${dataDir}, ${broker})\n` };
+  // A hub on PostgreSQL or S3 keeps its data there, not in dataDir: say where (no password).
+  const data = records.type === 'sqlite' && blobs.type === 'filesystem' ? `data in ${dataDir}` : `records in ${describeRecords(records)}, blobs in ${describeBlobs(blobs)}`;
+  return { errors: [], summary: `${file}: ok (hub on ${tls ? 'https' : 'http'}://${bind}, ${data}, ${broker})\n` };
 }
 
 function effectiveAgentConfig(file: string | undefined): { config: object; header: string } {

@@ -62,7 +62,8 @@ export function fromZodIssue(issue: z.core.$ZodIssue, input: unknown, known: (pa
     case 'invalid_union': {
       const union = issue as z.core.$ZodIssueInvalidUnion & { discriminator?: string; options?: unknown[] };
       if (union.options) {
-        const options = union.options.map(String).join(', ');
+        // An option whose tag has a default also matches a missing tag: that is no name to list.
+        const options = union.options.filter((o) => o !== undefined).map(String).join(', ');
         return [at(value === undefined ? `is required (one of ${options})` : `unknown ${describeDiscriminated(segments)} ${describe(value, secret)} (known: ${options})`)];
       }
       return [at(issue.message)];

@@ -34,8 +34,9 @@ function resolveAt(schema: z.core.$ZodType, value: unknown): z.core.$ZodType {
 
 function literalValues(schema: z.core.$ZodType, key: string): unknown[] {
   const shape = (schema._zod.def as { shape?: Record<string, z.core.$ZodType> }).shape;
-  const field = shape?.[key]?._zod.def as { values?: unknown[] } | undefined;
-  return field?.values ?? [];
+  // zod's own value set: a literal's values, and through a default (`type` left out) undefined too.
+  const values = shape?.[key]?._zod.values;
+  return values ? [...values] : [];
 }
 
 function child(schema: z.core.$ZodType, key: PathSegment): z.core.$ZodType | undefined {

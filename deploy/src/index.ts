@@ -14,7 +14,13 @@ export { exportDataset, DEFAULT_EXPORT_MIN_SCORE, type ExportOptions, type Expor
 export { selectLabels, imageFileName, type LabelSource, type ImageLabel } from './export/labels.js';
 export { SqliteRecordStore } from './store/sqlite-records.js';
 export { FsBlobStore } from './store/fs-blobs.js';
-export { openStores, removeOrphanBlobs, type HubStores } from './store/open.js';
+export { PgRecordStore } from './store/pg-records.js';
+export { S3BlobStore } from './store/s3-blobs.js';
+export { openStores, openRecordStore, openBlobStore, closeStores, removeOrphanBlobs, type HubStores, type StoresConfig } from './store/open.js';
+export { STORE_UNAVAILABLE, isStoreUnavailable } from './store/errors.js';
+export { PG_SCHEMA_VERSION } from './store/pg-migrations.js';
+export { SQLITE_SCHEMA_VERSION } from './store/sqlite-migrations.js';
+export type { RecordsConfig, BlobsConfig, PostgresRecordsConfig, S3BlobsConfig } from '@kestrel/config/schema/hub-stores';
 export * from './store/types.js';
 export * from './release/index.js';
 export * from './rollout/index.js';

@@ -4,10 +4,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { generateReleaseKeyPair, signManifest, type ModelState, type ReleaseManifest } from '@kestrel/core';
+import { generateReleaseKeyPair, signKeySet, signManifest, type ModelState, type ReleaseManifest } from '@kestrel/core';
+import { ReleaseService } from '@kestrel/deploy/release/index';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { freePort, uniquePrefix } from '../support/ports.js';
 import { fixedDetector, nanDetector, SimDevice } from './support/update-kit.js';
@@ -24,10 +25,13 @@ const warnings: Error[] = [];
 process.on('warning', (w) => warnings.push(w));
 const v1 = fixedDetector(SIZE, 0.9, '1.0.0');
 const v2 = fixedDetector(SIZE, 0.8, '2.0.0');
+/** Who signs manifests the device trusts: the hub's key, until a test rotates it. */
+let signer: Pick<ReleaseService, 'issueManifest'>;
 
 before(async () => {
   broker = await startBroker();
   hub = await startTestHub();
+  signer = hub.releases;
   await hub.releases.create({ bytes: v1, name: 'fixed', version: '1.0.0' });
   await hub.releases.create({ bytes: v2, name: 'fixed', version: '2.0.0' });
   observer = mqtt.connect(broker.url, { clientId: `${prefix}-observer` });
@@ -194,4 +198,56 @@ test('a payload that is not a manifest is refused with the field that is wrong',
   const state = await send(JSON.stringify({ schema: 1, name: 'x' }), undefined);
   assert.equal(state.status, 'rejected');
   assert.match(state.reason!, /invalid modelSet payload: version/);
+});
+
+test('release keys rotate over keys/set: the device trusts the new key once the old and the new holder signed the set, refuses the retired key, and refuses a set the keys it trusts did not sign', async () => {
+  const next = generateReleaseKeyPair();
+  const nextKey = createPrivateKey(next.privateKeyPem);
+  const oldKey = createPrivateKey(hub.keys.privateKeyPem);
+  const now = Date.now();
+  const set = (version: number, keys: string[], signers: ReturnType<typeof createPrivateKey>[]) =>
+    signKeySet({ version, threshold: 1, keys: keys.map((publicKey) => ({ publicKey })), issuedAt: now, expires: now + 3600_000 }, signers);
+  const trustIs = async (version: number) => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (device.updater.modelState?.trust?.version === version) return device.updater.modelState.trust;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`trust never reached version ${version}: ${JSON.stringify(device.updater.modelState?.trust)}`);
+  };
+  const keysTopic = `${prefix}/dev1/keys/set`;
+  // A set signed only by a stranger (who also names only itself) is refused: trust stays the config's.
+  const stranger = generateReleaseKeyPair();
+  await observer.publishAsync(keysTopic, JSON.stringify(set(1, [stranger.publicKeyPem], [createPrivateKey(stranger.privateKeyPem)])), { qos: 1 });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(device.updater.modelState?.trust?.version, 0);
+  assert.equal(device.updater.stats.keySetsRefused, 1);
+
+  await observer.publishAsync(keysTopic, JSON.stringify(set(1, [next.publicKeyPem], [oldKey, nextKey])), { qos: 1 });
+  const trust = await trustIs(1);
+  assert.deepEqual(trust.keys, [next.keyId]);
+
+  // The retired key's manifests are refused now; the new key's are applied.
+  const byOld = await send(await hub.releases.issueManifest((await hub.releases.get('fixed@2.0.0'))!));
+  assert.equal(byOld.status, 'rejected');
+  assert.match(byOld.reason!, new RegExp(`signed by key ${hub.keys.keyId}, which this device does not trust \\(trusted: ${next.keyId}\\)`));
+  const nextHub = new ReleaseService({ blobs: hub.blobs, artifactBaseUrl: hub.url, signingKeys: [nextKey] });
+  signer = nextHub;
+  const byNew = await send(await nextHub.issueManifest((await hub.releases.get('fixed@2.0.0'))!));
+  assert.equal(byNew.status, 'applied', byNew.reason);
+  assert.equal(byNew.health, 'passed');
+  // The set survives a restart of the updater (it is in the state file).
+  assert.equal(JSON.parse(readFileSync(join(device.stateDir, 'update', 'state.json'), 'utf8')).keys.set.version, 1);
+});
+
+test('the manifest being applied, delivered again meanwhile (a reconnect), is not taken for a replay once it is applied', async () => {
+  const release = await hub.releases.create({ bytes: fixedDetector(SIZE, 0.85, '2.5.0'), name: 'fixed', version: '2.5.0' });
+  const manifest = await signer.issueManifest(release);
+  const from = states.length;
+  await observer.publishAsync(`${prefix}/dev1/model/set`, JSON.stringify(manifest), { qos: 1 });
+  const state = await send(manifest);
+  assert.equal(state.status, 'applied');
+  assert.equal(state.health, 'passed');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(states.slice(from).filter((s) => s.status === 'rejected').map((s) => s.reason), [], 'no refusal of the manifest it applied');
 });

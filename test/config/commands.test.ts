@@ -120,6 +120,13 @@ test('kestrel config check --hub: the hub example exits 0 and says where the hub
   assert.equal(stdout, `${hubExample}: ok (hub on http://127.0.0.1:8470, data in ${join(dirname(hubExample), 'hub-data')}, following mqtt://127.0.0.1:1883)\n`);
 });
 
+test('kestrel config check --hub: a hub on PostgreSQL and S3 says where its records and blobs are, without the password', () => {
+  const file = tempFile('hub.yaml', 'records: { type: postgres, url: "postgres://kestrel:topsecret@db.example:5432/kestrel" }\nblobs: { type: s3, bucket: kestrel-blobs, endpoint: "http://10.0.0.5:9000", forcePathStyle: true }\n');
+  const { code, stdout } = kestrelConfig('check', '--hub', file);
+  assert.equal(code, 0);
+  assert.equal(stdout, `${file}: ok (hub on http://127.0.0.1:8470, records in postgres://kestrel:***@db.example:5432/kestrel, blobs in s3://kestrel-blobs at http://10.0.0.5:9000, following mqtt://127.0.0.1:1883)\n`);
+});
+
 test('kestrel config check --hub: an invalid hub file exits 1 with every error, its path and line (--json too)', () => {
   const file = tempFile('hub.yaml', BROKEN_HUB);
   const { code, stdout, stderr } = kestrelConfig('check', '--hub', file);
@@ -144,7 +151,7 @@ test('kestrel config schema --hub and show --hub: the hub config\'s JSON Schema,
   assert.equal(printed.code, 0);
   const schema = JSON.parse(printed.stdout) as { title: string; properties: Record<string, unknown> };
   assert.equal(schema.title, 'Kestrel hub configuration');
-  assert.deepEqual(Object.keys(schema.properties), ['bind', 'dataDir', 'records', 'blobs', 'tls', 'limits', 'timeouts', 'mqtt', 'log']);
+  assert.deepEqual(Object.keys(schema.properties), ['bind', 'dataDir', 'records', 'blobs', 'tls', 'limits', 'timeouts', 'mqtt', 'review', 'log']);
 
   const file = tempFile('hub.yaml', 'mqtt: { username: kestrel-hub, password: "${MQTT_PASSWORD}" }\n');
   const { code, stdout } = kestrelConfig('show', '--hub', file);

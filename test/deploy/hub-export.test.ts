@@ -114,7 +114,7 @@ test('filters select what is exported, and an export never writes into a folder 
   assert.match(again.stderr, /yard-only is not empty; export into a new or empty folder/);
   const badFormat = await exportTo('voc', 'voc');
   assert.equal(badFormat.code, 2);
-  assert.match(badFormat.stderr, /--format must be yolo or coco, got "voc"/);
+  assert.match(badFormat.stderr, /--format must be yolo, coco or labelstudio, got "voc"/);
   const badTime = await exportTo('yolo', 'x', '--since', 'last week');
   assert.match(badTime.stderr, /--since: "last week" is neither epoch milliseconds nor an ISO date/);
 });

@@ -39,7 +39,8 @@ function rawRequest(method: string, path: string, token?: string): Promise<{ sta
       res.on('end', () => resolve({ status: res.statusCode!, body }));
     });
     req.on('error', reject);
-    req.end(method === 'POST' ? '{"samples":[]}' : undefined);
+    // A well-formed JSON body on the methods that take one: the walk is about tokens, not about an empty body.
+    req.end(method === 'POST' ? '{"samples":[]}' : method === 'PUT' ? '{"labels":[],"expectedAt":null}' : undefined);
   });
 }
 

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TrustedKeys } from '@kestrel/core';
+import mqtt from 'mqtt';
+import { acceptKeySet, parsePayload, TrustedKeys } from '@kestrel/core';
+import { startBroker } from '../support/broker.js';
+import { uniquePrefix } from '../support/ports.js';
 import { fixedDetector } from '../agent/support/update-kit.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,5 +70,37 @@ test('push --expires takes 30m/12h/7d and refuses anything else by the flag\'s n
     assert.equal(result.code, 2, result.err);
     assert.match(result.err, pattern);
     assert.doesNotMatch(result.err, /cannot reach the broker|\n\s+at /);
+  }
+});
+
+test('deploy keys rotate publishes a retained key set a device that trusts the old key accepts; a set too few new holders signed is refused before anything is sent', async () => {
+  const broker = await startBroker();
+  const prefix = uniquePrefix('keys');
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-keys-'));
+  const config = join(dir, 'hub.yaml');
+  writeFileSync(config, `dataDir: ${join(dir, 'data')}\nmqtt: { url: "${broker.url}", prefix: ${prefix} }\n`);
+  for (const name of ['old', 'a', 'b']) assert.equal(run(['keygen', '--out', join(dir, `${name}.key`)]).code, 0);
+  const pub = (name: string) => readFileSync(join(dir, `${name}.key.pub`), 'utf8');
+  const client = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-watch` });
+  try {
+    const short = run(['keys', 'rotate', '--trust', join(dir, 'a.key.pub'), '--trust', join(dir, 'b.key.pub'), '--threshold', '2', '--sign', join(dir, 'old.key'), '--sign', join(dir, 'a.key'), '--to', 'dev1', '--hub-config', config]);
+    assert.equal(short.code, 2, short.err);
+    assert.match(short.err, /only 1 of the new keys sign the set; 2 must/);
+
+    const result = run(['keys', 'rotate', '--trust', join(dir, 'a.key.pub'), '--trust', join(dir, 'b.key.pub'), '--threshold', '2', '--sign', join(dir, 'old.key'), '--sign', join(dir, 'a.key'), '--sign', join(dir, 'b.key'), '--to', 'dev1', '--hub-config', config, '--json']);
+    assert.equal(result.code, 0, result.err);
+    assert.equal((JSON.parse(result.out) as { version: number }).version, 1);
+    const retained = await new Promise<Buffer>((resolve) => {
+      client.on('message', (_topic, payload) => resolve(payload));
+      void client.subscribeAsync(`${prefix}/dev1/keys/set`, { qos: 1 });
+    });
+    const set = parsePayload('keysSet', retained);
+    const trusted = acceptKeySet(set, { trusted: new TrustedKeys([{ publicKey: pub('old') }]), version: 0 }, Date.now());
+    assert.equal(trusted.threshold, 2);
+    assert.deepEqual(trusted.ids.sort(), [new TrustedKeys([{ publicKey: pub('a') }]).ids[0], new TrustedKeys([{ publicKey: pub('b') }]).ids[0]].sort());
+  } finally {
+    await client.publishAsync(`${prefix}/dev1/keys/set`, '', { qos: 1, retain: true });
+    await client.endAsync();
+    await broker.stop();
   }
 });

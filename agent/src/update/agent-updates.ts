@@ -35,6 +35,7 @@ export class AgentUpdates {
       stateDir: config.stateDir,
       configuredModelPath: deps.configuredModelPath,
       trustedKeys: u.trustedKeys,
+      threshold: u.threshold,
       agentVersion: KESTREL_VERSION,
       engine: deps.engine,
       channel: this.channel,

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KestrelError, writeFileAtomic, type ModelRef } from '@kestrel/core';
+import type { StoredKeySet } from './key-trust.js';
 
 /** A model the updater knows the file of. */
 export interface InstalledModel extends ModelRef {
@@ -31,6 +32,8 @@ export interface UpdateState {
   };
   /** The model path in the agent config when `current` was installed: a config change wins over updates. */
   configuredPath?: string;
+  /** The release-key set rotated in over `keys/set`, if any. */
+  keys?: StoredKeySet;
 }
 
 export class UpdateStateStore {

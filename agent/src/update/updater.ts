@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
-  checkManifest, isKestrelError, KestrelError, outgoing, parsePayload, subscription, topics, TrustedKeys,
+  checkManifest, manifestSignatures, isKestrelError, KestrelError, outgoing, parsePayload, subscription, topics,
   type DeviceTopics, type Logger, type OutgoingMessage, type Subscription, type ModelRef, type ModelState, type ModelUpdateStatus, type ReleaseManifest, type TrustedKeyInput,
 } from '@kestrel/core';
 import type { LoadOptions, ModelInfo } from '../inference/protocol.js';
 import type { Frame } from '../source/types.js';
 import { downloadArtifact } from './download.js';
 import { ModelFolder } from './model-folder.js';
+import { KeyTrust } from './key-trust.js';
 import { DEFAULT_HEALTH_POLICY, judge, type HealthPolicy } from './health-watch.js';
 import { difference, type InferenceTotals } from './inference-counters.js';
 import { smokeTest } from './smoke-test.js';
@@ -35,6 +36,8 @@ export interface ModelUpdaterOptions {
   /** The model path from the agent config (the model the device had before any update). */
   configuredModelPath: string;
   trustedKeys: readonly TrustedKeyInput[];
+  /** How many distinct trusted keys must sign a manifest (k of n); default 1. */
+  threshold?: number;
   agentVersion: string;
   engine: SwappableEngine;
   channel: UpdateChannel;
@@ -61,6 +64,8 @@ export interface UpdaterStats {
   rolledBack: number;
   /** Manifests replaced by a newer one while an update ran (latest wins). */
   superseded: number;
+  keyRotations: number;
+  keySetsRefused: number;
 }
 
 
@@ -75,11 +80,13 @@ export interface UpdaterStats {
 export class ModelUpdater {
   private readonly store: UpdateStateStore;
   private readonly models: ModelFolder;
-  private readonly trusted: TrustedKeys;
+  private readonly keys: KeyTrust;
   private readonly policy: HealthPolicy;
   private readonly topics: DeviceTopics;
   private state: UpdateState = { lastSequence: 0 };
   private busy = false;
+  /** The sequence of the manifest being applied now. */
+  private applying?: number;
   private waiting?: ReleaseManifest;
   private idle: Promise<void> = Promise.resolve();
   private history: { at: number; totals: InferenceTotals }[] = [];
@@ -89,12 +96,12 @@ export class ModelUpdater {
   /** Refusals of this process by signature: a redelivered manifest gets the same answer without a new download. */
   private readonly refused = new Map<string, { status: ModelUpdateStatus; reason: string }>();
   private last?: ModelState;
-  readonly stats: UpdaterStats = { received: 0, applied: 0, rejected: 0, failed: 0, rolledBack: 0, superseded: 0 };
+  readonly stats: UpdaterStats = { received: 0, applied: 0, rejected: 0, failed: 0, rolledBack: 0, superseded: 0, keyRotations: 0, keySetsRefused: 0 };
 
   constructor(private readonly options: ModelUpdaterOptions) {
     this.store = new UpdateStateStore(join(options.stateDir, 'update', 'state.json'));
     this.models = new ModelFolder(options.stateDir);
-    this.trusted = new TrustedKeys(options.trustedKeys);
+    this.keys = new KeyTrust(options.trustedKeys, options.threshold);
     this.policy = { ...DEFAULT_HEALTH_POLICY, ...options.health };
     this.topics = topics(options.prefix, options.deviceId);
   }
@@ -148,11 +155,16 @@ export class ModelUpdater {
       this.state = { ...this.state, watching: undefined };
     }
     this.state.configuredPath = this.options.configuredModelPath;
+    if (!this.keys.restore(this.state.keys)) {
+      this.options.logger.warn({ version: this.state.keys?.set.version }, 'the configured release keys changed: the rotated key set is dropped, the config\'s keys are trusted');
+      this.state = { ...this.state, keys: undefined };
+    }
     await this.store.write(this.state);
     this.sampleCounters();
     this.sampler = setInterval(() => this.sampleCounters(), this.options.checkIntervalMs ?? 1000);
     this.sampler.unref();
     await this.publish(status, reason);
+    await this.options.channel.subscribe(subscription(this.options.prefix, 'keysSet', this.options.deviceId), (payload) => void this.onKeys(payload));
     await this.options.channel.subscribe(subscription(this.options.prefix, 'modelSet', this.options.deviceId), (payload) => this.onMessage(payload));
   }
 
@@ -170,6 +182,24 @@ export class ModelUpdater {
     return this.idle;
   }
 
+  /** A key rotation on `keys/set`: taken when the keys trusted now (and the new ones) signed it. */
+  private async onKeys(payload: Buffer): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const { outcome } = this.keys.accept(payload, this.now());
+      if (outcome === 'unchanged') return;
+      this.state = { ...this.state, keys: this.keys.stored };
+      await this.store.write(this.state);
+      this.stats.keyRotations++;
+      this.options.logger.info(this.keys.summary(), 'release keys rotated');
+    } catch (err) {
+      this.stats.keySetsRefused++;
+      this.options.logger.warn({ err: (err as Error).message, version: this.keys.version }, 'key set refused; the keys trusted so far stay');
+      return;
+    }
+    await this.publish(this.last?.status ?? 'idle', this.last?.reason);
+  }
+
   private onMessage(payload: Buffer): void {
     if (this.stopped) return;
     this.stats.received++;
@@ -185,6 +215,10 @@ export class ModelUpdater {
     // A retained manifest comes again on every reconnect: what was acted on is not news.
     if (manifest.sequence === this.state.lastSequence) return;
     if (this.busy) {
+      // The manifest being applied, redelivered (the retained message again after a reconnect
+      // during a download): not a second update. Taken as one, it was refused as a replay once
+      // the first had been applied, and the rollout read that refusal as the device's answer.
+      if (manifest.sequence === this.applying) return;
       if (this.waiting) this.stats.superseded++;
       if (!this.waiting || manifest.sequence > this.waiting.sequence) this.waiting = manifest;
       return;
@@ -198,6 +232,7 @@ export class ModelUpdater {
       let next: ReleaseManifest | undefined = first;
       while (next && !this.stopped) {
         try {
+          this.applying = next.sequence;
           await this.apply(next);
         } catch (err) {
           this.stats.failed++;
@@ -209,25 +244,26 @@ export class ModelUpdater {
       }
     })().finally(() => {
       this.busy = false;
+      this.applying = undefined;
     });
   }
 
   private async apply(manifest: ReleaseManifest): Promise<void> {
     const log = this.options.logger.child({ release: `${manifest.name}@${manifest.version}`, sequence: manifest.sequence });
-    const memo = this.refused.get(manifest.signature);
+    const memo = this.refused.get(manifestId(manifest));
     if (memo) return void (await this.publish(memo.status, memo.reason, manifest.sequence));
     const refuse = async (status: 'rejected' | 'failed', reason: string) => {
       if (status === 'rejected') this.stats.rejected++;
       else this.stats.failed++;
       if (this.refused.size > 64) this.refused.clear();
-      this.refused.set(manifest.signature, { status, reason });
+      this.refused.set(manifestId(manifest), { status, reason });
       await this.models.removeRefused(manifest.sha256, [this.state.current?.path, this.state.previous?.path]);
       log.warn({ reason }, status === 'rejected' ? 'model update refused' : 'model update failed');
       await this.publish(status, reason, manifest.sequence);
     };
     try {
       checkManifest(manifest, {
-        trusted: this.trusted,
+        trusted: this.keys.trusted,
         now: this.now(),
         lastSequence: this.state.lastSequence,
         currentRelease: this.state.current?.release,
@@ -380,6 +416,7 @@ export class ModelUpdater {
       ...(reason !== undefined ? { reason } : {}),
       ...(sequence > 0 ? { sequence } : {}),
       ...(this.state.current?.release !== undefined ? { release: this.state.current.release } : {}),
+      trust: this.keys.summary(),
       ...extra,
       updatedAt: this.now(),
     };
@@ -394,6 +431,11 @@ export class ModelUpdater {
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
+}
+
+/** A manifest's identity for remembering its verdict: its signatures (what was verified). */
+function manifestId(manifest: ReleaseManifest): string {
+  return manifestSignatures(manifest).map((s) => s.signature).join(',');
 }
 
 function ref(m: InstalledModel): ModelRef {

@@ -1,7 +1,8 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ConfigContext } from '../context.js';
 import { ALWAYS, backoff, bindAddress, byteSize, existingFile, filePath, isRecord, logSection, positiveInt, text } from './common.js';
+import { blobsSchema, recordsSchema, withStorePaths } from './hub-stores.js';
 import { brokerUrl, topicPrefix } from './mqtt.js';
 
 /**
@@ -40,12 +41,8 @@ export function createHubConfigSchema(ctx: ConfigContext) {
     .strictObject({
       bind: bindAddress.default(DEFAULT_HUB_BIND).describe('host:port of the HTTP(S) API; 0.0.0.0:8470 for devices on other machines'),
       dataDir: filePath(ctx).default(resolve(ctx.baseDir, 'hub-data')).describe('where the database and the blob folder live by default (default: hub-data beside the config file)'),
-      records: z
-        .strictObject({ type: z.literal('sqlite').default('sqlite'), path: filePath(ctx).optional().describe('default: <dataDir>/hub.sqlite') })
-        .prefault({}),
-      blobs: z
-        .strictObject({ type: z.literal('filesystem').default('filesystem'), path: filePath(ctx).optional().describe('default: <dataDir>/blobs') })
-        .prefault({}),
+      records: recordsSchema(ctx),
+      blobs: blobsSchema(ctx),
       tls: tls(ctx).optional().describe('serve HTTPS (devices then use an https:// upload URL)'),
       limits: z
         .strictObject({
@@ -67,6 +64,16 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         })
         .prefault({}),
       mqtt: mqtt(ctx).prefault({}),
+      review: z
+        .strictObject({
+          classes: z
+            .array(text.max(64))
+            .min(1)
+            .refine((list) => new Set(list).size === list.length, 'lists a class twice')
+            .optional()
+            .describe('the only class names a review may use; default: any name of 1 to 64 characters'),
+        })
+        .prefault({}),
       log: logSection.prefault({}),
     })
     .superRefine((value: unknown, refinement) => {
@@ -86,11 +93,7 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         }
       }
     }, ALWAYS)
-    .transform((config) => ({
-      ...config,
-      records: { ...config.records, path: config.records.path ?? join(config.dataDir, 'hub.sqlite') },
-      blobs: { ...config.blobs, path: config.blobs.path ?? join(config.dataDir, 'blobs') },
-    }));
+    .transform((config) => ({ ...config, ...withStorePaths(config.records, config.blobs, config.dataDir) }));
 }
 
 export type HubConfigSchema = ReturnType<typeof createHubConfigSchema>;

@@ -28,6 +28,10 @@ export const updateSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
     trustedKeys: z.array(trustedKey).default([]),
+    threshold: positiveInt
+      .max(16)
+      .default(1)
+      .describe('how many of the trusted keys must sign a release (k of n); with 2 or more, one stolen or lost key can neither push a model nor strand the fleet'),
     /** Sent as `Authorization: Bearer` when downloading artifacts from the hub. */
     hubToken: text.optional().describe('device token from `kestrel hub device add` (secret: use ${ENV_VAR})'),
     smoke: z
@@ -52,5 +56,8 @@ export const updateSchema = z
   .superRefine((value, ctx) => {
     if (value.enabled && value.trustedKeys.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['trustedKeys'], message: 'list at least one trusted public key when updates are enabled' });
+    }
+    if (value.trustedKeys.length > 0 && value.threshold > value.trustedKeys.length) {
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `needs ${value.threshold} signatures but only ${value.trustedKeys.length} key${value.trustedKeys.length === 1 ? ' is' : 's are'} trusted` });
     }
   });

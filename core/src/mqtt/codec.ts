@@ -48,13 +48,14 @@ export function parsePayload<K extends TopicKind>(kind: K, payload: Uint8Array |
 
 /** A version mismatch is reported as such, not as a pile of field errors from the wrong schema. */
 function checkVersion(kind: VersionedTopicKind, value: unknown): void {
-  const expected = PAYLOAD_VERSIONS[kind];
+  const readable = PAYLOAD_VERSIONS[kind];
+  const expected = readable.join(' or ');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw payloadError(kind, `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`, []);
   }
   const version = (value as { schema?: unknown }).schema;
   if (version === undefined) throw payloadError(kind, `schema: missing (expected schema version ${expected})`, [{ path: 'schema', message: 'missing' }]);
-  if (version !== expected) {
+  if (typeof version !== 'number' || !readable.includes(version)) {
     throw payloadError(kind, `schema: version ${JSON.stringify(version)} is not supported (this version of Kestrel reads ${expected})`, [
       { path: 'schema', message: 'unsupported version' },
     ]);

@@ -53,9 +53,10 @@ function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: Payload
     case 'stats':
     case 'modelSet':
     case 'modelState':
+    case 'keysSet':
     case 'samples':
     case 'haStatus':
-      return t[kind as 'status' | 'state' | 'stats' | 'modelSet' | 'modelState' | 'samples' | 'haStatus'];
+      return t[kind as 'status' | 'state' | 'stats' | 'modelSet' | 'modelState' | 'keysSet' | 'samples' | 'haStatus'];
     case 'events':
     case 'detections':
       break;

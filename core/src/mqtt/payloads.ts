@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { topicLevelProblem, type TopicKind } from './topics.js';
 import { ReleaseManifestSchema } from '../release/manifest.js';
+import { KeySetSchema } from '../release/key-set.js';
 
 /**
  * Every MQTT payload Kestrel publishes or accepts, declared once with zod: the TypeScript types
@@ -235,6 +236,8 @@ export const ModelStateSchema = z.object({
    */
   health: z.enum(['watching', 'passed']).optional(),
   watchUntil: epochMs.optional(),
+  /** The release keys the device trusts: key set version (0: its config's keys), key ids, threshold. */
+  trust: z.object({ version: nonNegativeInt, keys: z.array(z.string()), threshold: z.number().int().positive() }).optional(),
   updatedAt: epochMs,
 });
 export type ModelState = z.infer<typeof ModelStateSchema>;
@@ -361,6 +364,7 @@ export const PAYLOAD_SCHEMAS = {
   state: DeviceStateSchema,
   stats: StatsSchema,
   modelSet: ModelSetManifestSchema,
+  keysSet: KeySetSchema,
   modelState: ModelStateSchema,
   samples: SampleSchema,
   events: DetectionEventSchema,
@@ -385,6 +389,7 @@ export const PAYLOAD_FORMATS = {
   stats: 'json',
   modelSet: 'json',
   modelState: 'json',
+  keysSet: 'json',
   samples: 'json',
   events: 'json',
   detections: 'json',
@@ -397,12 +402,18 @@ export const PAYLOAD_FORMATS = {
 
 export type VersionedTopicKind = { [K in TopicKind]: (typeof PAYLOAD_FORMATS)[K] extends 'json' ? K : never }[TopicKind];
 
+/** The `schema` literals of a payload schema: one, or one per form of a union (manifests signed by one key or several). */
+function versionsOf(schema: z.ZodType): number[] {
+  if (schema instanceof z.ZodDiscriminatedUnion) return (schema.options as z.ZodType[]).flatMap(versionsOf);
+  return [(schema as z.ZodObject<{ schema: z.ZodLiteral<number> }>).shape.schema.value];
+}
+
 /**
- * The `schema` version this code writes and reads, per versioned JSON topic kind, read from the
- * schemas' `schema` literals so there is one place to bump a version.
+ * The `schema` versions this code reads, per versioned JSON topic kind, read from the schemas'
+ * `schema` literals so there is one place to bump a version.
  */
 export const PAYLOAD_VERSIONS = Object.fromEntries(
   Object.entries(PAYLOAD_SCHEMAS)
     .filter(([kind]) => PAYLOAD_FORMATS[kind as TopicKind] === 'json')
-    .map(([kind, schema]) => [kind, (schema as z.ZodObject<{ schema: z.ZodLiteral<number> }>).shape.schema.value]),
-) as Readonly<Record<VersionedTopicKind, number>>;
+    .map(([kind, schema]) => [kind, versionsOf(schema as z.ZodType)]),
+) as unknown as Readonly<Record<VersionedTopicKind, readonly number[]>>;

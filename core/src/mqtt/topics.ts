@@ -6,7 +6,7 @@ import { KestrelError } from '../util/errors.js';
  * parses them, so the agent, the hub and the tests can never disagree about a topic's shape.
  *
  *   <prefix>/<device>/status | state | stats | samples        device topics
- *   <prefix>/<device>/model/set | model/state                  model update channel
+ *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
  *   <prefix>/<device>/<camera>/events | detections            per-camera topics
  *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
  *   <prefix>/<device>/<camera>/detect/set | detect/state       detection on/off (Home Assistant switch)
@@ -17,12 +17,12 @@ import { KestrelError } from '../util/errors.js';
  * `detections`, model topics in `set` or `state`; of the four-level topics, counts end in
  * `count` and the switch in `detect/set` or `detect/state`. There is deliberately no
  * `<camera>/<label>` topic (Frigate's ON/OFF): a broker ACL that let a device write
- * `<prefix>/<device>/+/+` would let it overwrite its own `model/set`, the hub's retained word.
+ * `<prefix>/<device>/+/+` would let it overwrite its own `model/set` and `keys/set`, the hub's retained word.
  * Home Assistant's binary sensors read the count with a value_template instead.
  */
 
 export const TOPIC_KINDS = [
-  'status', 'state', 'stats', 'modelSet', 'modelState', 'samples', 'events', 'detections',
+  'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections',
   'labelCount', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
@@ -68,6 +68,8 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   // replay protection (sequence numbers) makes a re-delivered manifest harmless.
   modelSet: { levels: ['model', 'set'], retain: true, qos: 1 },
   modelState: { levels: ['model', 'state'], retain: true, qos: 1 },
+  // Retained like the manifest: a device that was away takes the rotation when it returns.
+  keysSet: { levels: ['keys', 'set'], retain: true, qos: 1 },
   samples: { levels: ['samples'], retain: false, qos: 1 },
   events: { levels: ['{camera}', 'events'], retain: false, qos: 1 },
   detections: { levels: ['{camera}', 'detections'], retain: false, qos: 0 },
@@ -94,6 +96,7 @@ export interface DeviceTopics {
   readonly state: string;
   readonly stats: string;
   readonly modelSet: string;
+  readonly keysSet: string;
   readonly modelState: string;
   readonly samples: string;
   events(camera: string): string;
@@ -198,6 +201,7 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
     state: `${base}/state`,
     stats: `${base}/stats`,
     modelSet: `${base}/model/set`,
+    keysSet: `${base}/keys/set`,
     modelState: `${base}/model/state`,
     samples: `${base}/samples`,
     events: (name) => camera(name, 'events'),
@@ -255,6 +259,7 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
   }
   if (levels.length === 3) {
     if (first === 'model' && second === 'set') return { deviceId, kind: 'modelSet' };
+    if (first === 'keys' && second === 'set') return { deviceId, kind: 'keysSet' };
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
     if (second === 'events' || second === 'detections') return { deviceId, kind: second, camera: first };
   }

@@ -100,7 +100,14 @@ export function parsePrivateKey(pem: string, what = 'private key'): KeyObject {
 export class TrustedKeys {
   private readonly byId = new Map<string, TrustedKey>();
 
-  constructor(keys: readonly TrustedKeyInput[]) {
+  /**
+   * `threshold`: how many distinct trusted keys must sign a manifest (k of n). 1 by default:
+   * any trusted key will do.
+   */
+  constructor(
+    keys: readonly TrustedKeyInput[],
+    readonly threshold = 1,
+  ) {
     keys.forEach((input, i) => {
       const key = parsePublicKey(input.publicKey, `trusted key ${i + 1}`);
       const keyId = keyIdOf(key);
@@ -109,6 +116,9 @@ export class TrustedKeys {
       }
       this.byId.set(keyId, { keyId, key, notAfter: input.notAfter });
     });
+    if (!Number.isInteger(threshold) || threshold < 1 || (this.byId.size > 0 && threshold > this.byId.size)) {
+      throw new KestrelError('E_RELEASE_KEY', `a threshold of ${threshold} signatures cannot be met by ${this.byId.size} trusted key${this.byId.size === 1 ? '' : 's'}`);
+    }
   }
 
   get size(): number {

@@ -21,8 +21,8 @@ export const ReleaseMetadataSummarySchema = z.object({
 });
 export type ReleaseMetadataSummary = z.infer<typeof ReleaseMetadataSummarySchema>;
 
-export const ReleaseManifestSchema = z.object({
-  schema: z.literal(1),
+/** What every manifest says, whoever signed it. */
+const manifestBody = {
   name: text,
   version: text,
   /** The hub's number for this release, growing with every release: installing a lower one is a downgrade. */
@@ -47,9 +47,41 @@ export const ReleaseManifestSchema = z.object({
   expires: epochMs,
   /** An explicit, signed downgrade: only then may `release` be lower than the running one. */
   rollback: z.boolean().optional(),
-  keyId: z.string().regex(KEY_ID_PATTERN, 'must be 16 lower-case hex digits (a release key id)'),
+};
+
+const keyId = z.string().regex(KEY_ID_PATTERN, 'must be 16 lower-case hex digits (a release key id)');
+
+/** One key's signature: Ed25519, base64, over the canonical JSON of the manifest without its signatures. */
+export const ManifestSignatureSchema = z.object({ keyId, signature: z.base64() });
+export type ManifestSignature = z.infer<typeof ManifestSignatureSchema>;
+
+/** Signed by one key (the key id is part of what it signed). What a hub with one key issues, and what older agents read. */
+export const SingleSignedManifestSchema = z.object({
+  schema: z.literal(1),
+  ...manifestBody,
+  keyId,
   /** Ed25519 signature, base64, over the canonical JSON of the manifest without this field. */
   signature: z.base64(),
 });
+
+/**
+ * Signed by several keys, each over the same bytes (the manifest without `signatures`): a device
+ * that trusts n keys with a threshold k acts only on k valid signatures by distinct trusted keys
+ * (TUF's threshold signatures), so one stolen laptop key can neither push a model nor, lost,
+ * strand the fleet.
+ */
+export const MultiSignedManifestSchema = z.object({
+  schema: z.literal(2),
+  ...manifestBody,
+  signatures: z.array(ManifestSignatureSchema).min(1).max(16),
+});
+
+export const ReleaseManifestSchema = z.discriminatedUnion('schema', [SingleSignedManifestSchema, MultiSignedManifestSchema]);
 export type ReleaseManifest = z.infer<typeof ReleaseManifestSchema>;
-export type UnsignedManifest = Omit<ReleaseManifest, 'signature' | 'keyId'>;
+/** A manifest before it is signed: the body both forms share. */
+export type UnsignedManifest = Omit<z.infer<typeof SingleSignedManifestSchema>, 'schema' | 'signature' | 'keyId'>;
+
+/** Every (key, signature) of a manifest, whichever form it has. */
+export function manifestSignatures(manifest: ReleaseManifest): ManifestSignature[] {
+  return manifest.schema === 1 ? [{ keyId: manifest.keyId, signature: manifest.signature }] : manifest.signatures;
+}

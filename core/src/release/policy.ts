@@ -1,7 +1,7 @@
 import { KestrelError } from '../util/errors.js';
 import type { TrustedKeys } from './keys.js';
-import type { ReleaseManifest } from './manifest.js';
-import { signatureValid } from './sign.js';
+import { manifestSignatures, type ReleaseManifest } from './manifest.js';
+import { signedBytes, tallySignatures } from './sign.js';
 
 /**
  * What a device checks before it touches a manifest's artifact, in the order TUF and Mender
@@ -12,6 +12,7 @@ import { signatureValid } from './sign.js';
 export const REFUSAL_CODES = [
   'E_MANIFEST_UNTRUSTED_KEY',
   'E_MANIFEST_SIGNATURE',
+  'E_MANIFEST_THRESHOLD',
   'E_MANIFEST_EXPIRED',
   'E_MANIFEST_REPLAYED',
   'E_MANIFEST_DOWNGRADE',
@@ -38,16 +39,7 @@ export interface ManifestCheckContext {
  * waives is the downgrade rule (a lower `release` than the running one).
  */
 export function checkManifest(manifest: ReleaseManifest, ctx: ManifestCheckContext): void {
-  const key = ctx.trusted.get(manifest.keyId);
-  if (!key) {
-    throw new KestrelError('E_MANIFEST_UNTRUSTED_KEY', `manifest ${manifest.name} ${manifest.version} is signed by key ${manifest.keyId}, which this device does not trust (trusted: ${ctx.trusted.ids.join(', ') || 'none'})`);
-  }
-  if (!signatureValid(manifest, key.key)) {
-    throw new KestrelError('E_MANIFEST_SIGNATURE', `manifest ${manifest.name} ${manifest.version}: the signature does not match its content (tampered, or signed by another key than ${manifest.keyId})`);
-  }
-  if (key.notAfter !== undefined && manifest.issuedAt > key.notAfter) {
-    throw new KestrelError('E_MANIFEST_UNTRUSTED_KEY', `manifest ${manifest.name} ${manifest.version} was issued at ${iso(manifest.issuedAt)}, after key ${manifest.keyId} was retired (${iso(key.notAfter)})`);
-  }
+  checkSigners(manifest, ctx.trusted);
   if (manifest.expires <= ctx.now) {
     throw new KestrelError('E_MANIFEST_EXPIRED', `manifest ${manifest.name} ${manifest.version} expired at ${iso(manifest.expires)}; issue it again (kestrel deploy push)`);
   }
@@ -60,6 +52,31 @@ export function checkManifest(manifest: ReleaseManifest, ctx: ManifestCheckConte
   if (manifest.minAgentVersion !== undefined && compareVersions(ctx.agentVersion, manifest.minAgentVersion) < 0) {
     throw new KestrelError('E_MANIFEST_AGENT_TOO_OLD', `release ${manifest.name} ${manifest.version} needs agent ${manifest.minAgentVersion} or newer; this agent is ${ctx.agentVersion}`);
   }
+}
+
+/** Enough distinct trusted keys signed it, each validly, none retired: else the refusal that names why. */
+function checkSigners(manifest: ReleaseManifest, trusted: TrustedKeys): void {
+  const what = `manifest ${manifest.name} ${manifest.version}`;
+  const signatures = manifestSignatures(manifest);
+  const tally = tallySignatures(signedBytes(manifest), signatures, trusted, manifest.issuedAt);
+  if (tally.valid.length >= trusted.threshold) return;
+  const ids = signatures.map((s) => s.keyId).join(', ');
+  if (tally.invalid.length > 0 && tally.valid.length === 0) {
+    throw new KestrelError('E_MANIFEST_SIGNATURE', `${what}: the signature does not match its content (tampered, or signed by another key than ${tally.invalid.join(', ')})`);
+  }
+  if (tally.retired.length > 0 && tally.valid.length === 0) {
+    const key = trusted.get(tally.retired[0])!;
+    throw new KestrelError('E_MANIFEST_UNTRUSTED_KEY', `${what} was issued at ${iso(manifest.issuedAt)}, after key ${key.keyId} was retired (${iso(key.notAfter!)})`);
+  }
+  if (tally.valid.length === 0) {
+    throw new KestrelError('E_MANIFEST_UNTRUSTED_KEY', `${what} is signed by key ${ids}, which this device does not trust (trusted: ${trusted.ids.join(', ') || 'none'})`);
+  }
+  throw new KestrelError(
+    'E_MANIFEST_THRESHOLD',
+    `${what} carries valid signatures of ${tally.valid.length} trusted key${tally.valid.length === 1 ? '' : 's'} (${tally.valid.join(', ')}); this device needs ${trusted.threshold} of its ${trusted.size}` +
+      (tally.invalid.length ? ` (signatures that do not match: ${tally.invalid.join(', ')})` : '') +
+      (tally.untrusted.length ? ` (keys it does not trust: ${tally.untrusted.join(', ')})` : ''),
+  );
 }
 
 /** Compares x.y.z versions numerically (a pre-release suffix is ignored). */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, createLogger, KestrelError, printJson, table } from '@kestrel/core';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { TokenRole } from '../store/types.js';
+import { STORE_UNAVAILABLE } from '../store/errors.js';
 
 interface ConfigFlag {
   config?: string;
@@ -26,12 +27,12 @@ async function config(flags: ConfigFlag): Promise<HubConfig> {
 }
 
 async function withStores<T>(flags: ConfigFlag, fn: (stores: import('../store/open.js').HubStores) => Promise<T>): Promise<T> {
-  const { openStores } = await import('../store/open.js');
-  const stores = openStores(await config(flags));
+  const { closeStores, openStores } = await import('../store/open.js');
+  const stores = await openStores(await config(flags));
   try {
     return await fn(stores);
   } finally {
-    await stores.records.close();
+    await closeStores(stores);
   }
 }
 
@@ -49,7 +50,7 @@ async function filterOf(flags: FilterFlags) {
 export function registerHubCommands(program: Command): void {
   const hub = program
     .command('hub')
-    .description('the fleet hub: sample ingest (HTTP), device tokens, the device table (MQTT), dataset export')
+    .description('the fleet hub: sample ingest (HTTP), device tokens, the device table (MQTT), the review UI at /ui/, dataset export and import')
     .option(...CONFIG_FLAG)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace')
     .action(async (flags: ConfigFlag & { logLevel?: string }) => {
@@ -106,25 +107,27 @@ export function registerHubCommands(program: Command): void {
 
   const exp = hub
     .command('export')
-    .description('write stored samples as a dataset the trainer imports: YOLO (images/, labels/, data.yaml) or COCO (annotations.json)')
-    .requiredOption('--format <format>', 'yolo or coco')
+    .description('write stored samples as a dataset the trainer imports: YOLO (images/, labels/, data.yaml) or COCO (annotations.json), or as a Label Studio import file with pre-annotations')
+    .requiredOption('--format <format>', 'yolo, coco or labelstudio')
     .requiredOption('-o, --out <dir>', 'output folder (new or empty)')
     .option(...CONFIG_FLAG);
   for (const [flag, help] of FILTER_FLAGS) exp.option(flag, help);
   exp
     .option('--min-score <s>', 'device pre-labels below this score are left out (reviewed labels always count)', '0.35')
     .option('--classes <list>', 'class names in id order, comma separated; other labels are left out (default: every label used, sorted)')
+    .option('--image-url <prefix>', 'labelstudio: what task image URLs start with, the file name following (default: /data/local-files/?d=images/, for Label Studio serving local files with LOCAL_FILES_DOCUMENT_ROOT at the export folder)')
     .option('--json', 'print the report as one JSON document on stdout')
     .action(
-      action(async (flags: ConfigFlag & FilterFlags & { format: string; out: string; minScore: string; classes?: string; json?: boolean }) => {
-        if (flags.format !== 'yolo' && flags.format !== 'coco') throw new KestrelError('E_USAGE', `--format must be yolo or coco, got "${flags.format}"`);
+      action(async (flags: ConfigFlag & FilterFlags & { format: string; out: string; minScore: string; classes?: string; imageUrl?: string; json?: boolean }) => {
+        if (flags.format !== 'yolo' && flags.format !== 'coco' && flags.format !== 'labelstudio') throw new KestrelError('E_USAGE', `--format must be yolo, coco or labelstudio, got "${flags.format}"`);
+        if (flags.imageUrl !== undefined && flags.format !== 'labelstudio') throw new KestrelError('E_USAGE', '--image-url is for --format labelstudio');
         const minScore = Number(flags.minScore);
         if (!(minScore >= 0 && minScore <= 1)) throw new KestrelError('E_USAGE', `--min-score must be a number from 0 to 1, got "${flags.minScore}"`);
         const classes = flags.classes?.split(',').map((c) => c.trim()).filter(Boolean);
         if (classes && new Set(classes).size !== classes.length) throw new KestrelError('E_USAGE', '--classes lists a name twice');
         const filter = await filterOf(flags);
         const { exportDataset } = await import('../export/export.js');
-        const report = await withStores(flags, (stores) => exportDataset(stores, { format: flags.format as 'yolo' | 'coco', out: flags.out, filter, minScore, classes }));
+        const report = await withStores(flags, (stores) => exportDataset(stores, { format: flags.format as 'yolo' | 'coco' | 'labelstudio', out: flags.out, filter, minScore, classes, imageUrl: flags.imageUrl }));
         if (flags.json) return printJson(report);
         const skipped = Object.entries(report.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
         process.stdout.write(
@@ -133,10 +136,42 @@ export function registerHubCommands(program: Command): void {
         );
       }),
     );
+
+  hub
+    .command('import')
+    .description('write reviewed labels from a labelling tool back to the hub, by sample id: COCO JSON (as exported, then edited) or Label Studio\'s JSON export')
+    .requiredOption('--format <format>', 'coco or labelstudio')
+    .argument('<file>', 'annotations.json (COCO) or the JSON file Label Studio exported')
+    .option('--by <name>', 'who the reviews are recorded as (default: import:<file name>)')
+    .option('--json', 'print the report as one JSON document on stdout')
+    .option(...CONFIG_FLAG)
+    .action(
+      action(async (file: string, flags: ConfigFlag & { format: string; by?: string; json?: boolean }) => {
+        if (flags.format !== 'coco' && flags.format !== 'labelstudio') throw new KestrelError('E_USAGE', `--format must be coco or labelstudio, got "${flags.format}"`);
+        const { readFileSync } = await import('node:fs');
+        const { basename } = await import('node:path');
+        let doc: unknown;
+        try {
+          doc = JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new KestrelError('E_USAGE', `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not readable JSON (${(err as Error).message})`}`);
+        }
+        const hubConfig = await config(flags);
+        const { importReviews } = await import('../import/apply.js');
+        const rules = { classes: hubConfig.review.classes, maxLabels: hubConfig.limits.maxDetections };
+        const report = await withStores(flags, (s) => importReviews(s.records, flags.format as 'coco' | 'labelstudio', doc, { by: flags.by ?? `import:${basename(file)}`, rules }));
+        if (flags.json) return printJson(report);
+        process.stdout.write(
+          `imported reviews of ${report.saved} sample${report.saved === 1 ? '' : 's'} (${report.boxes} boxes, ${report.empty} "nothing here")` +
+            `${report.unlabelled ? `; ${report.unlabelled} not annotated in the file, left as they were` : ''}\n` +
+            (report.conflicts.length ? `kept the newer review of ${report.conflicts.length} sample(s) reviewed again while importing: ${report.conflicts.join(', ')}\n` : ''),
+        );
+      }),
+    );
 }
 
 function registerTokenCommands(hub: Command, role: TokenRole): void {
-  const what = role === 'device' ? 'device tokens (sample upload)' : 'operator tokens (listing samples and the device table over HTTP)';
+  const what = role === 'device' ? 'device tokens (sample upload)' : 'operator tokens (the review UI, and listing samples and the device table over HTTP)';
   const group = hub.command(role).description(what);
   group
     .command('add')
@@ -219,10 +254,15 @@ async function runHub(flags: ConfigFlag & { logLevel?: string }): Promise<number
     if (err instanceof KestrelError || e.code === 'EADDRINUSE' || e.code === 'EACCES') {
       logger.error({ code: e.code }, e.code === 'EADDRINUSE' ? `${hubConfig.bind} is already in use (bind in the hub config)` : e.message);
       await hub.stop().catch(() => undefined);
-      return 2;
+      // A database or bucket not reachable yet (booted before it) is worth a restart: exit 1,
+      // which systemd restarts; 2 stays for what only a config change can mend.
+      return e.code === STORE_UNAVAILABLE ? 1 : 2;
     }
     throw err;
   }
-  process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${hubConfig.dataDir}).\n`);
+  const { records, blobs } = hubConfig;
+  const { describeBlobs, describeRecords } = await import('@kestrel/config/schema/hub-stores');
+  const data = records.type === 'sqlite' && blobs.type === 'filesystem' ? hubConfig.dataDir : `records ${describeRecords(records)}, blobs ${describeBlobs(blobs)}`;
+  process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${data}).\n`);
   return new Promise<number>(() => undefined);
 }

@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { KestrelError } from '@kestrel/core';
 import type { BlobStore, RecordStore, SampleFilter, SampleRecord } from '../store/types.js';
+import { writeLabelStudio } from './labelstudio.js';
 import { imageFileName, selectLabels, type ImageLabel, type LabelSource } from './labels.js';
 
-export type ExportFormat = 'yolo' | 'coco';
+export type ExportFormat = 'yolo' | 'coco' | 'labelstudio';
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -16,6 +17,8 @@ export interface ExportOptions {
   minScore?: number;
   /** Class names in id order; labels not listed are left out. Default: every label used, sorted. */
   classes?: string[];
+  /** labelstudio: what each task's image URL starts with (the file name follows). */
+  imageUrl?: string;
 }
 
 export interface ExportReport {
@@ -43,7 +46,8 @@ interface Item {
 /**
  * Writes the selected samples as a dataset the trainer imports directly (`kestrel dataset import`):
  * - yolo: images/, labels/ (`class cx cy w h`, normalised) and data.yaml with the class names;
- * - coco: images/ and annotations.json (bbox [x, y, w, h] in pixels, category ids from 1).
+ * - coco: images/ and annotations.json (bbox [x, y, w, h] in pixels, category ids from 1);
+ * - labelstudio: images/, labelstudio-tasks.json (tasks with pre-annotations) and labelstudio-config.xml.
  * Both add kestrel-export.json: the filter, the counts, and each image's device, camera, reasons
  * and label source.
  */
@@ -80,7 +84,8 @@ export async function exportDataset(stores: { records: RecordStore; blobs: BlobS
   const classes = options.classes ?? [...new Set(items.flatMap((i) => i.labels.map((l) => l.label)))].sort();
   const classId = new Map(classes.map((name, index) => [name, index]));
   if (options.format === 'yolo') writeYolo(out, items, classes, classId);
-  else writeCoco(out, items, classes, classId);
+  else if (options.format === 'coco') writeCoco(out, items, classes, classId);
+  else writeLabelStudio(out, items, classes, options.imageUrl);
 
   const report: ExportReport = {
     format: options.format,

@@ -4,6 +4,7 @@ import { parsePayload, parseTopic, redactUrl, subscription, subscriptionMap, typ
 import type { RecordStore } from '../store/types.js';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { SampleIngest } from './ingest.js';
+import { isStoreUnavailable } from '../store/errors.js';
 
 export interface FleetStats {
   connected: boolean;
@@ -96,6 +97,12 @@ export class FleetListener {
           return;
       }
     } catch (err) {
+      // An outage is not the device's fault: said as such, and not counted as malformed. The
+      // device's next status or state message (or the broker's replay at restart) catches up.
+      if (isStoreUnavailable(err)) {
+        logger.error({ topic, err: err.message }, 'a fleet message was not recorded: the record store is unavailable');
+        return;
+      }
       this.counters.malformed++;
       logger.warn({ topic, err: (err as Error).message }, 'ignored a malformed fleet message');
     }

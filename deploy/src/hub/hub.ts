@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { parseBind } from '@kestrel/config/bind';
 import type { Logger } from '@kestrel/core';
-import { openStores, removeOrphanBlobs, type HubStores } from '../store/open.js';
+import { closeStores, openStores, removeOrphanBlobs, type HubStores } from '../store/open.js';
 import type { HubConfig } from '@kestrel/config/schema/hub';
+import { describeBlobs, describeRecords } from '@kestrel/config/schema/hub-stores';
 import { FleetListener, type FleetStats } from './fleet.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
+import { registerUiRoutes } from './http/ui-routes.js';
+import { ReviewService } from '../review/service.js';
 import { registerReleaseRoutes } from '../release/routes.js';
 import { ReleaseService } from '../release/release-service.js';
 
@@ -28,24 +31,28 @@ export class Hub {
 
   async start(): Promise<void> {
     const { config, logger } = this;
-    this.stores = openStores(config);
-    const orphans = await removeOrphanBlobs(this.stores);
+    const stores = await openStores(config);
+    this.stores = stores;
+    const orphans = await removeOrphanBlobs(stores);
     if (orphans) logger.warn({ removed: orphans }, 'removed sample images without records (an interrupted write)');
-    const ingest = new SampleIngest({ ...this.stores, limits: config.limits, logger });
-    this.app = buildHubApp({ ...this.stores, ingest, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
+    const ingest = new SampleIngest({ ...stores, limits: config.limits, logger });
+    const review = new ReviewService(stores.records, { classes: config.review.classes, maxLabels: config.limits.maxDetections });
+    this.app = buildHubApp({ ...stores, ingest, review, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });
     // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
-    const releases = new ReleaseService({ blobs: this.stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
-    registerReleaseRoutes(this.app, { releases, blobs: this.stores.blobs });
+    const releases = new ReleaseService({ blobs: stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
+    registerReleaseRoutes(this.app, { releases, blobs: stores.blobs });
+    // The review UI, from the same server and port as the API it calls.
+    await registerUiRoutes(this.app);
     const { host, port } = parseBind(config.bind);
     await this.app.listen({ host, port });
     const address = this.app.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
     this.url = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     if (config.mqtt.enabled) {
-      this.fleet = new FleetListener({ config: config.mqtt, records: this.stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
+      this.fleet = new FleetListener({ config: config.mqtt, records: stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
       this.fleet.start();
     }
-    logger.info({ url: this.url, records: config.records.path, blobs: config.blobs.path, mqtt: config.mqtt.enabled }, 'hub started');
+    logger.info({ url: this.url, records: describeRecords(config.records), blobs: describeBlobs(config.blobs), mqtt: config.mqtt.enabled }, 'hub started');
   }
 
   /** Every route the HTTP API serves and who may call it. */
@@ -60,7 +67,7 @@ export class Hub {
   async stop(): Promise<void> {
     await this.fleet?.stop();
     await this.app?.close();
-    await this.stores?.records.close();
+    if (this.stores) await closeStores(this.stores);
     this.logger.info('hub stopped');
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SampleSchema, type Logger, type Sample } from '@kestrel/core';
 import { formatPath } from '@kestrel/config/issues';
 import { sampleKey, type BlobStore, type InsertOutcome, type RecordStore, type SampleRecord } from '../store/types.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { checkJpegHeader, decodeJpeg } from './image-check.js';
 import { DecodeSlots } from './decode-slots.js';
 
@@ -150,6 +151,7 @@ export class SampleIngest {
       // Nothing of a failed batch stays: its new blobs go (rows were one transaction).
       await Promise.allSettled(written.map((key) => blobs.delete(key)));
       this.deps.logger.error({ err: (err as Error).message, device: deviceId }, 'storing samples failed');
+      if (isStoreUnavailable(err)) throw new IngestError(503, err.code, `nothing of this batch was stored: ${err.message}`);
       throw new IngestError(500, 'E_INGEST_STORE', `the hub could not store the batch (${(err as Error).message}); send it again later`);
     }
   }

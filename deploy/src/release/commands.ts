@@ -5,7 +5,8 @@ import { action, createLogger, KestrelError, printJson } from '@kestrel/core';
 
 interface HubFlags {
   hubConfig?: string;
-  key?: string;
+  /** One signing key file, or several (`--key a --key b`: a manifest signed by each, for devices that need k of n). */
+  key?: string | string[];
   hubUrl?: string;
   json?: boolean;
 }
@@ -13,15 +14,17 @@ interface HubFlags {
 /** What every release command opens: the hub config, its blob folder, the key, the broker. Loaded lazily. */
 async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean } = {}) {
   const { loadHubConfig } = await import('@kestrel/config/load-hub');
-  const { FsBlobStore } = await import('../store/fs-blobs.js');
+  const { openBlobStore } = await import('../store/open.js');
   const { ReleaseService } = await import('./release-service.js');
   const { readSigningKey } = await import('./key-files.js');
   const config = loadHubConfig(flags.hubConfig);
-  const blobs = new FsBlobStore(config.blobs.path);
-  const keyPath = flags.key ?? join(config.dataDir, 'keys', 'release-signing.key');
-  const signing = needs.key ? await readSigningKey(keyPath) : undefined;
+  // The hub's own blob store (folder or bucket): a release written here is what the hub serves.
+  const blobs = await openBlobStore(config.blobs);
+  const keyPaths = [flags.key ?? []].flat();
+  const keyPath = keyPaths[0] ?? join(config.dataDir, 'keys', 'release-signing.key');
+  const signing = needs.key ? await Promise.all((keyPaths.length ? keyPaths : [keyPath]).map((path) => readSigningKey(path))) : undefined;
   const artifactBaseUrl = flags.hubUrl ?? `${config.tls ? 'https' : 'http'}://${config.bind}`;
-  const releases = new ReleaseService({ blobs, artifactBaseUrl, signingKey: signing?.key });
+  const releases = new ReleaseService({ blobs, artifactBaseUrl, signingKeys: signing?.map((s) => s.key) });
   let mqttClient: import('mqtt').MqttClient | undefined;
   if (needs.mqtt) {
     const mqtt = (await import('mqtt')).default;
@@ -30,21 +33,24 @@ async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean }
   }
   // The devices the hub issued a token to, read from its record store when a rollout asks.
   const registeredDevices = async (): Promise<ReadonlySet<string>> => {
-    const { openStores } = await import('../store/open.js');
-    const stores = openStores(config);
+    const { openRecordStore } = await import('../store/open.js');
+    const records = await openRecordStore(config.records);
     try {
-      return new Set((await stores.records.listTokens('device')).filter((t) => t.revokedAt === undefined).map((t) => t.name));
+      return new Set((await records.listTokens('device')).filter((t) => t.revokedAt === undefined).map((t) => t.name));
     } finally {
-      await stores.records.close();
+      await records.close();
     }
   };
   return { config, blobs, releases, keyPath, mqtt: mqttClient, registeredDevices };
 }
 
+/** Commander's way to let a flag repeat: each value is added to the list. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 const hubOptions = (cmd: Command) => cmd.option('--hub-config <file>', 'hub config (default: built-in defaults, data in ./hub-data)');
 
 /**
- * `kestrel deploy keygen | release | push | status | rollback`, added under the `deploy` command
+ * `kestrel deploy keygen | release | push | status | rollback | keys rotate`, added under the `deploy` command
  * the hub registers (pass that command in).
  */
 export function registerDeployReleaseCommands(deploy: Command): void {
@@ -86,7 +92,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
     .option('--abort-if <rule>', 'failures>N or failures>P% (default: the first failure aborts)')
     .option('--wave-timeout <seconds>', 'how long a wave may take, the devices\' health watch included', '900')
     .option('--expires <duration>', 'how long the signed manifests stay valid: 30m, 12h, 7d (5m to 365d)', '7d')
-    .option('--key <path>', 'signing key (default <dataDir>/keys/release-signing.key)')
+    .option('--key <path>', 'signing key; repeat for devices that need several signatures (default <dataDir>/keys/release-signing.key)', collect, [] as string[])
     .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (releaseId: string, flags: HubFlags & { to: string; canary: string; waveSize?: string; abortIf?: string; waveTimeout: string; expires: string }) => {
@@ -144,7 +150,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
   hubOptions(deploy.command('rollback').description('send devices a signed rollback: to the release each ran before, or to --release'))
     .requiredOption('--to <devices>', 'comma-separated device ids, or "all"')
     .option('--release <id>', 'roll back to this release (name@version) instead of each device\'s previous one')
-    .option('--key <path>', 'signing key (default <dataDir>/keys/release-signing.key)')
+    .option('--key <path>', 'signing key; repeat for devices that need several signatures (default <dataDir>/keys/release-signing.key)', collect, [] as string[])
     .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (flags: HubFlags & { to: string; release?: string }) => {
@@ -156,6 +162,38 @@ export function registerDeployReleaseCommands(deploy: Command): void {
         if (flags.json) printJson({ sent });
         else for (const [device, release] of Object.entries(sent)) process.stdout.write(`${device}: signed rollback to ${release}\n`);
         return Object.keys(sent).length ? 0 : 1;
+      } finally {
+        await ctx.mqtt?.endAsync();
+      }
+    }));
+
+  const keys = deploy.command('keys').description('the release keys devices trust: rotate them (TUF-style, k of n)');
+  hubOptions(keys.command('rotate').description('send devices a new set of trusted release keys, signed by enough old and new key holders'))
+    .requiredOption('--trust <pub>', 'public key file devices trust from now on (repeat for each)', collect, [] as string[])
+    .requiredOption('--sign <key>', 'private key file that signs the set: enough of the keys devices trust now, and enough of the new ones (repeat)', collect, [] as string[])
+    .option('--threshold <k>', 'how many of the new keys must sign each release', '1')
+    .requiredOption('--to <devices>', 'comma-separated device ids, or "all" (every device with a hub token)')
+    .option('--expires <duration>', 'how long devices may take the set: 30m, 12h, 7d (5m to 365d)', '30d')
+    .option('--json', 'print the key set as JSON on stdout')
+    .action(action(async (flags: HubFlags & { trust: string[]; sign: string[]; threshold: string; to: string; expires: string }) => {
+      const threshold = Number(flags.threshold);
+      if (!Number.isInteger(threshold) || threshold < 1 || threshold > 16) throw new KestrelError('E_USAGE', `--threshold must be a whole number from 1 to 16, got "${flags.threshold}"`);
+      const { parseManifestTtl } = await import('./duration.js');
+      const ttlMs = parseManifestTtl(flags.expires, '--expires');
+      const { parsePublicKey } = await import('@kestrel/core');
+      const { readSigningKey } = await import('./key-files.js');
+      const trusted = await Promise.all(flags.trust.map(async (path) => {
+        const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => { throw new KestrelError('E_RELEASE_KEY', `cannot read --trust ${path} (${err.code ?? err.message})`); });
+        return parsePublicKey(text, `--trust ${path}`);
+      }));
+      const signers = (await Promise.all(flags.sign.map((path) => readSigningKey(path)))).map((s) => s.key);
+      const ctx = await context(flags, { mqtt: true });
+      try {
+        const devices = flags.to === 'all' ? [...(await ctx.registeredDevices())].sort() : flags.to.split(',').map((d) => d.trim()).filter(Boolean);
+        const { KeyRotation } = await import('./key-rotation.js');
+        const set = await new KeyRotation({ blobs: ctx.blobs, mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, logger: createLogger('keys') }).rotate({ keys: trusted, threshold, signers, ttlMs, devices });
+        if (flags.json) printJson(set);
+        else process.stdout.write(`key set ${set.version}: ${set.keys.length} key${set.keys.length === 1 ? '' : 's'}, ${set.threshold} must sign; sent to ${devices.length} device${devices.length === 1 ? '' : 's'} (retained on <prefix>/<device>/keys/set)\n`);
       } finally {
         await ctx.mqtt?.endAsync();
       }

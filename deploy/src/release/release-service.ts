@@ -27,7 +27,8 @@ export interface ReleaseServiceDeps {
   /** Base of the artifact URL devices download from (the hub's public HTTP(S) address). */
   artifactBaseUrl: string;
   /** Needed to issue manifests; listing and creating releases work without it. */
-  signingKey?: KeyObject;
+  /** The keys each manifest is signed with: one, or several for devices that need k of n signatures. */
+  signingKeys?: readonly KeyObject[];
   now?: () => number;
 }
 
@@ -120,11 +121,10 @@ export class ReleaseService {
    * older release pushed again would look like a replay) and its own expiry.
    */
   async issueManifest(record: ReleaseRecord, options: { rollback?: boolean; ttlMs?: number } = {}): Promise<ReleaseManifest> {
-    if (!this.deps.signingKey) throw new KestrelError('E_RELEASE_KEY', 'no signing key loaded: manifests cannot be issued (kestrel deploy keygen, then --key)');
+    if (!this.deps.signingKeys?.length) throw new KestrelError('E_RELEASE_KEY', 'no signing key loaded: manifests cannot be issued (kestrel deploy keygen, then --key)');
     const now = this.now();
     return signManifest(
       {
-        schema: 1,
         name: record.name,
         version: record.version,
         release: record.release,
@@ -140,7 +140,7 @@ export class ReleaseService {
         expires: now + (options.ttlMs ?? DEFAULT_MANIFEST_TTL_MS),
         ...(options.rollback ? { rollback: true } : {}),
       },
-      this.deps.signingKey,
+      this.deps.signingKeys,
     );
   }
 

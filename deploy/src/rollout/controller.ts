@@ -3,6 +3,7 @@ import { KestrelError, outgoing, topics, type Logger, type ReleaseManifest } fro
 import type { BlobStore } from '../release/ports.js';
 import type { ReleaseRecord, ReleaseService } from '../release/release-service.js';
 import { FleetView, type DeviceView, type RolloutMqtt } from './fleet-view.js';
+import { readRollouts } from './records.js';
 import { planWaves, shouldAbort, type AbortRule, type WavePlanOptions } from './plan.js';
 
 export type DeviceOutcome = 'passed' | 'failed' | 'pending';
@@ -150,13 +151,8 @@ export class RolloutController {
     return to;
   }
 
-  async listRollouts(): Promise<RolloutRecord[]> {
-    const out: RolloutRecord[] = [];
-    for await (const key of this.deps.blobs.list('rollouts/')) {
-      const data = await this.deps.blobs.get(key);
-      if (data) out.push(JSON.parse(data.toString('utf8')) as RolloutRecord);
-    }
-    return out.sort((a, b) => a.startedAt - b.startedAt);
+  listRollouts(): Promise<RolloutRecord[]> {
+    return readRollouts(this.deps.blobs);
   }
 
   private async rollBack(devices: string[], targetSha: Map<string, string | undefined>, log: Logger): Promise<Record<string, string>> {

@@ -2,7 +2,9 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { KestrelError } from '@kestrel/core';
+import { assertBlobKey } from './blob-key.js';
 import type { BlobStore, OpenBlob } from './types.js';
 
 /**
@@ -22,25 +24,29 @@ export class FsBlobStore implements BlobStore {
   }
 
   private pathOf(key: string): string {
-    const path = resolve(this.root, key);
     // Keys come from validated ids, but a key must never reach outside the folder.
-    if (!path.startsWith(this.root + sep) || key.split('/').some((part) => part === '' || part.startsWith('.'))) {
-      throw new Error(`blob key "${key}" is not a plain relative path`);
-    }
+    assertBlobKey(key);
+    const path = resolve(this.root, key);
+    if (!path.startsWith(this.root + sep)) throw new Error(`blob key "${key}" is not a plain relative path`);
     return path;
   }
 
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, data: Buffer | Readable): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(tmp, 'w');
     try {
-      await handle.writeFile(data);
+      if (Buffer.isBuffer(data)) await handle.writeFile(data);
+      // One chunk at a time, each written before the next is read: a large artifact is never whole in memory.
+      else for await (const chunk of data) await handle.write(chunk as Buffer);
       await handle.sync();
-    } finally {
+    } catch (err) {
       await handle.close();
+      await rm(tmp, { force: true });
+      throw err;
     }
+    await handle.close();
     await rename(tmp, path);
     const folder = await open(dirname(path), 'r');
     try {
@@ -106,5 +112,9 @@ export class FsBlobStore implements BlobStore {
       }
     };
     for (const path of walk(start)) yield relative(this.root, path).split(sep).join('/');
+  }
+
+  async close(): Promise<void> {
+    // Nothing stays open between calls: each read holds its own file handle.
   }
 }

@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KestrelError } from '@kestrel/core';
+import { decodeCursor, encodeCursor, pageLimit } from './record-rows.js';
+import { migrateSqlite } from './sqlite-migrations.js';
 import {
   sampleKey,
   type FleetDeviceRecord,
@@ -54,50 +56,6 @@ interface FleetRow {
   last_seen: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tokens (
-  hash TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  role TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  revoked_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS tokens_by_name ON tokens (name, role);
-CREATE TABLE IF NOT EXISTS samples (
-  device_id TEXT NOT NULL,
-  id TEXT NOT NULL,
-  camera TEXT NOT NULL,
-  captured_at INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  model_version TEXT NOT NULL,
-  reasons TEXT NOT NULL,
-  detections TEXT NOT NULL,
-  shadow TEXT,
-  -- A person's labels (JSON list) win over detections in exports; NULL: not reviewed.
-  reviewed TEXT,
-  reviewed_by TEXT,
-  reviewed_at INTEGER,
-  frame_width INTEGER NOT NULL,
-  frame_height INTEGER NOT NULL,
-  image_width INTEGER NOT NULL,
-  image_height INTEGER NOT NULL,
-  hash TEXT,
-  blob_key TEXT NOT NULL,
-  bytes INTEGER NOT NULL,
-  PRIMARY KEY (device_id, id)
-);
-CREATE INDEX IF NOT EXISTS samples_by_time ON samples (captured_at, device_id, id);
-CREATE TABLE IF NOT EXISTS fleet_devices (
-  device_id TEXT PRIMARY KEY,
-  online INTEGER NOT NULL DEFAULT 0,
-  agent_version TEXT,
-  model TEXT,
-  cameras TEXT NOT NULL DEFAULT '{}',
-  degraded TEXT NOT NULL DEFAULT '[]',
-  last_seen INTEGER NOT NULL
-);`;
-
-const MAX_PAGE = 1000;
 
 /** The embedded RecordStore: one SQLite file in WAL mode (readers — `kestrel hub export` — never block the service). */
 export class SqliteRecordStore implements RecordStore {
@@ -114,7 +72,12 @@ export class SqliteRecordStore implements RecordStore {
     // FULL: a sample the hub confirmed must survive a power cut (the device deletes its copy).
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    try {
+      migrateSqlite(this.db, `the hub database ${path}`);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
   }
 
   async addToken(token: TokenRecord): Promise<void> {
@@ -165,7 +128,7 @@ export class SqliteRecordStore implements RecordStore {
   }
 
   async listSamples(filter: SampleFilter, options: { limit?: number; after?: string } = {}): Promise<SamplePage> {
-    const limit = Math.min(MAX_PAGE, Math.max(1, options.limit ?? 100));
+    const limit = pageLimit(options.limit);
     const { where, params } = whereClause(filter);
     if (options.after) {
       const [capturedAt, deviceId, id] = decodeCursor(options.after);
@@ -190,6 +153,16 @@ export class SqliteRecordStore implements RecordStore {
       .prepare('UPDATE samples SET reviewed = ?, reviewed_by = ?, reviewed_at = ? WHERE device_id = ? AND id = ?')
       .run(reviewed ? JSON.stringify(reviewed.labels) : null, reviewed?.by ?? null, reviewed?.at ?? null, deviceId, id);
     return result.changes > 0;
+  }
+
+  async replaceReviewed(deviceId: string, id: string, expectedAt: number | null, reviewed: NonNullable<SampleRecord['reviewed']>): Promise<'saved' | 'missing' | 'stale'> {
+    // `IS` compares NULL with NULL as equal: a first review expects reviewed_at IS NULL. The
+    // condition lives in the UPDATE itself, so two savers cannot both pass it.
+    const result = this.db
+      .prepare('UPDATE samples SET reviewed = ?, reviewed_by = ?, reviewed_at = ? WHERE device_id = ? AND id = ? AND reviewed_at IS ?')
+      .run(JSON.stringify(reviewed.labels), reviewed.by, reviewed.at, deviceId, id, expectedAt);
+    if (result.changes > 0) return 'saved';
+    return this.db.prepare('SELECT 1 FROM samples WHERE device_id = ? AND id = ?').get(deviceId, id) ? 'stale' : 'missing';
   }
 
   async sampleBlobKeys(): Promise<Set<string>> {
@@ -231,22 +204,6 @@ function whereClause(filter: SampleFilter): { where: string[]; params: unknown[]
   }
   if (filter.reviewed !== undefined) where.push(filter.reviewed ? 'reviewed IS NOT NULL' : 'reviewed IS NULL');
   return { where, params };
-}
-
-function encodeCursor(s: SampleRecord): string {
-  return Buffer.from(JSON.stringify([s.capturedAt, s.deviceId, s.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [number, string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 3 && typeof value[0] === 'number' && typeof value[1] === 'string' && typeof value[2] === 'string') {
-      return value as [number, string, string];
-    }
-  } catch {
-    // reported below
-  }
-  throw new KestrelError('E_HUB_QUERY', `"after" is not a cursor this hub issued: ${cursor.slice(0, 40)}`);
 }
 
 function toSampleParams(s: SampleRecord): Record<string, unknown> {

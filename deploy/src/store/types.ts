@@ -107,6 +107,13 @@ export interface RecordStore {
   listSamples(filter: SampleFilter, options?: { limit?: number; after?: string }): Promise<SamplePage>;
   countSamples(filter?: SampleFilter): Promise<number>;
   setReviewed(deviceId: string, id: string, reviewed: NonNullable<SampleRecord['reviewed']> | null): Promise<boolean>;
+  /**
+   * Compare-and-set of a sample's review, for editors that must not overwrite each other: writes
+   * `reviewed` only if the stored review's `at` is still `expectedAt` (`null`: the sample has no
+   * review yet), in one atomic step. 'missing': no such sample; 'stale': someone saved since (nothing
+   * written). Callers make each new `at` larger than the one it replaces, so `at` works as a revision.
+   */
+  replaceReviewed(deviceId: string, id: string, expectedAt: number | null, reviewed: NonNullable<SampleRecord['reviewed']>): Promise<'saved' | 'missing' | 'stale'>;
   /** Every blob key a sample row refers to (for the blob repair). */
   sampleBlobKeys(): Promise<Set<string>>;
 
@@ -118,7 +125,8 @@ export interface RecordStore {
 
 /**
  * One stored blob opened for reading: its size, fixed when it was opened, and streams of its
- * bytes. A blob replaced after opening keeps serving the bytes that were opened.
+ * bytes. A blob replaced after opening never serves a mix: the folder store keeps serving the
+ * bytes that were opened; a network store that cannot pin them fails the stream instead.
  */
 export interface OpenBlob {
   readonly size: number;
@@ -129,8 +137,12 @@ export interface OpenBlob {
 }
 
 export interface BlobStore {
-  /** Stores durably: when this resolves, the blob survives a crash. Overwrites. */
-  put(key: string, data: Buffer): Promise<void>;
+  /**
+   * Stores durably: when this resolves, the blob survives a crash; until then readers see the
+   * old blob or none, never part of the new one. Overwrites. A stream is written as it comes
+   * (a large artifact is never held whole); one that fails leaves nothing under the key.
+   */
+  put(key: string, data: Buffer | Readable): Promise<void>;
   /** The whole blob in memory: for small things (records, sample images being exported). */
   get(key: string): Promise<Buffer | undefined>;
   /**
@@ -139,8 +151,10 @@ export interface BlobStore {
    */
   open(key: string): Promise<OpenBlob | undefined>;
   delete(key: string): Promise<void>;
-  /** Keys under a prefix ("samples/"). */
+  /** Keys under a prefix ("samples/"), every key once. */
   list(prefix: string): AsyncIterable<string>;
+  /** Lets go of connections (a network store); the store is not used after. */
+  close(): Promise<void>;
 }
 
 /** `(deviceId, id)` as one string, for sets and maps. */

@@ -27,7 +27,7 @@ export async function startTestHub(): Promise<TestHub> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const blobs = new FsBlobStore(mkdtempSync(join(tmpdir(), 'kestrel-hub-blobs-')));
-  const releases = new ReleaseService({ blobs, artifactBaseUrl: url, signingKey: privateKey });
+  const releases = new ReleaseService({ blobs, artifactBaseUrl: url, signingKeys: [privateKey] });
   const app = Fastify();
   registerReleaseRoutes(app, { releases, blobs });
   await app.listen({ host: '127.0.0.1', port });

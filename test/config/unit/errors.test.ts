@@ -31,6 +31,7 @@ const CASES: [string, string, string, RegExp][] = [
   ['empty classes list', `cameras:\n  - { name: a, source: { type: demo }, filters: { classes: [] } }\n`, 'cameras[0].filters.classes', /at least one label/],
   ['tracker iou of 1', `cameras:\n  - { name: a, source: { type: demo }, tracker: { iouThreshold: 1 } }\n`, 'cameras[0].tracker.iouThreshold', /< 1/],
   ['watchdog backoff min above max', `cameras:\n  - { name: a, source: { type: demo }, watchdog: { backoff: { minMs: 5000, maxMs: 100 } } }\n`, 'cameras[0].watchdog.backoff.maxMs', /must be >= minMs \(5000\)/],
+  ['a signature threshold above the trusted keys', `update:\n  trustedKeys: [{ publicKey: "${Buffer.alloc(32, 7).toString('base64')}" }]\n  threshold: 2\n`, 'update.threshold', /needs 2 signatures but only 1 key is trusted/],
   ['v4l2 device that is not a path', `cameras:\n  - { name: a, source: { type: v4l2, device: video0 } }\n`, 'cameras[0].source.device', /must be a device path such as \/dev\/video0/],
   ['v4l2 input format with an option in it', `cameras:\n  - { name: a, source: { type: v4l2, inputFormat: "mjpeg -i x" } }\n`, 'cameras[0].source.inputFormat', /must be a pixel format name/],
   ['file source with an empty path', `cameras:\n  - { name: a, source: { type: file, path: "" } }\n`, 'cameras[0].source.path', /./],

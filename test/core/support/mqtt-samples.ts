@@ -3,6 +3,7 @@ import type {
   DetectionEvent,
   DeviceState,
   FrameDetections,
+  KeySet,
   ModelSetManifest,
   ModelState,
   PayloadOf,
@@ -96,6 +97,16 @@ export const manifest: ModelSetManifest = {
   signature: Buffer.from('signature bytes').toString('base64'),
 };
 
+export const keySet: KeySet = {
+  schema: 1,
+  version: 2,
+  threshold: 2,
+  keys: [{ publicKey: Buffer.alloc(32, 1).toString('base64') }, { publicKey: Buffer.alloc(32, 2).toString('base64'), notAfter: T0 + 86_400_000 }],
+  issuedAt: T0,
+  expires: T0 + 30 * 86_400_000,
+  signatures: [{ keyId: '0123456789abcdef', signature: Buffer.from('signature bytes').toString('base64') }],
+};
+
 export const sample: Sample = {
   schema: 1,
   id: 's1',
@@ -114,6 +125,7 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   state,
   stats,
   modelSet: manifest,
+  keysSet: keySet,
   modelState,
   samples: sample,
   events: event,

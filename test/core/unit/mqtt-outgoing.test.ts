@@ -21,7 +21,7 @@ import { event, SAMPLES, stats } from '../support/mqtt-samples.js';
 const t = topics('kestrel', 'pi-1');
 
 const ADDRESS: { [K in TopicKind]: AddressArgs<K> } = {
-  status: [], state: [], stats: [], modelSet: [], modelState: [], samples: [], events: [], detections: [], haStatus: [],
+  status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], samples: [], events: [], detections: [], haStatus: [],
   labelCount: [{ camera: 'door', label: 'person' }],
   detectSet: [{ camera: 'door' }],
   detectState: [{ camera: 'door' }],
@@ -38,6 +38,7 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     state: t.state,
     stats: t.stats,
     modelSet: t.modelSet,
+    keysSet: t.keysSet,
     modelState: t.modelState,
     samples: t.samples,
     events: t.events('door'),

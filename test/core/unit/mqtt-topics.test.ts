@@ -24,7 +24,7 @@ test('topics() builds every topic of the contract table', () => {
 test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
   const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retain);
   // model/set is retained so a device that was offline during a push still gets the release.
-  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'detectState', 'haDiscovery']);
+  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'detectState', 'haDiscovery']);
   assert.equal(TOPIC_SPECS.events.qos, 1);
   assert.equal(TOPIC_SPECS.detections.qos, 0);
   assert.equal(TOPIC_SPECS.stats.qos, 0);
@@ -41,6 +41,8 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.state), { deviceId: 'pi-1', kind: 'state' });
   assert.deepEqual(parseTopic('kestrel', t.stats), { deviceId: 'pi-1', kind: 'stats' });
   assert.deepEqual(parseTopic('kestrel', t.modelSet), { deviceId: 'pi-1', kind: 'modelSet' });
+  assert.deepEqual(parseTopic('kestrel', t.keysSet), { deviceId: 'pi-1', kind: 'keysSet' });
+  assert.equal(t.keysSet, 'kestrel/pi-1/keys/set');
   assert.deepEqual(parseTopic('kestrel', t.modelState), { deviceId: 'pi-1', kind: 'modelState' });
   assert.deepEqual(parseTopic('kestrel', t.samples), { deviceId: 'pi-1', kind: 'samples' });
   assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import {
   canonicalJson, checkManifest, compareVersions, generateReleaseKeyPair, keyIdOf, parsePayload, rawPublicKey, signManifest,
-  signatureValid, TrustedKeys, type ReleaseManifest, type UnsignedManifest,
+  signatureValid, signedBytes, signKeySet, acceptKeySet, rawPublicKey as rawKey, TrustedKeys, type KeySet, type ReleaseManifest, type UnsignedManifest,
 } from '@kestrel/core';
 
 const NOW = Date.UTC(2025, 0, 1);
@@ -73,7 +73,7 @@ test('a tampered manifest is refused: any signed field changed breaks the signat
   for (const change of [{ url: 'http://evil.example/model.onnx' }, { sha256: 'b'.repeat(64) }, { expires: NOW + 10 * 3600_000 }, { rollback: true }]) {
     assert.equal(refusal({ ...manifest, ...change }), 'E_MANIFEST_SIGNATURE', JSON.stringify(change));
   }
-  assert.equal(signatureValid(manifest, createPublicKey(hub.publicKeyPem)), true);
+  assert.equal(signatureValid(signedBytes(manifest), (manifest as { signature: string }).signature, createPublicKey(hub.publicKeyPem)), true);
 });
 
 test('a manifest signed by a key the device does not trust is refused, naming the key', () => {
@@ -101,6 +101,68 @@ test('a downgrade needs a signed rollback, and even a rollback needs a fresh seq
   assert.equal(refusal(signManifest(unsigned({ release: 2 }), hubKey), onRelease3), 'E_MANIFEST_DOWNGRADE');
   assert.equal(refusal(signManifest(unsigned({ release: 2, rollback: true }), hubKey), onRelease3), 'accepted');
   assert.equal(refusal(signManifest(unsigned({ release: 2, rollback: true, sequence: 4 }), hubKey), onRelease3), 'E_MANIFEST_REPLAYED');
+});
+
+const keys = [generateReleaseKeyPair(), generateReleaseKeyPair(), generateReleaseKeyPair()];
+const privates = keys.map((k) => createPrivateKey(k.privateKeyPem));
+const twoOfThree = new TrustedKeys(keys.map((k) => ({ publicKey: k.publicKeyPem })), 2);
+
+test('k of n: a device that needs 2 of its 3 keys takes a manifest signed by two, and refuses one signed by one, naming both numbers', () => {
+  const byTwo = signManifest(unsigned(), [privates[0], privates[2]]);
+  assert.equal(byTwo.schema, 2, 'several keys: the multi-signed form');
+  assert.equal(refusal(byTwo, { ...ctx, trusted: twoOfThree }), 'accepted');
+  const byOne = signManifest(unsigned(), privates[1]);
+  assert.equal(byOne.schema, 1, 'one key: the single-signed form older agents read');
+  assert.throws(() => checkManifest(byOne, { ...ctx, trusted: twoOfThree }), (err: Error & { code: string }) => {
+    assert.equal(err.code, 'E_MANIFEST_THRESHOLD');
+    assert.match(err.message, new RegExp(`valid signatures of 1 trusted key \\(${keys[1].keyId}\\); this device needs 2 of its 3`));
+    return true;
+  });
+  // The same key's signature twice counts once.
+  const doubled = { ...byTwo, signatures: [byTwo.signatures[0], byTwo.signatures[0]] } as ReleaseManifest;
+  assert.equal(refusal(doubled, { ...ctx, trusted: twoOfThree }), 'E_MANIFEST_THRESHOLD');
+  // One good signature and one broken: still short of two.
+  const broken = { ...byTwo, signatures: [byTwo.signatures[0], { ...byTwo.signatures[1], signature: byTwo.signatures[0].signature }] } as ReleaseManifest;
+  assert.throws(() => checkManifest(broken, { ...ctx, trusted: twoOfThree }), /needs 2 of its 3 \(signatures that do not match/);
+  // A stranger's signature adds nothing; tampering after signing breaks every signature.
+  const stranger = createPrivateKey(generateReleaseKeyPair().privateKeyPem);
+  assert.equal(refusal(signManifest(unsigned(), [privates[0], stranger]), { ...ctx, trusted: twoOfThree }), 'E_MANIFEST_THRESHOLD');
+  assert.equal(refusal({ ...byTwo, url: 'http://evil.example/x.onnx' } as ReleaseManifest, { ...ctx, trusted: twoOfThree }), 'E_MANIFEST_SIGNATURE');
+  assert.throws(() => signManifest(unsigned(), [privates[0], privates[0]]), /given twice/);
+  assert.throws(() => new TrustedKeys([{ publicKey: keys[0].publicKeyPem }], 2), /threshold of 2 signatures cannot be met by 1 trusted key/);
+});
+
+function keySet(version: number, members: number[], threshold: number, signers: number[], extra: Partial<KeySet> = {}): KeySet {
+  return signKeySet(
+    { version, threshold, keys: members.map((i) => ({ publicKey: rawKey(createPublicKey(keys[i].publicKeyPem)).toString('base64') })), issuedAt: NOW - 1000, expires: NOW + 86_400_000, ...extra },
+    signers.map((i) => privates[i]),
+  );
+}
+
+test('key rotation: a new set is taken only when signed by the threshold of the keys trusted now and of its own keys, and only forward', () => {
+  const now = { trusted: twoOfThree, version: 0 };
+  // Replace key 1 (lost) by a new set {0, 2} with threshold 2, signed by the two remaining holders.
+  const rotated = acceptKeySet(keySet(1, [0, 2], 2, [0, 2]), now, NOW);
+  assert.deepEqual(rotated.ids.sort(), [keys[0].keyId, keys[2].keyId].sort());
+  assert.equal(rotated.threshold, 2);
+  // One old key alone cannot rotate (a thief with one laptop).
+  assert.throws(() => acceptKeySet(keySet(1, [1], 1, [1]), now, NOW), (err: Error & { code: string }) => err.code === 'E_KEYS_UNTRUSTED' && /signed by 1 of the keys this device trusts .* it needs 2/.test(err.message));
+  // New keys must sign too: a set naming keys nobody holds would strand the fleet.
+  const fresh = generateReleaseKeyPair();
+  const unproven = signKeySet(
+    { version: 1, threshold: 1, keys: [{ publicKey: fresh.publicKeyPem }], issuedAt: NOW - 1000, expires: NOW + 86_400_000 },
+    [privates[0], privates[1]],
+  );
+  assert.throws(() => acceptKeySet(unproven, now, NOW), (err: Error & { code: string }) => err.code === 'E_KEYS_UNPROVEN');
+  // Versions only grow; an expired set and an impossible threshold are refused.
+  assert.throws(() => acceptKeySet(keySet(1, [0, 2], 2, [0, 2]), { trusted: rotated, version: 1 }, NOW), (err: Error & { code: string }) => err.code === 'E_KEYS_REPLAYED');
+  assert.throws(() => acceptKeySet(keySet(2, [0, 2], 2, [0, 2], { expires: NOW - 1 }), now, NOW), (err: Error & { code: string }) => err.code === 'E_KEYS_EXPIRED');
+  assert.throws(() => acceptKeySet(keySet(2, [0], 2, [0, 2]), now, NOW), (err: Error & { code: string }) => err.code === 'E_KEYS_INVALID');
+  // After the rotation, manifests signed by the lost key no longer count.
+  assert.equal(refusal(signManifest(unsigned(), [privates[0], privates[1]]), { ...ctx, trusted: rotated }), 'E_MANIFEST_THRESHOLD');
+  assert.equal(refusal(signManifest(unsigned(), [privates[0], privates[2]]), { ...ctx, trusted: rotated }), 'accepted');
+  // The key set is a valid keys/set payload.
+  assert.equal(parsePayload('keysSet', JSON.stringify(keySet(3, [0, 2], 2, [0, 2]))).version, 3);
 });
 
 test('version comparison is numeric', () => {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { issueToken, openStores, type HubStores } from '@kestrel/deploy';
+import { closeStores, FsBlobStore, issueToken, PgRecordStore, S3BlobStore, SqliteRecordStore, type HubStores, type StoresConfig } from '@kestrel/deploy';
 import { REPO_ROOT } from '../../support/images.js';
 import { freePort } from '../../support/ports.js';
 
@@ -35,7 +35,13 @@ export interface HubProcess {
 const children = new Set<ChildProcess>();
 process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-export async function startHub(options: { extraConfig?: string[]; mqtt?: { url: string; prefix: string; samples?: boolean } } = {}): Promise<HubProcess> {
+/**
+ * `stores` puts the hub on other stores (PostgreSQL, S3) than its data folder; the handle's
+ * stores() then opens the same ones, directly (a test's own view, past any proxy the hub is given).
+ */
+export async function startHub(
+  options: { extraConfig?: string[]; mqtt?: { url: string; prefix: string; samples?: boolean }; stores?: { hub: StoresConfig; direct?: StoresConfig } } = {},
+): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-hub-'));
   const port = await freePort();
   const configPath = join(dir, 'hub.yaml');
@@ -47,6 +53,8 @@ export async function startHub(options: { extraConfig?: string[]; mqtt?: { url: 
       options.mqtt
         ? `mqtt: { enabled: true, url: "${options.mqtt.url}", prefix: ${options.mqtt.prefix}, clientId: hub-${port}, samples: ${options.mqtt.samples ?? false}, reconnect: { minMs: 200, maxMs: 1000 } }`
         : 'mqtt: { enabled: false }',
+      // JSON is YAML: the store sections as the test built them.
+      ...(options.stores ? [`records: ${JSON.stringify(options.stores.hub.records)}`, `blobs: ${JSON.stringify(options.stores.hub.blobs)}`] : []),
       ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
@@ -61,7 +69,12 @@ export async function startHub(options: { extraConfig?: string[]; mqtt?: { url: 
     dir,
     configPath,
     stores() {
-      stores ??= openStores({ records: { type: 'sqlite', path: join(dir, 'data', 'hub.sqlite') }, blobs: { type: 'filesystem', path: join(dir, 'data', 'blobs') } });
+      // The hub migrated the database at start, so these open without migrating.
+      const config = options.stores?.direct ?? options.stores?.hub;
+      stores ??= {
+        records: config?.records.type === 'postgres' ? new PgRecordStore(config.records) : new SqliteRecordStore(join(dir, 'data', 'hub.sqlite')),
+        blobs: config?.blobs.type === 's3' ? new S3BlobStore(config.blobs) : new FsBlobStore(join(dir, 'data', 'blobs')),
+      };
       return stores;
     },
     async token(name, role = 'device') {
@@ -104,7 +117,7 @@ export async function startHub(options: { extraConfig?: string[]; mqtt?: { url: 
     kill: () => end('SIGKILL'),
     async stop() {
       await end('SIGTERM');
-      await stores?.records.close();
+      if (stores) await closeStores(stores);
       rmSync(dir, { recursive: true, force: true });
     },
   };

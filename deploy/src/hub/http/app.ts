@@ -1,16 +1,22 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '@kestrel/core';
-import type { BlobStore, RecordStore, SampleRecord } from '../../store/types.js';
+import type { BlobStore, RecordStore } from '../../store/types.js';
 import { enforceRouteAccess, type DeclaredRoute } from './access.js';
 import { IngestError, type SampleIngest } from '../ingest.js';
-import { frameworkError, sendError } from './errors.js';
+import { frameworkError, sendError, sendStoreError, storeError } from './errors.js';
+import { STORE_UNAVAILABLE } from '../../store/errors.js';
 import { filterFrom, QueryError, unknownParams } from './query.js';
+import { publicSample } from './public-sample.js';
+import { registerFleetRoutes } from './fleet-routes.js';
+import { registerReviewRoutes } from './review-routes.js';
+import type { ReviewService } from '../../review/service.js';
 
 export interface HubAppDeps {
   records: RecordStore;
   blobs: BlobStore;
   ingest: SampleIngest;
+  review: ReviewService;
   logger: Logger;
   bodyLimit: number;
   timeouts: { idleSeconds: number; headersSeconds: number; requestSeconds: number };
@@ -24,7 +30,7 @@ declare module 'fastify' {
   }
 }
 
-/** The hub's HTTP API. Devices upload with their token; operators list and fetch. */
+/** The hub's HTTP API. Devices upload with their token; operators list, fetch and review. */
 export function buildHubApp(deps: HubAppDeps): FastifyInstance {
   const { idleSeconds, headersSeconds, requestSeconds } = deps.timeouts;
   // Node's own defaults keep an idle or slow-body connection open for minutes (200 of each once
@@ -49,6 +55,11 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = frameworkError(err, deps.bodyLimit);
     if (known) return sendError(reply, known.status, known.code, known.message);
+    const store = storeError(err);
+    if (store) {
+      deps.logger.warn({ err: store.message, url: request.url }, 'request failed: a store is unavailable');
+      return sendStoreError(reply, store);
+    }
     deps.logger.error({ err: err.message, url: request.url }, 'request failed');
     return sendError(reply, err.statusCode && err.statusCode < 500 ? err.statusCode : 500, 'E_HUB', err.message);
   });
@@ -63,7 +74,7 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     } catch (err) {
       if (err instanceof IngestError) {
         deps.logger.warn({ device: caller.name, code: err.code, err: err.message }, 'sample batch refused');
-        return sendError(reply, err.status, err.code, err.message);
+        return err.code === STORE_UNAVAILABLE ? sendStoreError(reply, err) : sendError(reply, err.status, err.code, err.message);
       }
       throw err;
     }
@@ -97,10 +108,8 @@ export function buildHubApp(deps: HubAppDeps): FastifyInstance {
     return reply.type('image/jpeg').header('content-length', image.size).send(image.stream());
   });
 
-  app.get('/api/v1/devices', { config: { access: 'operator' } }, async () => {
-    return { devices: await deps.records.listFleetDevices() };
-  });
-
+  registerFleetRoutes(app, deps);
+  registerReviewRoutes(app, deps);
   return app;
 }
 
@@ -110,10 +119,4 @@ function scope(request: FastifyRequest, wanted: string | undefined): { deviceId?
   if (caller.role === 'operator') return { deviceId: wanted };
   if (wanted !== undefined && wanted !== caller.name) return { denied: `the token of device "${caller.name}" sees only its own samples, not those of "${wanted}"` };
   return { deviceId: caller.name };
-}
-
-/** A sample as the API lists it: everything but the storage key. */
-function publicSample(s: SampleRecord): Omit<SampleRecord, 'blobKey'> & { image: string } {
-  const { blobKey: _blobKey, ...rest } = s;
-  return { ...rest, image: `/api/v1/samples/${encodeURIComponent(s.deviceId)}/${encodeURIComponent(s.id)}/image` };
 }

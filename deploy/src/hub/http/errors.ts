@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply } from 'fastify';
+import { isStoreUnavailable } from '../../store/errors.js';
 
 /** Every refusal has one shape: `{ error: { code, message } }`, the message naming what is wrong. */
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -22,4 +23,19 @@ export function frameworkError(err: FastifyError, bodyLimit: number): { status: 
     return { status: 400, code: 'E_INGEST_JSON', message: `the body is not valid JSON (${err.message})` };
   }
   return undefined;
+}
+
+/** Seconds a client is asked to wait after a 503 for a store outage. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A record or blob store that cannot be reached (PostgreSQL or S3 down): 503 with the reason and
+ * a Retry-After, so devices keep their samples and send them again, as after E_HUB_BUSY.
+ */
+export function storeError(err: unknown): { status: number; code: string; message: string } | undefined {
+  return isStoreUnavailable(err) ? { status: 503, code: err.code, message: err.message } : undefined;
+}
+
+export function sendStoreError(reply: FastifyReply, failure: { status: number; code: string; message: string }): FastifyReply {
+  return sendError(reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS)), failure.status, failure.code, failure.message);
 }

@@ -1,0 +1,348 @@
+import pg from 'pg';
+import { KestrelError } from '@kestrel/core';
+import type { PostgresRecordsConfig } from '@kestrel/config/schema/hub-stores';
+import { storeUnavailable } from './errors.js';
+import { migratePostgres } from './pg-migrations.js';
+import { decodeCursor, encodeCursor, pageLimit, sampleColumns } from './record-rows.js';
+import {
+  sampleKey,
+  type FleetDeviceRecord,
+  type InsertOutcome,
+  type RecordStore,
+  type SampleFilter,
+  type SamplePage,
+  type SampleRecord,
+  type TokenRecord,
+  type TokenRole,
+} from './types.js';
+
+interface SampleRow {
+  device_id: string;
+  id: string;
+  camera: string;
+  captured_at: number;
+  received_at: number;
+  model_version: string;
+  reasons: string[];
+  detections: SampleRecord['detections'];
+  shadow: NonNullable<SampleRecord['shadow']> | null;
+  reviewed: SampleRecord['detections'] | null;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
+  frame_width: number;
+  frame_height: number;
+  image_width: number;
+  image_height: number;
+  hash: string | null;
+  blob_key: string;
+  bytes: number;
+}
+
+interface TokenRow {
+  hash: string;
+  name: string;
+  role: TokenRole;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+interface FleetRow {
+  device_id: string;
+  online: boolean;
+  agent_version: string | null;
+  model: string | null;
+  cameras: FleetDeviceRecord['cameras'];
+  degraded: string[];
+  last_seen: number;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Epoch milliseconds are bigint columns, which node-postgres hands back as strings (a bigint may
+ * not fit a JS number). Ours always fit, so this pool reads them as numbers — through its own
+ * type table, leaving the process-wide one of other pg users alone.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** SQLSTATE classes and codes that say the server cannot serve now, not that the request was wrong. */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|53400)$/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection error|Connection closed/i;
+
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
+  return err instanceof Error && UNAVAILABLE_MESSAGE.test(err.message);
+}
+
+/**
+ * The RecordStore on PostgreSQL, for fleets and several hub replicas. Every write is one
+ * statement or one transaction, so a request cut off by an outage leaves nothing half-written;
+ * the pool makes new connections as requests come, so the hub recovers without a restart.
+ */
+export class PgRecordStore implements RecordStore {
+  private readonly pool: pg.Pool;
+  private readonly where: string;
+
+  constructor(private readonly config: Pick<PostgresRecordsConfig, 'url' | 'schema' | 'poolSize' | 'connectTimeoutSeconds' | 'queryTimeoutSeconds'>) {
+    const url = new URL(config.url);
+    if (url.password) url.password = '***';
+    this.where = `the PostgreSQL database ${url.toString()}`;
+    this.pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolSize,
+      connectionTimeoutMillis: config.connectTimeoutSeconds * 1000,
+      query_timeout: config.queryTimeoutSeconds * 1000,
+      idleTimeoutMillis: 30_000,
+      // Tables in their own schema (a shared database, a test run); quoted, as migrate creates it.
+      ...(config.schema ? { options: `-c search_path="${config.schema}"` } : {}),
+      types: TYPES,
+      application_name: 'kestrel-hub',
+    });
+    // An idle connection the server (or the network) drops emits here; without a listener it
+    // would crash the hub. The pool discards that connection and makes a new one when needed.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Applies pending migrations (refusing a newer schema); call once before serving. */
+  async migrate(): Promise<number[]> {
+    return this.withClient((client) => migratePostgres(client, this.where, this.config.schema));
+  }
+
+  /** Runs on one pooled connection; a broken connection is destroyed, not returned to the pool. */
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.translate(err);
+    }
+    // A connection that breaks between two statements of a transaction emits 'error' on the
+    // client, not on a query: unheard, that event would crash the hub. The next statement fails
+    // on the broken connection, and the connection is then destroyed, not pooled again.
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      const result = await fn(client);
+      client.off('error', onError);
+      client.release(broken);
+      return result;
+    } catch (err) {
+      client.off('error', onError);
+      client.release(broken ?? (isUnavailable(err) ? (err as Error) : undefined));
+      throw this.translate(err);
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /** All or nothing: BEGIN … COMMIT on one connection, ROLLBACK on any error. */
+  private transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  private translate(err: unknown): unknown {
+    if (err instanceof KestrelError) return err;
+    return isUnavailable(err) ? storeUnavailable(this.where, err) : err;
+  }
+
+  async addToken(token: TokenRecord): Promise<void> {
+    await this.query('INSERT INTO tokens (hash, name, role, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)', [token.hash, token.name, token.role, token.createdAt, token.revokedAt ?? null]);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const { rows } = await this.query<TokenRow>('SELECT * FROM tokens WHERE hash = $1', [hash]);
+    return rows[0] && fromTokenRow(rows[0]);
+  }
+
+  async activeToken(name: string, role: TokenRole): Promise<TokenRecord | undefined> {
+    const { rows } = await this.query<TokenRow>('SELECT * FROM tokens WHERE name = $1 AND role = $2 AND revoked_at IS NULL LIMIT 1', [name, role]);
+    return rows[0] && fromTokenRow(rows[0]);
+  }
+
+  async revokeTokens(name: string, role: TokenRole, at: number): Promise<number> {
+    const result = await this.query('UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND role = $3 AND revoked_at IS NULL', [at, name, role]);
+    return result.rowCount ?? 0;
+  }
+
+  async listTokens(role?: TokenRole): Promise<TokenRecord[]> {
+    const { rows } = role
+      ? await this.query<TokenRow>('SELECT * FROM tokens WHERE role = $1 ORDER BY name, created_at', [role])
+      : await this.query<TokenRow>('SELECT * FROM tokens ORDER BY role, name, created_at');
+    return rows.map(fromTokenRow);
+  }
+
+  async existingSamples(keys: readonly { deviceId: string; id: string }[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const { rows } = await this.query<{ device_id: string; id: string }>(
+      'SELECT s.device_id, s.id FROM samples s JOIN unnest($1::text[], $2::text[]) AS k(device_id, id) ON s.device_id = k.device_id AND s.id = k.id',
+      [keys.map((k) => k.deviceId), keys.map((k) => k.id)],
+    );
+    return new Set(rows.map((r) => sampleKey(r.device_id, r.id)));
+  }
+
+  async insertSamples(samples: readonly SampleRecord[]): Promise<InsertOutcome[]> {
+    if (samples.length === 0) return [];
+    const columns = sampleColumns();
+    const sql = `INSERT INTO samples (${columns.map((c) => c.column).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (device_id, id) DO NOTHING`;
+    return this.transaction(async (client) => {
+      const outcomes: InsertOutcome[] = [];
+      for (const sample of samples) {
+        const result = await client.query(sql, columns.map((c) => c.value(sample)));
+        outcomes.push(result.rowCount ? 'stored' : 'duplicate');
+      }
+      return outcomes;
+    });
+  }
+
+  async getSample(deviceId: string, id: string): Promise<SampleRecord | undefined> {
+    const { rows } = await this.query<SampleRow>('SELECT * FROM samples WHERE device_id = $1 AND id = $2', [deviceId, id]);
+    return rows[0] && fromSampleRow(rows[0]);
+  }
+
+  async listSamples(filter: SampleFilter, options: { limit?: number; after?: string } = {}): Promise<SamplePage> {
+    const limit = pageLimit(options.limit);
+    const { where, params } = whereClause(filter);
+    if (options.after) {
+      const [capturedAt, deviceId, id] = decodeCursor(options.after);
+      params.push(capturedAt, deviceId, id);
+      where.push(`(captured_at, device_id, id) > ($${params.length - 2}, $${params.length - 1}, $${params.length})`);
+    }
+    params.push(limit + 1);
+    const sql = `SELECT * FROM samples ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY captured_at, device_id, id LIMIT $${params.length}`;
+    const { rows } = await this.query<SampleRow>(sql, params);
+    const page = rows.slice(0, limit).map(fromSampleRow);
+    const last = page[page.length - 1];
+    return rows.length > limit && last ? { samples: page, next: encodeCursor(last) } : { samples: page };
+  }
+
+  async countSamples(filter: SampleFilter = {}): Promise<number> {
+    const { where, params } = whereClause(filter);
+    const { rows } = await this.query<{ n: number }>(`SELECT count(*) AS n FROM samples ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`, params);
+    return rows[0]!.n;
+  }
+
+  async setReviewed(deviceId: string, id: string, reviewed: NonNullable<SampleRecord['reviewed']> | null): Promise<boolean> {
+    const result = await this.query('UPDATE samples SET reviewed = $1, reviewed_by = $2, reviewed_at = $3 WHERE device_id = $4 AND id = $5', [
+      reviewed ? JSON.stringify(reviewed.labels) : null,
+      reviewed?.by ?? null,
+      reviewed?.at ?? null,
+      deviceId,
+      id,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async sampleBlobKeys(): Promise<Set<string>> {
+    const { rows } = await this.query<{ blob_key: string }>('SELECT blob_key FROM samples');
+    return new Set(rows.map((r) => r.blob_key));
+  }
+
+  /**
+   * One statement, so two replicas updating one device never lose a field to each other: the
+   * fields given replace the stored ones, last_seen only moves forward.
+   */
+  async upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void> {
+    const given = (key: keyof FleetDeviceRecord) => Object.prototype.hasOwnProperty.call(update, key);
+    const fields: { column: string; key: keyof FleetDeviceRecord; value: unknown }[] = [
+      { column: 'online', key: 'online', value: update.online ?? false },
+      { column: 'agent_version', key: 'agentVersion', value: update.agentVersion ?? null },
+      { column: 'model', key: 'model', value: update.model === undefined ? null : JSON.stringify(update.model) },
+      { column: 'cameras', key: 'cameras', value: JSON.stringify(update.cameras ?? {}) },
+      { column: 'degraded', key: 'degraded', value: JSON.stringify(update.degraded ?? []) },
+    ];
+    const sets = fields.filter((f) => given(f.key)).map((f) => `${f.column} = EXCLUDED.${f.column}`);
+    sets.push('last_seen = GREATEST(fleet_devices.last_seen, EXCLUDED.last_seen)');
+    await this.query(
+      `INSERT INTO fleet_devices (device_id, online, agent_version, model, cameras, degraded, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (device_id) DO UPDATE SET ${sets.join(', ')}`,
+      [update.deviceId, ...fields.map((f) => f.value), update.lastSeen],
+    );
+  }
+
+  async listFleetDevices(): Promise<FleetDeviceRecord[]> {
+    const { rows } = await this.query<FleetRow>('SELECT * FROM fleet_devices ORDER BY device_id');
+    return rows.map(fromFleetRow);
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+}
+
+function whereClause(filter: SampleFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (n: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.deviceId !== undefined) add((n) => `device_id = ${n}`, filter.deviceId);
+  if (filter.camera !== undefined) add((n) => `camera = ${n}`, filter.camera);
+  if (filter.since !== undefined) add((n) => `captured_at >= ${n}`, filter.since);
+  if (filter.until !== undefined) add((n) => `captured_at < ${n}`, filter.until);
+  if (filter.strategy !== undefined) add((n) => `reasons @> jsonb_build_array(${n}::text)`, filter.strategy);
+  // The labels an export would write: reviewed ones where a person gave them.
+  if (filter.label !== undefined) add((n) => `COALESCE(reviewed, detections) @> jsonb_build_array(jsonb_build_object('label', ${n}::text))`, filter.label);
+  if (filter.reviewed !== undefined) where.push(filter.reviewed ? 'reviewed IS NOT NULL' : 'reviewed IS NULL');
+  return { where, params };
+}
+
+function fromSampleRow(r: SampleRow): SampleRecord {
+  return {
+    deviceId: r.device_id,
+    id: r.id,
+    camera: r.camera,
+    capturedAt: r.captured_at,
+    receivedAt: r.received_at,
+    modelVersion: r.model_version,
+    reasons: r.reasons,
+    detections: r.detections,
+    ...(r.shadow ? { shadow: r.shadow } : {}),
+    ...(r.reviewed !== null ? { reviewed: { labels: r.reviewed, by: r.reviewed_by ?? '', at: r.reviewed_at ?? 0 } } : {}),
+    frameSize: [r.frame_width, r.frame_height],
+    imageSize: [r.image_width, r.image_height],
+    ...(r.hash ? { hash: r.hash } : {}),
+    blobKey: r.blob_key,
+    bytes: r.bytes,
+  };
+}
+
+function fromTokenRow(r: TokenRow): TokenRecord {
+  return { hash: r.hash, name: r.name, role: r.role, createdAt: r.created_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
+}
+
+function fromFleetRow(r: FleetRow): FleetDeviceRecord {
+  return {
+    deviceId: r.device_id,
+    online: r.online,
+    ...(r.agent_version ? { agentVersion: r.agent_version } : {}),
+    ...(r.model !== null ? { model: JSON.parse(r.model) as FleetDeviceRecord['model'] } : {}),
+    cameras: r.cameras,
+    degraded: r.degraded,
+    lastSeen: r.last_seen,
+  };
+}

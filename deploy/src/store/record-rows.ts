@@ -1,0 +1,55 @@
+import { KestrelError } from '@kestrel/core';
+import type { SampleRecord } from './types.js';
+
+/**
+ * What the record stores share beyond SQL: page sizes, the paging cursor and the sample row's
+ * columns, so that both stores page the same way and a cursor means the same in each.
+ */
+
+export const MAX_PAGE = 1000;
+
+export function pageLimit(limit: number | undefined): number {
+  return Math.min(MAX_PAGE, Math.max(1, limit ?? 100));
+}
+
+/** A page ends at a (capturedAt, deviceId, id) position; the next starts after it. */
+export function encodeCursor(s: SampleRecord): string {
+  return Buffer.from(JSON.stringify([s.capturedAt, s.deviceId, s.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [number, string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 3 && typeof value[0] === 'number' && typeof value[1] === 'string' && typeof value[2] === 'string') {
+      return value as [number, string, string];
+    }
+  } catch {
+    // reported below
+  }
+  throw new KestrelError('E_HUB_QUERY', `"after" is not a cursor this hub issued: ${cursor.slice(0, 40)}`);
+}
+
+/** The samples table's columns in insert order, each with its value (JSON columns as JSON text). */
+export function sampleColumns(): { column: string; value: (s: SampleRecord) => unknown }[] {
+  return [
+    { column: 'device_id', value: (s) => s.deviceId },
+    { column: 'id', value: (s) => s.id },
+    { column: 'camera', value: (s) => s.camera },
+    { column: 'captured_at', value: (s) => s.capturedAt },
+    { column: 'received_at', value: (s) => s.receivedAt },
+    { column: 'model_version', value: (s) => s.modelVersion },
+    { column: 'reasons', value: (s) => JSON.stringify(s.reasons) },
+    { column: 'detections', value: (s) => JSON.stringify(s.detections) },
+    { column: 'shadow', value: (s) => (s.shadow ? JSON.stringify(s.shadow) : null) },
+    { column: 'reviewed', value: (s) => (s.reviewed ? JSON.stringify(s.reviewed.labels) : null) },
+    { column: 'reviewed_by', value: (s) => s.reviewed?.by ?? null },
+    { column: 'reviewed_at', value: (s) => s.reviewed?.at ?? null },
+    { column: 'frame_width', value: (s) => s.frameSize[0] },
+    { column: 'frame_height', value: (s) => s.frameSize[1] },
+    { column: 'image_width', value: (s) => s.imageSize[0] },
+    { column: 'image_height', value: (s) => s.imageSize[1] },
+    { column: 'hash', value: (s) => s.hash ?? null },
+    { column: 'blob_key', value: (s) => s.blobKey },
+    { column: 'bytes', value: (s) => s.bytes },
+  ];
+}
