@@ -27,6 +27,7 @@ import { createNotifier } from './systemd/sd-notify.js';
 import { SystemdService } from './systemd/service.js';
 import { checkModelFile } from './util/preflight.js';
 import { resolveFfmpeg, ffmpegVersionLine, type FfmpegBinary } from './source/index.js';
+import { HomeAssistantBridge } from './homeassistant/bridge.js';
 
 export type { ReloadResult };
 
@@ -91,7 +92,7 @@ export class Agent {
     const log = deps.logger;
     this.startedAt = Date.now();
     this.progressSince = this.startedAt;
-    const deviceTopics = topics(config.mqtt.prefix, config.device.id);
+    const deviceTopics = topics(config.mqtt.prefix, config.device.id, { discoveryPrefix: config.homeassistant.discoveryPrefix });
     // Before anything starts: a model that is not there is a configuration error (exit 2), not a retry.
     const configuredModelPath = config.model.path ?? BUNDLED_MODEL_PATH;
     checkModelFile(configuredModelPath, config.model.path !== undefined);
@@ -124,13 +125,15 @@ export class Agent {
     // started once the model is loaded (their ffmpeg scales to its input).
     const ffmpeg = resolveFfmpeg();
     let engine: InferenceEngine | undefined;
+    // Built after the cameras start; the sink hands it every event from then on.
+    let homeAssistant: HomeAssistantBridge | undefined;
     const cameras = new CameraSet({
       ffmpegPath: ffmpeg.path,
       input: () => engine!.info!.meta.input,
       deviceId: config.device.id,
       modelVersion: () => engine?.info?.meta.version ?? '0',
       stateDir: config.stateDir,
-      sink: new MqttCameraSink({ topics: deviceTopics, publisher, link, metrics: this.metrics, publishDetections: m.publishDetections, logger: log }),
+      sink: new MqttCameraSink({ topics: deviceTopics, publisher, link, metrics: this.metrics, publishDetections: m.publishDetections, logger: log, onEvent: (event) => homeAssistant?.event(event) }),
       scheduler: this.scheduler,
       metrics: this.metrics,
       logger: log,
@@ -211,6 +214,22 @@ export class Agent {
     await logFfmpeg(ffmpeg, log);
     await parts.start({ name: 'cameras', start: () => cameras.startAll(config.cameras), stop: () => cameras.stopAll(), degraded: () => cameras.degraded() });
 
+    if (config.homeassistant.enabled) {
+      homeAssistant = new HomeAssistantBridge({
+        link,
+        topics: deviceTopics,
+        device: { name: config.device.name, version: KESTREL_VERSION },
+        cameras,
+        labels: config.homeassistant.labels,
+        logger: log.child({ part: 'homeassistant' }),
+        // A camera switched back on has had no frame through for as long as it was off: the watchdog starts counting now.
+        onDetectionChanged: (_camera, on) => {
+          if (on) this.progressSince = Date.now();
+        },
+      });
+      await parts.start(homeAssistant);
+    }
+
     if (config.update.enabled) {
       const recentFrames = () => cameras.recentFrames();
       const counters = () => this.updateCounters.totals();
@@ -241,6 +260,8 @@ export class Agent {
       running: () => !this.stopping && model.info !== undefined,
       onReloaded: (applied) => {
         if (applied) this.progressSince = Date.now();
+        // Cameras added or removed: their entities come or go (an empty retained config removes one).
+        if (applied) homeAssistant?.sync();
         this.stateChanged();
       },
     });

@@ -11,6 +11,7 @@ export {
   type CameraSource,
   type MqttConfig,
   type ModelConfig,
+  type HomeAssistantConfig,
   type ConfigSchema,
 } from './schema/agent.js';
 export { DEFAULT_MQTT_URL } from './schema/mqtt.js';

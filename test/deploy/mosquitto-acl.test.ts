@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { freePort } from '../support/ports.js';
 
 const shipped = fileURLToPath(new URL('../../deploy/mosquitto/kestrel.acl', import.meta.url));
-const USERS = { 'kestrel-hub': 'hub-secret', devA: 'a-secret', devB: 'b-secret' } as const;
+const USERS = { 'kestrel-hub': 'hub-secret', homeassistant: 'ha-secret', devA: 'a-secret', devB: 'b-secret' } as const;
 
 async function startSecuredBroker(t: { after(fn: () => void): void }): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-acl-'));
@@ -99,4 +99,46 @@ test('the shipped ACL: a device publishes only its own topics and reads only its
   assert.deepEqual(aSees, ['kestrel/devA/model/set manifest for A', 'kestrel/devA/keys/set key set for A'], 'devA reads its own manifest and key set, and nothing of devB');
 
   await assert.rejects(client(port), /not authori[sz]ed|Connection refused|Bad username or password/i);
+});
+
+test('the shipped ACL and Home Assistant: a device writes its counts, switch state and own discovery configs and reads its own detect/set; Home Assistant and the hub may command it; nobody else', async (t) => {
+  const port = await startSecuredBroker(t);
+  const hub = await client(port, 'kestrel-hub');
+  const ha = await client(port, 'homeassistant');
+  const devA = await client(port, 'devA');
+  const devB = await client(port, 'devB');
+  t.after(() => { for (const c of [hub, ha, devA, devB]) c.end(true); });
+  const haSees = collect(ha);
+  const aSees = collect(devA);
+  await ha.subscribeAsync(['kestrel/#', 'homeassistant/#'], { qos: 1 });
+  await devA.subscribeAsync(['kestrel/devA/+/detect/set', 'kestrel/devB/+/detect/set', 'homeassistant/status', 'homeassistant/+/kestrel_devA/+/config', 'homeassistant/+/kestrel_devB/+/config'], { qos: 1 });
+
+  // What the agent sends for Home Assistant, and what it must not be able to send.
+  await devA.publishAsync('kestrel/devA/door/person/count', '1', { qos: 1 });
+  await devA.publishAsync('kestrel/devA/door/detect/state', 'ON', { qos: 1 });
+  await devA.publishAsync('homeassistant/binary_sensor/kestrel_devA/door_person_detected/config', 'own', { qos: 1 });
+  await devA.publishAsync('homeassistant/binary_sensor/kestrel_devB/door_person_detected/config', 'forged', { qos: 1 });
+  await devA.publishAsync('homeassistant/status', 'forged', { qos: 1 });
+  await devA.publishAsync('kestrel/devB/door/person/count', 'forged', { qos: 1 });
+  await devA.publishAsync('kestrel/devA/door/detect/set', 'forged', { qos: 1 });
+  await devB.publishAsync('kestrel/devA/door/detect/set', 'forged', { qos: 1 });
+  // The count topic's ACL does not open the device's own manifest (it has one level fewer).
+  await devA.publishAsync('kestrel/devA/model/set', 'forged', { qos: 1 });
+  // Home Assistant and the hub command detection; Home Assistant announces itself.
+  await ha.publishAsync('kestrel/devA/door/detect/set', 'OFF', { qos: 1 });
+  await hub.publishAsync('kestrel/devA/yard/detect/set', 'ON', { qos: 1 });
+  await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  await ha.publishAsync('kestrel/devA/model/set', 'forged', { qos: 1 });
+  await ha.publishAsync('kestrel/devA/door/person/count', 'forged', { qos: 1 });
+  await sleep(500);
+
+  for (const m of ['kestrel/devA/door/person/count 1', 'kestrel/devA/door/detect/state ON', 'homeassistant/binary_sensor/kestrel_devA/door_person_detected/config own', 'homeassistant/status online']) {
+    assert.ok(haSees.includes(m), `Home Assistant should receive ${m}: ${haSees.join(', ')}`);
+  }
+  assert.ok(!haSees.some((m) => m.endsWith('forged')), `a forged message got through: ${haSees.join(', ')}`);
+  assert.deepEqual(
+    aSees.sort(),
+    ['homeassistant/binary_sensor/kestrel_devA/door_person_detected/config own', 'homeassistant/status online', 'kestrel/devA/door/detect/set OFF', 'kestrel/devA/yard/detect/set ON'].sort(),
+    'devA reads its own commands, its own configs and Home Assistant\'s status, nothing of devB',
+  );
 });

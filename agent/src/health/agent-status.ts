@@ -80,11 +80,14 @@ export class AgentStatus {
   /** For the systemd watchdog and its STATUS= line (the rule is in systemd/liveness.ts). */
   liveness(withinMs: number): Liveness {
     const now = Date.now();
+    const sources = this.deps.cameras.sources();
     return watchdogLiveness({
       now,
       withinMs,
       inference: this.inferenceCheck(now),
-      cameras: this.deps.cameras.sources().map(({ name, state }) => ({ name, state })),
+      // A camera with detection switched off sends no frame through on purpose: it cannot make the pipeline look stuck.
+      cameras: sources.filter(({ name }) => this.deps.cameras.detecting(name)).map(({ name, state }) => ({ name, state })),
+      detectionOff: sources.filter(({ name }) => !this.deps.cameras.detecting(name)).map(({ name }) => name),
       lastProgressAt: Math.max(this.deps.liveness.lastProcessedAt, this.deps.progressSince()),
       mqttConnected: this.deps.parts.link?.connected === true,
       outboxDepth: this.deps.parts.outbox?.depth ?? 0,

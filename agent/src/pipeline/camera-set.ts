@@ -6,6 +6,7 @@ import type { AgentMetrics, MetricsSnapshot } from '../metrics/agent-metrics.js'
 import type { ReloadPlan } from '../reload/plan.js';
 import { CameraRuntime, type CameraFrame, type CameraSink } from './camera-runtime.js';
 import { endTracksOfOtherCameras } from './restart-ends.js';
+import { DetectSwitches } from './detect-switches.js';
 
 export interface CameraSetDeps {
   /** The loaded model's input: every camera's ffmpeg scales and pads to it. */
@@ -33,6 +34,7 @@ export class CameraSet {
   private readonly problems = new Map<string, string>();
   /** The newest frame per camera: what a new model is smoke-tested on before it serves. */
   private readonly newest = new Map<string, Frame>();
+  private readonly switches = new DetectSwitches();
 
   constructor(private readonly deps: CameraSetDeps) {}
 
@@ -54,7 +56,10 @@ export class CameraSet {
 
   /** A reload's camera changes: removed ones stop, changed ones restart, new ones start. */
   async apply(plan: ReloadPlan): Promise<void> {
-    for (const name of plan.remove) await this.remove(name);
+    for (const name of plan.remove) {
+      await this.remove(name);
+      this.switches.forget(name);
+    }
     for (const camera of plan.restart) {
       await this.remove(camera.name);
       await this.add(camera, 'record');
@@ -65,6 +70,30 @@ export class CameraSet {
   /** Whether the pipeline a frame was scheduled with still serves its camera (not stopped or replaced by a reload). */
   isCurrent(pipeline: CameraRuntime): boolean {
     return this.cameras.get(pipeline.config.name) === pipeline;
+  }
+
+  /**
+   * Detection on or off for one running camera (false when there is no such camera). While off,
+   * its source keeps streaming (the camera stays watched and comes back at once) but no frame
+   * goes to inference, and its open tracks end now: nothing is seen, so nothing is there.
+   */
+  setDetection(name: string, on: boolean): boolean {
+    const runtime = this.cameras.get(name);
+    if (!runtime) return false;
+    if (!this.switches.set(name, on)) return true;
+    // The one frame that may wait in the scheduler still goes through (it cannot confirm a track on its own).
+    if (!on) runtime.flush();
+    this.deps.onStateChange();
+    return true;
+  }
+
+  detecting(name: string): boolean {
+    return this.switches.isOn(name);
+  }
+
+  /** The settings of every running camera, in start order. */
+  configs(): CameraConfig[] {
+    return [...this.cameras.values()].map((rt) => rt.config);
   }
 
   recentFrames(): Frame[] {
@@ -90,6 +119,11 @@ export class CameraSet {
         onFrame: (scheduled) => {
           this.newest.set(camera.name, scheduled.frame);
           deps.metrics.framesIn.inc({ camera: camera.name });
+          // Detection switched off: the frame is read (the source stays healthy) and goes no further.
+          if (!this.switches.isOn(camera.name)) {
+            deps.metrics.framesDropped.inc({ camera: camera.name, reason: 'detection_off' });
+            return;
+          }
           deps.scheduler.push(scheduled);
         },
         onStateChange: deps.onStateChange,
@@ -135,9 +169,9 @@ export class CameraSet {
     return reasons;
   }
 
-  /** Whether any camera delivers frames now (inference is judged only while it has work). */
+  /** Whether any camera delivers frames to inference now (inference is judged only while it has work). */
   anyStreaming(): boolean {
-    return [...this.cameras.values()].some((rt) => rt.source.status().state === 'streaming');
+    return [...this.cameras].some(([name, rt]) => rt.source.status().state === 'streaming' && this.switches.isOn(name));
   }
 
   /** Each camera's source as the health report and the watchdog see it. */

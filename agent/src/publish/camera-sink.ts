@@ -18,6 +18,8 @@ export class MqttCameraSink implements CameraSink {
       metrics: AgentMetrics;
       publishDetections: boolean;
       logger: Logger;
+      /** Sees every event after it is queued (Home Assistant's open-track counts). */
+      onEvent?: (event: DetectionEvent) => void;
     },
   ) {}
 
@@ -30,6 +32,7 @@ export class MqttCameraSink implements CameraSink {
     this.deps.metrics.events.inc({ camera: event.camera, label: event.label, type: event.type });
     // The agent's own record of every event it accepted (fault tests compare it with what arrived).
     this.deps.logger.debug({ camera: event.camera, id: event.id, type: event.type }, 'event queued');
+    this.deps.onEvent?.(event);
   }
 
   detections(payload: FrameDetections): void {

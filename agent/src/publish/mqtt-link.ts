@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
-import { outgoing, redactUrl, type DeviceTopics, type Logger, type OutgoingMessage } from '@kestrel/core';
+import { outgoing, redactUrl, topicMatches, type DeviceTopics, type Logger, type OutgoingMessage, type Subscription } from '@kestrel/core';
 import { backoffDelay } from '../source/backoff.js';
 
 export interface MqttLinkOptions {
@@ -39,6 +39,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private attempt = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private stopping = false;
+  private readonly subscriptions: { subscription: Subscription; onMessage: (topic: string, payload: Buffer) => void }[] = [];
   private readonly online: OutgoingMessage<'status'>;
   private readonly offline: OutgoingMessage<'status'>;
   readonly stats: LinkStats = { connected: false, connects: 0, disconnects: 0, telemetryDropped: 0 };
@@ -83,8 +84,11 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.stats.connects++;
       this.logger.info({ url: redactUrl(o.url) }, 'mqtt connected');
       client.publish(this.online.topic, this.online.payload, options(this.online));
+      // A clean session forgets subscriptions: every connect asks again.
+      for (const { subscription: s } of this.subscriptions) client.subscribe(s.filter, { qos: s.qos });
       this.emit('connected');
     });
+    client.on('message', (topic, payload) => this.deliver(topic, payload));
     client.on('close', () => this.onDown('connection closed'));
     client.on('error', (err) => {
       this.logger.warn({ err: err.message }, 'mqtt error');
@@ -107,6 +111,26 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.reconnectTimer = undefined;
       if (!this.stopping) this.client?.reconnect();
     }, delay);
+  }
+
+  /**
+   * Delivers every message matching `subscription` to `onMessage`, from now on and after every
+   * reconnect. A handler that throws is logged: a bad message from the network never ends the agent.
+   */
+  subscribe(subscription: Subscription, onMessage: (topic: string, payload: Buffer) => void): void {
+    this.subscriptions.push({ subscription, onMessage });
+    if (this.client?.connected) this.client.subscribe(subscription.filter, { qos: subscription.qos });
+  }
+
+  private deliver(topic: string, payload: Buffer): void {
+    for (const { subscription, onMessage } of this.subscriptions) {
+      if (!topicMatches(subscription.filter, topic)) continue;
+      try {
+        onMessage(topic, payload);
+      } catch (err) {
+        this.logger.error({ topic, err: (err as Error).message }, 'mqtt message handler failed');
+      }
+    }
   }
 
   /**

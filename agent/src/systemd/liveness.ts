@@ -12,6 +12,8 @@ export interface LivenessInput {
   lastProgressAt: number;
   mqttConnected: boolean;
   outboxDepth: number;
+  /** Cameras left out of `cameras` because their detection is switched off (Home Assistant's switch). */
+  detectionOff?: readonly string[];
 }
 
 /**
@@ -26,7 +28,9 @@ export function watchdogLiveness(input: LivenessInput): Liveness {
   const streaming = cameras.filter((c) => c.state === 'streaming').length;
   const stuck = cameras.length > 0 && now - input.lastProgressAt > input.withinMs;
   const down = cameras.filter((c) => c.state !== 'streaming').map((c) => `${c.name} ${c.state}`);
-  const parts = [cameras.length === 0 ? 'no cameras enabled' : `${streaming}/${cameras.length} cameras streaming${down.length ? ` (${down.join(', ')})` : ''}`];
+  const off = input.detectionOff ?? [];
+  const parts = [cameras.length === 0 ? (off.length ? 'no camera detecting' : 'no cameras enabled') : `${streaming}/${cameras.length} cameras streaming${down.length ? ` (${down.join(', ')})` : ''}`];
+  if (off.length) parts.push(`detection off: ${off.join(', ')}`);
   if (!inference.alive) parts.push(inference.reason ?? 'inference not answering');
   if (stuck) parts.push(`no frame processed for ${Math.round((now - input.lastProgressAt) / 1000)} s`);
   parts.push(input.mqttConnected ? 'mqtt connected' : 'mqtt away');

@@ -8,6 +8,7 @@ import { ALWAYS, bindAddress, byteSize, existingFile, filePath, logSection, name
 import { mqttSchema } from './mqtt.js';
 import { updateSchema } from './update.js';
 import { samplingSchema } from './sampling.js';
+import { homeAssistantSchema } from './homeassistant.js';
 
 /**
  * The agent's whole configuration, declared once. Every default is here (or, where it depends on
@@ -79,6 +80,7 @@ export function createConfigSchema(ctx: ConfigContext) {
       log: logSection.prefault({}),
       sampling: samplingSchema(ctx).prefault({}),
       update: updateSchema.prefault({}),
+      homeassistant: homeAssistantSchema.prefault({}),
     })
     .transform((config) => {
       // Defaults that depend on other values or on the machine are filled here, so the output
@@ -106,3 +108,4 @@ export type CameraSource = CameraConfig['source'];
 export type MqttConfig = AgentConfig['mqtt'];
 export type ModelConfig = AgentConfig['model'];
 export type AgentSamplingConfig = AgentConfig['sampling'];
+export type HomeAssistantConfig = AgentConfig['homeassistant'];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KestrelError } from '../util/errors.js';
-import { PAYLOAD_SCHEMAS, PAYLOAD_VERSIONS, type PayloadOf } from './payloads.js';
+import { PAYLOAD_FORMATS, PAYLOAD_SCHEMAS, PAYLOAD_VERSIONS, type PayloadOf, type VersionedTopicKind } from './payloads.js';
 import { TOPIC_KINDS, type TopicKind } from './topics.js';
 
 /**
@@ -12,9 +12,12 @@ import { TOPIC_KINDS, type TopicKind } from './topics.js';
 const MAX_ISSUES_IN_MESSAGE = 5;
 const utf8 = new TextDecoder();
 
-/** The text to publish for a payload (status is plain text; everything else JSON). */
+/** The text to publish for a payload: plain text kinds as they are (a count as decimal), JSON for the rest; an empty discovery payload stays empty. */
 export function encodePayload<K extends TopicKind>(kind: K, payload: PayloadOf<K>): string {
-  return kind === 'status' ? (payload as string) : JSON.stringify(payload);
+  const format = PAYLOAD_FORMATS[kind];
+  if (format === 'text') return String(payload);
+  if (format === 'foreign-json' && payload === '') return '';
+  return JSON.stringify(payload);
 }
 
 /**
@@ -26,13 +29,14 @@ export function parsePayload<K extends TopicKind>(kind: K, payload: Uint8Array |
   if (schema === undefined) throw new KestrelError('E_PAYLOAD', `unknown topic kind "${String(kind)}" (known: ${TOPIC_KINDS.join(', ')})`);
   const textValue = typeof payload === 'string' ? payload : utf8.decode(payload);
   let value: unknown = textValue;
-  if (kind !== 'status') {
+  const format = PAYLOAD_FORMATS[kind];
+  if (format === 'json' || (format === 'foreign-json' && textValue !== '')) {
     try {
       value = JSON.parse(textValue);
     } catch (err) {
       throw payloadError(kind, `not valid JSON (${(err as Error).message})`, []);
     }
-    checkVersion(kind as Exclude<TopicKind, 'status'>, value);
+    if (format === 'json') checkVersion(kind as VersionedTopicKind, value);
   }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -43,7 +47,7 @@ export function parsePayload<K extends TopicKind>(kind: K, payload: Uint8Array |
 }
 
 /** A version mismatch is reported as such, not as a pile of field errors from the wrong schema. */
-function checkVersion(kind: Exclude<TopicKind, 'status'>, value: unknown): void {
+function checkVersion(kind: VersionedTopicKind, value: unknown): void {
   const readable = PAYLOAD_VERSIONS[kind];
   const expected = readable.join(' or ');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -1,7 +1,7 @@
 import { KestrelError } from '../util/errors.js';
 import { encodePayload } from './codec.js';
 import type { PayloadOf } from './payloads.js';
-import { TOPIC_SPECS, topicFilter, type CameraTopicKind, type DeviceTopics, type TopicKind } from './topics.js';
+import { TOPIC_SPECS, topicFilter, type DeviceTopics, type TopicAddress, type TopicKind } from './topics.js';
 
 /**
  * The one way Kestrel builds what it publishes: (topic kind, payload of that kind) → topic,
@@ -19,13 +19,17 @@ export interface OutgoingMessage<K extends TopicKind = TopicKind> {
   readonly retain: boolean;
 }
 
+/** The rest of a topic a kind's payload cannot carry (a bare count names no camera): see TopicAddress. */
+export type AddressArgs<K extends TopicKind> = K extends keyof TopicAddress ? [at: TopicAddress[K]] : [];
+
 /**
  * The message for one payload. Per-camera kinds (events, detections) take the camera level of
- * the topic from the payload's own `camera`, so topic and payload cannot name different cameras.
- * Throws E_TOPIC when that camera name is not topic-safe.
+ * the topic from the payload's own `camera`, so topic and payload cannot name different cameras;
+ * kinds whose payload is a bare value (label counts, ON/OFF, discovery configs) take it from
+ * `at`, which the compiler asks for exactly for those kinds. Throws E_TOPIC when a name is not topic-safe.
  */
-export function outgoing<K extends TopicKind>(t: DeviceTopics, kind: K, payload: NoInfer<PayloadOf<K>>): OutgoingMessage<K> {
-  return withSpec(kind, topicOf(t, kind, payload), encodePayload(kind, payload));
+export function outgoing<K extends TopicKind>(t: DeviceTopics, kind: K, payload: NoInfer<PayloadOf<K>>, ...at: NoInfer<AddressArgs<K>>): OutgoingMessage<K> {
+  return withSpec(kind, topicOf(t, kind, payload, at[0] as TopicAddress[keyof TopicAddress] | undefined), encodePayload(kind, payload));
 }
 
 /**
@@ -42,8 +46,30 @@ function withSpec<K extends TopicKind>(kind: K, topic: string, payload: Buffer |
   return { kind, topic, payload, qos: spec.qos, retain: spec.retain };
 }
 
-function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: PayloadOf<K>): string {
-  if (kind !== 'events' && kind !== 'detections') return t[kind as Exclude<TopicKind, CameraTopicKind>];
+function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: PayloadOf<K>, at: TopicAddress[keyof TopicAddress] | undefined): string {
+  switch (kind) {
+    case 'status':
+    case 'state':
+    case 'stats':
+    case 'modelSet':
+    case 'modelState':
+    case 'keysSet':
+    case 'samples':
+    case 'haStatus':
+      return t[kind as 'status' | 'state' | 'stats' | 'modelSet' | 'modelState' | 'keysSet' | 'samples' | 'haStatus'];
+    case 'events':
+    case 'detections':
+      break;
+    default: {
+      // Only a caller the compiler does not check gets here without an address.
+      if (at === undefined) throw new KestrelError('E_TOPIC', `a ${kind} message needs its address (${kind === 'haDiscovery' ? 'component and object id' : 'camera'})`);
+      const a = at as Partial<TopicAddress['labelCount'] & TopicAddress['haDiscovery']>;
+      if (kind === 'labelCount') return t.labelCount(a.camera!, a.label!);
+      if (kind === 'detectSet') return t.detectSet(a.camera!);
+      if (kind === 'detectState') return t.detectState(a.camera!);
+      return t.haDiscovery(a.component!, a.objectId!);
+    }
+  }
   const camera = (payload as { camera?: unknown }).camera;
   // Only a caller the compiler does not check gets here without one; say so as the codec would.
   if (typeof camera !== 'string') {
@@ -62,7 +88,7 @@ export interface Subscription {
 
 /**
  * A subscription to one kind of topic across the fleet (or one device's, given `deviceId`), at
- * the kind's QoS from the table: the broker delivers at the lower of the publish and the
+ * the kind's QoS from the table (for Home Assistant's kinds `prefix` is the discovery prefix): the broker delivers at the lower of the publish and the
  * subscribe QoS, so asking for less than the table would silently downgrade delivery.
  */
 export function subscription(prefix: string, kind: TopicKind, deviceId?: string): Subscription {

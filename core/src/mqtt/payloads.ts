@@ -286,6 +286,83 @@ export const SampleSchema = z.object({
 });
 export type Sample = z.infer<typeof SampleSchema>;
 
+// ------------------------------------------------------------------ label and detect topics
+
+const onOff = z.enum(['ON', 'OFF']);
+
+/**
+ * `<prefix>/<device>/<camera>/<label>/count`: the number of open tracks of that label, as plain
+ * decimal text (what a Home Assistant sensor reads without a template).
+ */
+export const LabelCountSchema = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)$/, 'must be a whole number written in decimal')
+  .transform(Number)
+  .describe('the number of open tracks, e.g. "2"');
+export type LabelCount = z.output<typeof LabelCountSchema>;
+
+/** `<prefix>/<device>/<camera>/detect/set`: plain `ON` or `OFF` (Home Assistant's switch payloads). */
+export const DetectSetSchema = onOff;
+/** `<prefix>/<device>/<camera>/detect/state`, retained: whether the camera's frames go to inference. */
+export const DetectStateSchema = onOff;
+export type DetectSwitch = z.infer<typeof DetectSetSchema>;
+
+// ----------------------------------------------------------------------- Home Assistant
+
+/** `<discovery>/status`: Home Assistant's birth (`online`) and last will (`offline`). */
+export const HaStatusSchema = z.enum(['online', 'offline']);
+export type HaStatus = z.infer<typeof HaStatusSchema>;
+
+const haTopic = z.string().min(1);
+
+/**
+ * A Home Assistant MQTT discovery config, in Home Assistant's own format and key names (so no
+ * Kestrel `schema` field: Home Assistant's schema, documented at
+ * https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery and per platform, is the
+ * contract). Only the keys Kestrel writes are declared; which are required per component is
+ * checked against Home Assistant's documentation in test/agent/homeassistant-discovery.test.ts.
+ */
+export const HaEntityConfigSchema = z.object({
+  name: z.string().min(1),
+  unique_id: z.string().min(1),
+  /** Suggests the entity id (`binary_sensor.<object_id>`). */
+  object_id: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  device: z.object({
+    identifiers: z.array(z.string().min(1)).min(1),
+    name: z.string().min(1),
+    manufacturer: z.string().optional(),
+    model: z.string().optional(),
+    sw_version: z.string().optional(),
+  }),
+  /** Who wrote the config (Home Assistant logs it with discovery problems). */
+  origin: z.object({ name: z.string().min(1), sw_version: z.string().optional(), support_url: z.string().optional() }).optional(),
+  availability: z.array(z.object({ topic: haTopic, payload_available: z.string(), payload_not_available: z.string() })).min(1),
+  state_topic: haTopic.optional(),
+  /** A Home Assistant template turning the state topic's payload into the entity's state. */
+  value_template: z.string().min(1).optional(),
+  command_topic: haTopic.optional(),
+  payload_on: z.string().optional(),
+  payload_off: z.string().optional(),
+  state_on: z.string().optional(),
+  state_off: z.string().optional(),
+  device_class: z.string().optional(),
+  state_class: z.enum(['measurement', 'total', 'total_increasing']).optional(),
+  unit_of_measurement: z.string().optional(),
+  entity_category: z.enum(['config', 'diagnostic']).optional(),
+  icon: z.string().optional(),
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+  optimistic: z.boolean().optional(),
+});
+export type HaEntityConfig = z.infer<typeof HaEntityConfigSchema>;
+
+/**
+ * `<discovery>/<component>/<node>/<object>/config`, retained: an entity's config, or the empty
+ * payload that removes the entity (Home Assistant's documented way to delete a discovered entity).
+ */
+export const HaDiscoverySchema = z.union([z.literal(''), HaEntityConfigSchema]);
+export type HaDiscovery = z.infer<typeof HaDiscoverySchema>;
+
+
 // ------------------------------------------------------------------------------------ map
 
 /** The payload schema of every topic kind. */
@@ -299,11 +376,38 @@ export const PAYLOAD_SCHEMAS = {
   samples: SampleSchema,
   events: DetectionEventSchema,
   detections: FrameDetectionsSchema,
+  labelCount: LabelCountSchema,
+  detectSet: DetectSetSchema,
+  detectState: DetectStateSchema,
+  haStatus: HaStatusSchema,
+  haDiscovery: HaDiscoverySchema,
 } as const satisfies Record<TopicKind, z.ZodType>;
 
 export type PayloadOf<K extends TopicKind> = z.output<(typeof PAYLOAD_SCHEMAS)[K]>;
 
-type JsonTopicKind = Exclude<TopicKind, 'status'>;
+/**
+ * How each kind's payload is written: `text` (plain words or numbers, what Home Assistant reads
+ * without a template), `json` (Kestrel's JSON with a `schema` version), or `foreign-json` (a
+ * format someone else defines: Home Assistant's discovery configs; the empty payload removes).
+ */
+export const PAYLOAD_FORMATS = {
+  status: 'text',
+  state: 'json',
+  stats: 'json',
+  modelSet: 'json',
+  modelState: 'json',
+  keysSet: 'json',
+  samples: 'json',
+  events: 'json',
+  detections: 'json',
+  labelCount: 'text',
+  detectSet: 'text',
+  detectState: 'text',
+  haStatus: 'text',
+  haDiscovery: 'foreign-json',
+} as const satisfies Record<TopicKind, 'text' | 'json' | 'foreign-json'>;
+
+export type VersionedTopicKind = { [K in TopicKind]: (typeof PAYLOAD_FORMATS)[K] extends 'json' ? K : never }[TopicKind];
 
 /** The `schema` literals of a payload schema: one, or one per form of a union (manifests signed by one key or several). */
 function versionsOf(schema: z.ZodType): number[] {
@@ -312,11 +416,11 @@ function versionsOf(schema: z.ZodType): number[] {
 }
 
 /**
- * The `schema` versions this code reads, per JSON topic kind (status is plain text), read from
- * the schemas' `schema` literals so there is one place to bump a version.
+ * The `schema` versions this code reads, per versioned JSON topic kind, read from the schemas'
+ * `schema` literals so there is one place to bump a version.
  */
 export const PAYLOAD_VERSIONS = Object.fromEntries(
   Object.entries(PAYLOAD_SCHEMAS)
-    .filter(([kind]) => kind !== 'status')
+    .filter(([kind]) => PAYLOAD_FORMATS[kind as TopicKind] === 'json')
     .map(([kind, schema]) => [kind, versionsOf(schema as z.ZodType)]),
-) as unknown as Readonly<Record<JsonTopicKind, readonly number[]>>;
+) as unknown as Readonly<Record<VersionedTopicKind, readonly number[]>>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { KestrelError } from '../util/errors.js';
 
 /**
@@ -7,18 +8,49 @@ import { KestrelError } from '../util/errors.js';
  *   <prefix>/<device>/status | state | stats | samples        device topics
  *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
  *   <prefix>/<device>/<camera>/events | detections            per-camera topics
+ *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
+ *   <prefix>/<device>/<camera>/detect/set | detect/state       detection on/off (Home Assistant switch)
+ *   <discovery>/status                                         Home Assistant's birth and will
+ *   <discovery>/<component>/<node>/<object>/config             Home Assistant MQTT discovery
  *
  * The layout is unambiguous even for a camera named `model`: camera topics end in `events` or
- * `detections`, model topics in `set` or `state`.
+ * `detections`, model topics in `set` or `state`; of the four-level topics, counts end in
+ * `count` and the switch in `detect/set` or `detect/state`. There is deliberately no
+ * `<camera>/<label>` topic (Frigate's ON/OFF): a broker ACL that let a device write
+ * `<prefix>/<device>/+/+` would let it overwrite its own `model/set` and `keys/set`, the hub's retained word.
+ * Home Assistant's binary sensors read the count with a value_template instead.
  */
 
-export const TOPIC_KINDS = ['status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections'] as const;
+export const TOPIC_KINDS = [
+  'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections',
+  'labelCount', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
+] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 export type CameraTopicKind = 'events' | 'detections';
 
+/** Home Assistant entity platforms Kestrel announces (MQTT discovery's `<component>` level). */
+export const HA_COMPONENTS = ['binary_sensor', 'sensor', 'switch'] as const;
+export type HaComponent = (typeof HA_COMPONENTS)[number];
+
+/**
+ * Where a topic of a kind goes beyond what its payload says: the camera and label of a label
+ * topic (its payload is a bare count or ON/OFF), the entity of a discovery config.
+ */
+export interface TopicAddress {
+  labelCount: { camera: string; label: string };
+  detectSet: { camera: string };
+  detectState: { camera: string };
+  haDiscovery: { component: HaComponent; objectId: string };
+}
+
 export interface TopicSpec {
-  /** Topic levels after `<prefix>/<device>/` (`{camera}` marks the camera level). */
+  /**
+   * Topic levels after `<prefix>/<device>/` (`{camera}`, `{label}` mark those levels), or for
+   * `root: 'discovery'` after Home Assistant's discovery prefix (`{component}`, `{node}`, `{object}`).
+   */
   levels: readonly string[];
+  /** Home Assistant's topics live under its discovery prefix, not under the device. Default: device. */
+  root?: 'device' | 'discovery';
   /** The MQTT retain flag, named as mqtt.js's publish option is. */
   retain: boolean;
   qos: 0 | 1;
@@ -41,7 +73,21 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   samples: { levels: ['samples'], retain: false, qos: 1 },
   events: { levels: ['{camera}', 'events'], retain: false, qos: 1 },
   detections: { levels: ['{camera}', 'detections'], retain: false, qos: 0 },
+  // Not retained, as Frigate publishes its counts: a retained count outlives the agent that
+  // counted (a crash leaves "2 persons" forever). The agent resends every current value on each
+  // connect and on Home Assistant's birth message instead, so a subscriber is never long unknown.
+  labelCount: { levels: ['{camera}', '{label}', 'count'], retain: false, qos: 0 },
+  // A command is not retained (a retained OFF would switch detection off again at every start);
+  // the state is, so the switch shows the truth as soon as Home Assistant subscribes.
+  detectSet: { levels: ['{camera}', 'detect', 'set'], retain: false, qos: 1 },
+  detectState: { levels: ['{camera}', 'detect', 'state'], retain: true, qos: 1 },
+  haStatus: { levels: ['status'], root: 'discovery', retain: false, qos: 1 },
+  // Retained, as Home Assistant's discovery documentation asks: it reads them again when it restarts.
+  haDiscovery: { levels: ['{component}', '{node}', '{object}', 'config'], root: 'discovery', retain: true, qos: 1 },
 };
+
+/** Home Assistant's default discovery prefix. */
+export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 
 export interface DeviceTopics {
   readonly prefix: string;
@@ -55,14 +101,24 @@ export interface DeviceTopics {
   readonly samples: string;
   events(camera: string): string;
   detections(camera: string): string;
+  labelCount(camera: string, label: string): string;
+  detectSet(camera: string): string;
+  detectState(camera: string): string;
   /** Filter matching every topic of this device (`<prefix>/<device>/#`). */
   readonly all: string;
+  /** Home Assistant's discovery prefix and birth topic. */
+  readonly discoveryPrefix: string;
+  readonly haStatus: string;
+  /** This device's node id in discovery topics (`kestrel_<device>`, HA's allowed characters only). */
+  readonly haNodeId: string;
+  haDiscovery(component: HaComponent, objectId: string): string;
 }
 
 export interface ParsedTopic {
   deviceId: string;
   kind: TopicKind;
   camera?: string;
+  label?: string;
 }
 
 /**
@@ -103,12 +159,41 @@ export function assertTopicPrefix(prefix: string): string {
   return prefix;
 }
 
+/**
+ * A name as one part of a Home Assistant node or object id, which allow only `[a-zA-Z0-9_-]`.
+ * A name already of letters, digits and `-` stays as it is; any other name is folded to those
+ * characters and gets 8 hex digits of its SHA-256, so two names never share an id (`front door`
+ * and `front-door` differ) and `_` is free to join the parts.
+ */
+export function haIdPart(name: string): string {
+  if (/^[A-Za-z0-9-]+$/.test(name)) return name;
+  const folded = name.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return `${folded ? `${folded}-` : ''}${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * A device's node id in discovery topics: `kestrel_<device>`. The node id is a topic level of its
+ * own, so a device id of `[A-Za-z0-9_-]` (what the config allows) stays as it is, and a broker ACL
+ * can name it as `kestrel_%u`; any other id is folded by haIdPart.
+ */
+export function haNodeIdOf(deviceId: string): string {
+  return `kestrel_${/^[A-Za-z0-9_-]+$/.test(deviceId) ? deviceId : haIdPart(deviceId)}`;
+}
+
+export interface TopicsOptions {
+  /** Home Assistant's discovery prefix (default `homeassistant`). */
+  discoveryPrefix?: string;
+}
+
 /** The topics of one device. Throws E_TOPIC when the prefix, the device id or a camera name is not topic-safe. */
-export function topics(prefix: string, deviceId: string): DeviceTopics {
+export function topics(prefix: string, deviceId: string, options: TopicsOptions = {}): DeviceTopics {
   assertTopicPrefix(prefix);
   assertTopicLevel(deviceId, 'device id');
+  const discoveryPrefix = assertTopicPrefix(options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX);
   const base = `${prefix}/${deviceId}`;
-  const camera = (name: string, kind: CameraTopicKind): string => `${base}/${assertTopicLevel(name, 'camera name')}/${kind}`;
+  const cameraLevel = (name: string) => `${base}/${assertTopicLevel(name, 'camera name')}`;
+  const camera = (name: string, kind: CameraTopicKind): string => `${cameraLevel(name)}/${kind}`;
+  const haNodeId = haNodeIdOf(deviceId);
   return {
     prefix,
     deviceId,
@@ -121,19 +206,45 @@ export function topics(prefix: string, deviceId: string): DeviceTopics {
     samples: `${base}/samples`,
     events: (name) => camera(name, 'events'),
     detections: (name) => camera(name, 'detections'),
+    labelCount: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/count`,
+    detectSet: (name) => `${cameraLevel(name)}/detect/set`,
+    detectState: (name) => `${cameraLevel(name)}/detect/state`,
     all: `${base}/#`,
+    discoveryPrefix,
+    haStatus: `${discoveryPrefix}/status`,
+    haNodeId,
+    haDiscovery: (component, objectId) => {
+      if (!/^[A-Za-z0-9_-]+$/.test(objectId)) throw new KestrelError('E_TOPIC', `Home Assistant object id ${JSON.stringify(objectId)} may hold only letters, digits, "_" and "-"`);
+      return `${discoveryPrefix}/${component}/${haNodeId}/${objectId}/config`;
+    },
   };
 }
 
 /**
  * A subscription filter for one kind of topic across a fleet (`kestrel/+/state`,
- * `kestrel/+/+/events`, ...), or for one device when `deviceId` is given.
+ * `kestrel/+/+/events`, ...), or for one device when `deviceId` is given. For the kinds under
+ * Home Assistant's discovery prefix, `prefix` is that prefix (`homeassistant/status`; with
+ * `deviceId`, `homeassistant/+/kestrel_<device>/+/config` is that device's discovery configs).
  */
 export function topicFilter(prefix: string, kind: TopicKind, deviceId?: string): string {
   assertTopicPrefix(prefix);
   const device = deviceId === undefined ? '+' : assertTopicLevel(deviceId, 'device id');
-  const levels = TOPIC_SPECS[kind].levels.map((level) => (level === '{camera}' ? '+' : level));
-  return [prefix, device, ...levels].join('/');
+  const spec = TOPIC_SPECS[kind];
+  const node = deviceId === undefined ? '+' : haNodeIdOf(deviceId);
+  const levels = spec.levels.map((level) => (level === '{node}' ? node : level.startsWith('{') ? '+' : level));
+  return spec.root === 'discovery' ? [prefix, ...levels].join('/') : [prefix, device, ...levels].join('/');
+}
+
+/** Whether `topic` matches the subscription `filter` (MQTT's `+` and `#` wildcards). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
 }
 
 /** What a topic under `prefix` is, or null when it is not a Kestrel topic. */
@@ -152,5 +263,25 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
     if (second === 'events' || second === 'detections') return { deviceId, kind: second, camera: first };
   }
+  if (levels.length === 4) {
+    const third = levels[3];
+    if (second === 'detect' && third === 'set') return { deviceId, kind: 'detectSet', camera: first };
+    if (second === 'detect' && third === 'state') return { deviceId, kind: 'detectState', camera: first };
+    if (third === 'count') return { deviceId, kind: 'labelCount', camera: first, label: second };
+  }
   return null;
+}
+
+export type ParsedDiscoveryTopic = { kind: 'haStatus' } | { kind: 'haDiscovery'; component: HaComponent; nodeId: string; objectId: string };
+
+/** What a topic under Home Assistant's discovery prefix is (its status, or a config of a component Kestrel announces), or null. */
+export function parseDiscoveryTopic(discoveryPrefix: string, topic: string): ParsedDiscoveryTopic | null {
+  if (!topic.startsWith(`${discoveryPrefix}/`)) return null;
+  const levels = topic.slice(discoveryPrefix.length + 1).split('/');
+  if (levels.length === 1 && levels[0] === 'status') return { kind: 'haStatus' };
+  if (levels.length !== 4 || levels[3] !== 'config') return null;
+  const [component, nodeId, objectId] = levels;
+  if (!(HA_COMPONENTS as readonly string[]).includes(component)) return null;
+  if (!/^[A-Za-z0-9_-]+$/.test(nodeId) || !/^[A-Za-z0-9_-]+$/.test(objectId)) return null;
+  return { kind: 'haDiscovery', component: component as HaComponent, nodeId, objectId };
 }

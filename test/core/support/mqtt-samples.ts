@@ -130,4 +130,16 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   samples: sample,
   events: event,
   detections,
+  labelCount: 2,
+  detectSet: 'OFF',
+  detectState: 'ON',
+  haStatus: 'online',
+  haDiscovery: {
+    name: 'door person detected',
+    unique_id: 'kestrel_pi-1_door_person_detected',
+    device: { identifiers: ['kestrel_pi-1'], name: 'pi-1', manufacturer: 'Kestrel', model: 'Kestrel agent', sw_version: '0.1.0' },
+    availability: [{ topic: 'kestrel/pi-1/status', payload_available: 'online', payload_not_available: 'offline' }],
+    state_topic: 'kestrel/pi-1/door/person/count',
+    device_class: 'occupancy',
+  },
 };

@@ -12,6 +12,7 @@ import {
   TOPIC_KINDS,
   TOPIC_SPECS,
   topics,
+  type AddressArgs,
   type OutgoingMessage,
   type TopicKind,
 } from '@kestrel/core/mqtt/index';
@@ -19,8 +20,16 @@ import { event, SAMPLES, stats } from '../support/mqtt-samples.js';
 
 const t = topics('kestrel', 'pi-1');
 
+const ADDRESS: { [K in TopicKind]: AddressArgs<K> } = {
+  status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], samples: [], events: [], detections: [], haStatus: [],
+  labelCount: [{ camera: 'door', label: 'person' }],
+  detectSet: [{ camera: 'door' }],
+  detectState: [{ camera: 'door' }],
+  haDiscovery: [{ component: 'binary_sensor', objectId: 'door_person' }],
+};
+
 function build<K extends TopicKind>(kind: K): OutgoingMessage<K> {
-  return outgoing(t, kind, SAMPLES[kind]);
+  return outgoing(t, kind, SAMPLES[kind], ...ADDRESS[kind]);
 }
 
 test('every kind goes out on its topic with the table QoS and retain flag and a codec-encoded payload', () => {
@@ -34,6 +43,11 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     samples: t.samples,
     events: t.events('door'),
     detections: t.detections('door'),
+    labelCount: t.labelCount('door', 'person'),
+    detectSet: t.detectSet('door'),
+    detectState: t.detectState('door'),
+    haStatus: t.haStatus,
+    haDiscovery: t.haDiscovery('binary_sensor', 'door_person'),
   };
   for (const kind of TOPIC_KINDS) {
     const message = build(kind);
@@ -99,6 +113,12 @@ function typeErrors(): void {
   outgoing(t, 'telemetry', stats);
   // @ts-expect-error a message's QoS is the table's, not the caller's to change
   build('stats').qos = 1;
+  // @ts-expect-error a count names no camera: the address is required
+  outgoing(t, 'labelCount', 3);
+  // @ts-expect-error a count is a number, not text
+  outgoing(t, 'labelCount', '3', { camera: 'door', label: 'person' });
+  // @ts-expect-error events take their camera from the payload, not from an address
+  outgoing(t, 'events', event, { camera: 'door' });
 }
 void typeErrors;
 

@@ -5,9 +5,11 @@ import {
   encodePayload,
   parsePayload,
   payloadJsonSchemas,
+  PAYLOAD_FORMATS,
   PAYLOAD_VERSIONS,
   TOPIC_KINDS,
   type TopicKind,
+  type VersionedTopicKind,
 } from '@kestrel/core/mqtt/index';
 import { detections, event, manifest, SAMPLES, state, stats } from '../support/mqtt-samples.js';
 
@@ -33,10 +35,22 @@ test('status is plain text online/offline, as Home Assistant availability expect
   assert.match(parseError('status', 'maybe').message, /^invalid status payload: /);
 });
 
-test('every JSON payload carries its schema version', () => {
-  for (const kind of TOPIC_KINDS.filter((k) => k !== 'status')) {
-    assert.ok(PAYLOAD_VERSIONS[kind as Exclude<TopicKind, 'status'>].includes(JSON.parse(encodePayload(kind, SAMPLES[kind])).schema), kind);
+test('every Kestrel JSON payload carries its schema version; Home Assistant\'s configs carry none', () => {
+  for (const kind of TOPIC_KINDS.filter((k) => PAYLOAD_FORMATS[k] === 'json')) {
+    assert.ok(PAYLOAD_VERSIONS[kind as VersionedTopicKind].includes(JSON.parse(encodePayload(kind, SAMPLES[kind])).schema), kind);
   }
+  assert.equal(JSON.parse(encodePayload('haDiscovery', SAMPLES.haDiscovery)).schema, undefined);
+});
+
+test('label and detect payloads are plain text as Home Assistant reads them; an empty discovery payload stays empty', () => {
+  assert.equal(encodePayload('labelCount', 3), '3');
+  assert.equal(parsePayload('labelCount', Buffer.from('12')), 12);
+  for (const bad of ['', '-1', '1.5', '01', 'two', ' 3']) assert.equal(parseError('labelCount', bad).code, 'E_PAYLOAD', JSON.stringify(bad));
+  assert.equal(parsePayload('detectSet', 'OFF'), 'OFF');
+  for (const bad of ['on', 'TRUE', '', '{"state":"ON"}']) assert.match(parseError('detectSet', bad).message, /^invalid detectSet payload: /, bad);
+  assert.equal(encodePayload('haDiscovery', ''), '');
+  assert.equal(parsePayload('haDiscovery', Buffer.alloc(0)), '');
+  assert.match(parseError('haDiscovery', '{"name":"x"}').message, /^invalid haDiscovery payload: /);
 });
 
 test('a payload that is not JSON is an E_PAYLOAD error naming the topic kind', () => {
@@ -89,7 +103,8 @@ test('a JSON Schema is exported per topic kind, and it accepts the real payloads
     const schema = schemas[kind];
     assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema', kind);
     const validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
-    const value = kind === 'status' ? SAMPLES[kind] : JSON.parse(encodePayload(kind, SAMPLES[kind]));
+    // A text payload's schema describes the text itself (a count is "2").
+    const value = PAYLOAD_FORMATS[kind] === 'text' ? encodePayload(kind, SAMPLES[kind]) : JSON.parse(encodePayload(kind, SAMPLES[kind]));
     const result = validator.safeParse(value);
     assert.ok(result.success, `${kind}: ${JSON.stringify(result.error?.issues)}`);
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTopic, TOPIC_KINDS, TOPIC_SPECS, topicFilter, topics } from '@kestrel/core/mqtt/index';
+import { haIdPart, parseDiscoveryTopic, parseTopic, TOPIC_KINDS, TOPIC_SPECS, topicFilter, topicMatches, topics } from '@kestrel/core/mqtt/index';
 
 test('topics() builds every topic of the contract table', () => {
   const t = topics('kestrel', 'pi-1');
@@ -13,12 +13,18 @@ test('topics() builds every topic of the contract table', () => {
   assert.equal(t.events('front_door'), 'kestrel/pi-1/front_door/events');
   assert.equal(t.detections('front_door'), 'kestrel/pi-1/front_door/detections');
   assert.equal(t.all, 'kestrel/pi-1/#');
+  assert.equal(t.labelCount('front_door', 'person'), 'kestrel/pi-1/front_door/person/count');
+  assert.equal(t.detectSet('front_door'), 'kestrel/pi-1/front_door/detect/set');
+  assert.equal(t.detectState('front_door'), 'kestrel/pi-1/front_door/detect/state');
+  assert.equal(t.haStatus, 'homeassistant/status');
+  assert.equal(t.haDiscovery('binary_sensor', 'door_person'), 'homeassistant/binary_sensor/kestrel_pi-1/door_person/config');
+  assert.equal(topics('kestrel', 'pi-1', { discoveryPrefix: 'ha' }).haStatus, 'ha/status');
 });
 
 test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
   const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retain);
   // model/set is retained so a device that was offline during a push still gets the release.
-  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet']);
+  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'detectState', 'haDiscovery']);
   assert.equal(TOPIC_SPECS.events.qos, 1);
   assert.equal(TOPIC_SPECS.detections.qos, 0);
   assert.equal(TOPIC_SPECS.stats.qos, 0);
@@ -41,6 +47,37 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.samples), { deviceId: 'pi-1', kind: 'samples' });
   assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detections('yard')), { deviceId: 'pi-1', kind: 'detections', camera: 'yard' });
+  assert.deepEqual(parseTopic('kestrel', t.labelCount('yard', 'person')), { deviceId: 'pi-1', kind: 'labelCount', camera: 'yard', label: 'person' });
+  assert.deepEqual(parseTopic('kestrel', t.detectSet('yard')), { deviceId: 'pi-1', kind: 'detectSet', camera: 'yard' });
+  assert.deepEqual(parseTopic('kestrel', t.detectState('yard')), { deviceId: 'pi-1', kind: 'detectState', camera: 'yard' });
+  // A label named "detect" has its count beside the detect switch, never mistaken for it.
+  assert.deepEqual(parseTopic('kestrel', t.labelCount('yard', 'detect')), { deviceId: 'pi-1', kind: 'labelCount', camera: 'yard', label: 'detect' });
+  assert.deepEqual(parseDiscoveryTopic('homeassistant', t.haStatus), { kind: 'haStatus' });
+  assert.deepEqual(parseDiscoveryTopic('homeassistant', t.haDiscovery('switch', 'yard_detect')), { kind: 'haDiscovery', component: 'switch', nodeId: 'kestrel_pi-1', objectId: 'yard_detect' });
+  assert.equal(parseDiscoveryTopic('homeassistant', 'homeassistant/light/x/y/config'), null);
+});
+
+test('a label that is not topic-safe gets no count topic; a device id with "_" is its own node id', () => {
+  assert.throws(() => topics('kestrel', 'pi').labelCount('yard', 'car/truck'), { code: 'E_TOPIC', message: /label "car\/truck"/ });
+  // The ACL names the node as kestrel_%u, so the device id must appear unchanged.
+  assert.equal(topics('kestrel', 'pi_2').haNodeId, 'kestrel_pi_2');
+  assert.equal(topicFilter('homeassistant', 'haDiscovery', 'pi_2'), 'homeassistant/+/kestrel_pi_2/+/config');
+});
+
+test('Home Assistant id parts keep clean names and make every other name unique and allowed', () => {
+  assert.equal(haIdPart('front-door1'), 'front-door1');
+  const folded = ['front door', 'front_door', 'front.door', 'Front door'].map(haIdPart);
+  for (const id of folded) assert.match(id, /^front-door-[0-9a-f]{8}$|^Front-door-[0-9a-f]{8}$/);
+  assert.equal(new Set(folded).size, folded.length);
+  assert.match(haIdPart('ß'), /^[0-9a-f]{8}$/);
+  assert.equal(haIdPart('front door'), haIdPart('front door'), 'stable');
+});
+
+test('topicMatches follows MQTT wildcards', () => {
+  assert.ok(topicMatches('kestrel/pi/+/detect/set', 'kestrel/pi/yard/detect/set'));
+  assert.ok(!topicMatches('kestrel/pi/+/detect/set', 'kestrel/pi/yard/detect/state'));
+  assert.ok(topicMatches('homeassistant/#', 'homeassistant/switch/a/b/config'));
+  assert.ok(!topicMatches('homeassistant/status', 'homeassistant/status/x'));
 });
 
 test('a camera named "model" does not collide with the model topics', () => {
@@ -56,6 +93,7 @@ test('parseTopic returns null for topics that are not Kestrel topics', () => {
     'kestrel/pi',
     'kestrel/pi/unknown',
     'kestrel/pi/cam/unknown',
+    'kestrel/pi/cam/x/unknown',
     'kestrel/pi/model/other',
     'kestrel/pi/a/b/events',
     'kestrel//state',
@@ -82,4 +120,7 @@ test('topicFilter subscribes to one kind across the fleet or for one device', ()
   assert.equal(topicFilter('kestrel', 'events'), 'kestrel/+/+/events');
   assert.equal(topicFilter('kestrel', 'modelState', 'pi'), 'kestrel/pi/model/state');
   assert.equal(topicFilter('kestrel', 'detections', 'pi'), 'kestrel/pi/+/detections');
+  assert.equal(topicFilter('kestrel', 'detectSet', 'pi'), 'kestrel/pi/+/detect/set');
+  assert.equal(topicFilter('homeassistant', 'haStatus'), 'homeassistant/status');
+  assert.equal(topicFilter('homeassistant', 'haDiscovery', 'pi'), 'homeassistant/+/kestrel_pi/+/config');
 });

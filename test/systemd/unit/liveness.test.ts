@@ -35,3 +35,10 @@ test('no frame processed for a whole period, or inference not answering, starves
 test('with no camera enabled, only inference counts', () => {
   assert.equal(watchdogLiveness({ ...base, cameras: [], lastProgressAt: 0 }).alive, true);
 });
+
+test('cameras with detection switched off are named, and none detecting is not "no cameras enabled"', () => {
+  const r = watchdogLiveness({ ...base, cameras: [{ name: 'a', state: 'streaming' }], detectionOff: ['b'] });
+  assert.deepEqual(r, { alive: true, status: '1/1 cameras streaming; detection off: b; mqtt connected; outbox 0' });
+  const none = watchdogLiveness({ ...base, cameras: [], detectionOff: ['a', 'b'], lastProgressAt: 0 });
+  assert.deepEqual(none, { alive: true, status: 'no camera detecting; detection off: a, b; mqtt connected; outbox 0' });
+});
