@@ -4,7 +4,6 @@ import type { CameraConfig } from '@kestrel/config';
 import { EventLifecycle, type EventOptions, type OpenTrack, type TrackEvent } from './events.js';
 import { DetectionFilter } from './filter.js';
 import { Tracker, type Track } from './tracker.js';
-import { validateZones } from './zones.js';
 
 export interface ObjectTrackerOptions {
   camera: string;
@@ -86,18 +85,16 @@ export class ObjectTracker {
   }
 }
 
-/** What the config's types cannot say (options built by hand in tests and benches): names, zones, ranges. */
+/**
+ * What the config's types cannot say. Zones are the config's (checked there: points, names);
+ * `requiredZones` and the area range come from code, so they are checked here.
+ */
 function validate(o: ObjectTrackerOptions): void {
   const fail = (field: string, message: string) => new KestrelError('E_TRACK_OPTIONS', `camera "${o.camera}": ${field}: ${message}`, { camera: o.camera, field });
   if (typeof o.camera !== 'string' || o.camera.trim() === '') throw new KestrelError('E_TRACK_OPTIONS', `camera name must be a non-empty string, got ${JSON.stringify(o.camera)}`);
   const e = o.events ?? {};
   if (e.updateIntervalMs !== undefined && !(e.updateIntervalMs >= 0)) throw fail('events.updateIntervalMs', `must be ≥ 0, got ${e.updateIntervalMs}`);
   const named = (err: unknown) => new KestrelError('E_TRACK_OPTIONS', `camera "${o.camera}": ${(err as Error).message}`, { camera: o.camera });
-  try {
-    validateZones(o.filters.zones);
-  } catch (err) {
-    throw named(err);
-  }
   const names = new Set(o.filters.zones.map((z) => z.name));
   for (const z of e.requiredZones ?? []) {
     if (!names.has(z)) throw fail('events.requiredZones', `zone "${z}" is not defined (defined: ${[...names].join(', ') || 'none'})`);
