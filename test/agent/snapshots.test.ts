@@ -16,7 +16,7 @@ import { createLogger, parsePayload, type DetectionEvent } from '@kestrel/core';
 import { Agent } from '@kestrel/agent';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { freePort, uniquePrefix } from '../support/ports.js';
-import { waitFor } from './support/agent-process.js';
+import { metric, waitFor } from './support/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-snapshots-'));
 let broker: BrokerHandle | undefined;
@@ -131,6 +131,9 @@ test('the demo person\'s best picture: retained on MQTT, served over HTTP, maske
   assert.equal((await get(port, '/api/cameras/demo/snapshot/giraffe.jpg')).status, 404);
   assert.equal((await get(port, '/api/cameras/nosuch/snapshot/person.jpg')).status, 404);
   assert.equal((await get(port, '/api/cameras/demo/snapshot/person.jpg?bbox=maybe')).status, 400);
+  const metrics = (await get(port, '/metrics')).body.toString();
+  assert.ok((metric(metrics, 'kestrel_snapshots_total', { camera: 'demo', result: 'encoded' }) ?? 0) >= 1, 'encoded snapshots are counted');
+  assert.notEqual(metric(metrics, 'kestrel_snapshots_total', { camera: 'demo', result: 'dropped_busy' }), undefined, 'drops have their series');
 
   // 3. The person leaves (the demo's empty stretch): its end, and its clean picture kept as a sample.
   const ended = await waitFor('the person\'s end', 40_000, () => events.find((e) => e.type === 'end' && e.trackId === announced.trackId));

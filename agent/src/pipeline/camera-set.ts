@@ -201,7 +201,8 @@ export class CameraSet {
     const queues = this.deps.scheduler.stats();
     return [...this.cameras].map(([name, rt]) => {
       const s = rt.source.status();
-      return { name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0 };
+      const snapshots = rt.snapshots?.counters;
+      return { name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0, ...(snapshots && { snapshots: { ...snapshots } }) };
     });
   }
 
