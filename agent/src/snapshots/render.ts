@@ -35,7 +35,8 @@ export async function renderSnapshot(picture: CleanPicture, options: RenderOptio
   const { data, info } = await sharp(picture.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const [w, h] = [info.width, info.height];
   const box = toImage(picture.box, picture.frameSize, [w, h]);
-  if (options.drawBox) drawRect(data, w, h, box, Math.max(1, Math.round(Math.min(w, h) / 200)));
+  // At least 2 pixels: JPEG halves the colour resolution, and a 1-pixel line comes out faint.
+  if (options.drawBox) drawRect(data, w, h, box, Math.max(2, Math.round(Math.min(w, h) / 120)));
   let image = sharp(data, { raw: { width: w, height: h, channels: 3 } });
   if (options.crop) {
     const bw = box[2] - box[0];
