@@ -131,6 +131,7 @@ test('the demo person\'s best picture: retained on MQTT, served over HTTP, maske
   assert.equal((await get(port, '/api/cameras/demo/snapshot/giraffe.jpg')).status, 404);
   assert.equal((await get(port, '/api/cameras/nosuch/snapshot/person.jpg')).status, 404);
   assert.equal((await get(port, '/api/cameras/demo/snapshot/person.jpg?bbox=maybe')).status, 400);
+  assert.equal((await get(port, '/api/cameras/demo/snapshot/%E0%A4%A.jpg')).status, 400);
   const metrics = (await get(port, '/metrics')).body.toString();
   assert.ok((metric(metrics, 'kestrel_snapshots_total', { camera: 'demo', result: 'encoded' }) ?? 0) >= 1, 'encoded snapshots are counted');
   assert.notEqual(metric(metrics, 'kestrel_snapshots_total', { camera: 'demo', result: 'dropped_busy' }), undefined, 'drops have their series');

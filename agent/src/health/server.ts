@@ -69,7 +69,11 @@ export class HealthServer {
       }
       if (path === '/metrics') return send(res, 200, this.options.metricsContentType, await this.options.metrics(), req.method);
       const snapshot = this.options.snapshot && SNAPSHOT_ROUTE.exec(path);
-      if (snapshot) return await this.snapshot(req, res, decodeURIComponent(snapshot[1]), decodeURIComponent(snapshot[2]));
+      if (snapshot) {
+        const [camera, key] = [decoded(snapshot[1]), decoded(snapshot[2])];
+        if (camera === undefined || key === undefined) return send(res, 400, 'text/plain', 'bad %-escape in the path\n', req.method);
+        return await this.snapshot(req, res, camera, key);
+      }
       return send(res, 404, 'text/plain', 'not found: try /healthz or /metrics\n', req.method);
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message, path }, 'health endpoint failed');
@@ -94,6 +98,15 @@ export class HealthServer {
 }
 
 const FLAGS: Record<string, boolean | undefined> = { 1: true, true: true, 0: false, false: false };
+
+/** A path level with its %-escapes decoded; undefined for a malformed escape (a client's mistake, not a server error). */
+function decoded(level: string): string | undefined {
+  try {
+    return decodeURIComponent(level);
+  } catch {
+    return undefined;
+  }
+}
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, method: string | undefined, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
