@@ -2,13 +2,12 @@
 // broker): the best picture of the demo person arrives retained on <camera>/person/snapshot as a
 // JPEG of the picture region at the model's input size, the HTTP route serves it by label and by
 // event id (box drawn or not, whole or cropped), the privacy mask's area is black in it, and at
-// the person's end the clean picture is kept as a sample with reason `snapshot` for the hub.
+// the person's end the clean picture reaches a real hub process as a sample with reason `snapshot`.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import sharp from 'sharp';
 import { checkConfig, type LoadedConfig } from '@kestrel/config';
@@ -16,16 +15,19 @@ import { createLogger, parsePayload, type DetectionEvent } from '@kestrel/core';
 import { Agent } from '@kestrel/agent';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { freePort, uniquePrefix } from '../support/ports.js';
+import { startHub, type HubProcess } from '../deploy/support/hub-process.js';
 import { metric, waitFor } from './support/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-snapshots-'));
 let broker: BrokerHandle | undefined;
+let hub: HubProcess | undefined;
 let agent: Agent | undefined;
 let client: mqtt.MqttClient | undefined;
 after(async () => {
   await agent?.stop();
   await client?.endAsync(true);
   await broker?.stop();
+  await hub?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -52,8 +54,9 @@ function maxInRows(rgb: Buffer, width: number, y0: number, y1: number): number {
 const MASK_ROWS = 150;
 const PICTURE: [number, number] = [416, 234];
 
-test('the demo person\'s best picture: retained on MQTT, served over HTTP, masked, and kept for the hub at its end', { timeout: 120_000 }, async () => {
-  broker = await startBroker();
+test('the demo person\'s best picture: retained on MQTT, served over HTTP, masked, and on the hub after its end', { timeout: 120_000 }, async () => {
+  [broker, hub] = await Promise.all([startBroker(), startHub()]);
+  const token = await hub.token('snap-1');
   const prefix = uniquePrefix('snap');
   const deviceId = 'snap-1';
   const port = await freePort();
@@ -66,7 +69,10 @@ test('the demo person\'s best picture: retained on MQTT, served over HTTP, maske
       `http: { enabled: true, bind: "127.0.0.1:${port}" }`,
       'model: { threads: 1 }',
       // Strategies off: the only samples are snapshots.
-      'sampling: { enabled: true, strategies: { uncertainty: { enabled: false } } }',
+      'sampling:',
+      '  enabled: true',
+      '  strategies: { uncertainty: { enabled: false } }',
+      `  upload: { transport: http, url: "${hub.url}", token: "${token}", batchSize: 2, backoff: { minMs: 200, maxMs: 2000 } }`,
       'cameras:',
       '  - name: demo',
       '    source: { type: demo }',
@@ -139,18 +145,18 @@ test('the demo person\'s best picture: retained on MQTT, served over HTTP, maske
   // 3. The person leaves (the demo's empty stretch): its end, and its clean picture kept as a sample.
   const ended = await waitFor('the person\'s end', 40_000, () => events.find((e) => e.type === 'end' && e.trackId === announced.trackId));
   assert.equal((await get(port, `/api/cameras/demo/snapshot/${ended.trackId}.jpg`)).status, 200, 'an ended object\'s snapshot stays at the route');
-  const samples = await waitFor('a snapshot sample in the buffer', 10_000, () => {
-    const db = new Database(join(stateDir, 'samples', 'index.sqlite'), { readonly: true, fileMustExist: true });
-    try {
-      const rows = db.prepare("SELECT reasons, image_width, image_height, detections FROM samples WHERE reasons LIKE '%snapshot%'").all() as { reasons: string; image_width: number; image_height: number; detections: string }[];
-      return rows.length > 0 ? rows : undefined;
-    } finally {
-      db.close();
-    }
-  }, 200);
-  assert.deepEqual(JSON.parse(samples[0]!.reasons), ['snapshot']);
-  assert.deepEqual([samples[0]!.image_width, samples[0]!.image_height], PICTURE);
-  assert.ok((JSON.parse(samples[0]!.detections) as { label: string }[]).some((d) => d.label === 'person'), 'the person is among the pre-labels');
+  const stores = hub.stores();
+  const sample = await waitFor('the snapshot sample on the hub', 30_000, async () => (await stores.records.listSamples({ strategy: 'snapshot' })).samples[0], 300);
+  assert.deepEqual(sample.reasons, ['snapshot']);
+  assert.equal(sample.camera, 'demo');
+  assert.deepEqual(sample.imageSize, PICTURE);
+  assert.deepEqual(sample.frameSize, [1280, 720]);
+  assert.ok(sample.detections.some((d) => d.label === 'person'), 'the person is among the pre-labels');
+  const blob = await stores.blobs.get(sample.blobKey);
+  assert.deepEqual([(await sharp(blob!).metadata()).width, (await sharp(blob!).metadata()).height], PICTURE);
+  // The hub's copy is the clean picture: the mask's rows black there too.
+  const uploaded = await sharp(blob!).raw().toBuffer();
+  assert.ok(maxInRows(uploaded, PICTURE[0], 0, maskRows - 8) <= 12, 'masked rows are black in the uploaded picture');
 
   await agent.stop();
   agent = undefined;
