@@ -28,6 +28,7 @@ import { SystemdService } from './systemd/service.js';
 import { checkModelFile } from './util/preflight.js';
 import { logFfmpegChoice, resolveFfmpeg } from './source/index.js';
 import { HomeAssistantBridge } from './homeassistant/bridge.js';
+import { snapshotOutlet } from './publish/snapshot-outlet.js';
 
 export type { ReloadResult };
 
@@ -134,6 +135,7 @@ export class Agent {
       modelVersion: () => engine?.info?.meta.version ?? '0',
       stateDir: config.stateDir,
       sink: new MqttCameraSink({ topics: deviceTopics, publisher, link, metrics: this.metrics, publishDetections: m.publishDetections, logger: log, onEvent: (event) => homeAssistant?.event(event) }),
+      snapshots: snapshotOutlet({ topics: deviceTopics, link, sampler: () => running.sampler, modelVersion: () => engine?.info?.meta.version ?? '0', logger: log.child({ part: 'snapshots' }) }),
       scheduler: this.scheduler,
       metrics: this.metrics,
       logger: log,
@@ -187,7 +189,14 @@ export class Agent {
 
     // Up before the model loads, so a slow start (a TensorRT engine build) is visible as a 503.
     if (config.http.enabled) {
-      this.http = new HttpPart({ bind: config.http.bind, health: () => this.health(), metrics: () => this.metrics.render(), metricsContentType: this.metrics.contentType, logger: log.child({ part: 'http' }) });
+      this.http = new HttpPart({
+        bind: config.http.bind,
+        health: () => this.health(),
+        metrics: () => this.metrics.render(),
+        metricsContentType: this.metrics.contentType,
+        snapshot: async (camera, key, options) => (await cameras.snapshot(camera, key, options))?.jpeg,
+        logger: log.child({ part: 'http' }),
+      });
       await parts.start(this.http);
     }
 

@@ -132,11 +132,17 @@ async function runAgent(flags: AgentFlags): Promise<number> {
 function banner(agent: Pick<Agent, 'mqttUrl' | 'httpAddress' | 'modelInfo'>, config: AgentConfig): string {
   const url = new URL(agent.mqttUrl);
   const a = agent.httpAddress;
-  const http = a ? `Health and metrics: http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/healthz and /metrics\n` : '';
+  const base = a ? `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : '';
+  const http = a ? `Health and metrics: ${base}/healthz and /metrics\n` : '';
+  const snapshotting = config.cameras.find((c) => c.enabled && c.snapshots.enabled);
+  // Snapshots are JPEG bytes: a terminal shown them prints garbage, so the suggested command leaves them out.
+  const noJpeg = snapshotting ? ` -T '${config.mqtt.prefix}/${config.device.id}/+/+/snapshot'` : '';
+  const snapshots = a && snapshotting ? `Snapshots: ${base}/api/cameras/${encodeURIComponent(snapshotting.name)}/snapshot/<label or event id>.jpg\n` : '';
   return (
     `\nKestrel agent "${config.device.id}" is running (model ${agent.modelInfo?.meta.name ?? '?'} on ${agent.modelInfo?.provider}, broker ${redactUrl(agent.mqttUrl)}).\n` +
-    `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v\n` +
+    `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v${noJpeg}\n` +
     http +
+    snapshots +
     `Stop it with Ctrl-C.\n\n`
   );
 }

@@ -11,6 +11,8 @@ export interface MetricsSnapshot {
     sourceRestarts: number;
     /** Frames replaced by a newer one before inference took them. */
     framesSuperseded: number;
+    /** When the camera makes snapshots: JPEGs made, better pictures dropped while the encoder was busy, failures. */
+    snapshots?: { encoded: number; droppedBusy: number; failed: number };
   }>;
   inferenceUp: boolean;
   outbox?: { depth: number; bytes: number; droppedBudget: number; droppedAge: number; owner: object };
@@ -79,6 +81,7 @@ export class AgentMetrics {
   readonly samplesUploaded = this.counter('kestrel_samples_uploaded_total', 'Samples the hub confirmed', ['result']);
   readonly samplesBacklog = this.gauge('kestrel_samples_backlog', 'Kept samples waiting for upload', []);
   readonly samplesBufferBytes = this.gauge('kestrel_samples_buffer_bytes', 'Size of the sample buffer on disk (JPEGs)', []);
+  readonly snapshots = this.counter('kestrel_snapshots_total', 'Snapshot pictures per camera: encoded (a new best picture), dropped_busy (a better picture not taken while the encoder was busy), failed', ['camera', 'result']);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {
@@ -108,6 +111,11 @@ export class AgentMetrics {
     for (const c of s.cameras) {
       this.mirror(this.sourceRestarts, { camera: c.name }, c.owner, c.sourceRestarts);
       this.mirror(this.framesDropped, { camera: c.name, reason: 'superseded' }, c.owner, c.framesSuperseded);
+      if (c.snapshots) {
+        this.mirror(this.snapshots, { camera: c.name, result: 'encoded' }, c.owner, c.snapshots.encoded);
+        this.mirror(this.snapshots, { camera: c.name, result: 'dropped_busy' }, c.owner, c.snapshots.droppedBusy);
+        this.mirror(this.snapshots, { camera: c.name, result: 'failed' }, c.owner, c.snapshots.failed);
+      }
       this.cameraUp.set({ camera: c.name }, c.state === 'streaming' ? 1 : 0);
       for (const state of CAMERA_STATES) this.cameraState.set({ camera: c.name, state }, state === c.state ? 1 : 0);
     }

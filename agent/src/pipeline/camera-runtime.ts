@@ -10,6 +10,7 @@ import { OpenTracksFile } from '../track/open-tracks-file.js';
 import { endTracksLeftOpen, openTracksPath } from './restart-ends.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 import { PrivacyMask } from '../privacy/index.js';
+import { CameraSnapshots, type SnapshotOutlet } from '../snapshots/index.js';
 
 /**
  * Where a camera's results go, typed: events to the durable outbox, detections to telemetry. The
@@ -38,6 +39,8 @@ export interface CameraRuntimeDeps {
   logger: Logger;
   ffmpegPath?: string;
   sink: CameraSink;
+  /** Where the camera's snapshots go; none are made without it or with `snapshots.enabled: false`. */
+  snapshots?: SnapshotOutlet;
   onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
 }
@@ -61,6 +64,8 @@ export class CameraRuntime {
   private lastLoggedError?: string;
   private readonly privacy: PrivacyMask | undefined;
   private readonly openTracks: OpenTracksFile;
+  /** The best picture per reported object (`snapshots.enabled`). */
+  readonly snapshots: CameraSnapshots | undefined;
   /** The detector's score threshold: below the tracker's lowScore a detection serves nothing. */
   readonly lowScore: number;
 
@@ -78,6 +83,7 @@ export class CameraRuntime {
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
     this.privacy = PrivacyMask.forCamera(config.privacy, deps.logger);
+    this.snapshots = config.snapshots.enabled && deps.snapshots ? new CameraSnapshots(config.name, config.snapshots, deps.snapshots, deps.logger) : undefined;
     this.openTracks = new OpenTracksFile(openTracksPath(deps.stateDir, config.name), config.name, (err) =>
       deps.logger.warn({ err: err.message }, 'cannot keep the open tracks in the state folder; after a crash their end events will be missing'),
     );
@@ -137,9 +143,14 @@ export class CameraRuntime {
     for (const ev of events) sink.event(this.toPayload(ev, frame));
     // Right after the events are queued, so a crash leaves at most this frame's change unsaved.
     this.openTracks.save(this.tracker.openTracks(), this.tracker.openChanges, Date.now());
+    const wanted = this.config.filters.classes;
+    const confident = () => detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
+    if (this.snapshots) {
+      // The frame is masked by now (above, or on arrival): a picture copied from it shows no masked pixel.
+      this.snapshots.consider(frame, this.tracker.reportedInFrame(), confident());
+      for (const ev of events) if (ev.type === 'end') this.snapshots.end(ev.id);
+    }
     if (sink.wantsDetections) {
-      const wanted = this.config.filters.classes;
-      const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
       sink.detections({
         schema: 1,
         deviceId: this.deps.deviceId,
@@ -148,7 +159,7 @@ export class CameraRuntime {
         frameSize: [frame.geometry.srcWidth, frame.geometry.srcHeight],
         modelVersion: this.deps.modelVersion(),
         inferenceMs: Math.round(inferenceMs * 100) / 100,
-        detections: confident.map((d) => {
+        detections: confident().map((d) => {
           const trackId = this.tracker.trackIdOf(d);
           return { label: d.label, score: round3(d.score), box: roundBox(d.box), ...(trackId ? { trackId } : {}) };
         }),
@@ -165,7 +176,10 @@ export class CameraRuntime {
   /** Ends every open track (shutdown), so consumers see each object's `end`. */
   flush(): void {
     const at = this.lastFrameTime || Date.now();
-    for (const ev of this.tracker.flush(at)) this.deps.sink.event(this.toPayload(ev));
+    for (const ev of this.tracker.flush(at)) {
+      this.deps.sink.event(this.toPayload(ev));
+      this.snapshots?.end(ev.id);
+    }
     this.openTracks.clear();
   }
 

@@ -70,6 +70,14 @@ export class ObjectTracker {
     return this.tracker.active.filter((t) => t.confirmed && t.missed === 0);
   }
 
+  /** Reported tracks (a `new` and no `end` yet) matched in the latest frame, with their event life id: what a snapshot may show. */
+  reportedInFrame(): { trackId: string; label: string; score: number; box: Track['box'] }[] {
+    return this.visibleTracks().flatMap((t) => {
+      const trackId = this.lifecycle.lifeId(t.id);
+      return trackId ? [{ trackId, label: t.label, score: t.score, box: t.box }] : [];
+    });
+  }
+
   /** Tracks that have had their `new` and no `end` yet, as they stand now. */
   openTracks(): OpenTrack[] {
     return this.lifecycle.open();

@@ -142,6 +142,22 @@ const tracker = z.strictObject({
     }, ALWAYS),
 });
 
+// Defaults as a Frigate user expects them: on, box drawn, the whole picture (not the crop),
+// JPEG quality 70; the snapshots of ended objects stay at the HTTP route for an hour.
+const snapshots = z.strictObject({
+  enabled: z.boolean().default(true).describe('keep the best picture of each tracked object and publish it (retained) on <prefix>/<device>/<camera>/<label>/snapshot'),
+  drawBox: z.boolean().default(true).describe('draw the object\'s box on the published snapshot (the HTTP route takes ?bbox=0|1)'),
+  crop: z.boolean().default(false).describe('publish the object\'s box (with a margin) instead of the whole picture (the HTTP route takes ?crop=0|1)'),
+  quality: z.number().int().min(1).max(100).default(70).describe('JPEG quality, 1-100'),
+  retain: z
+    .strictObject({
+      minutes: z.number().positive().max(7 * 24 * 60).default(60).describe('how long the snapshot of an ended object stays at the HTTP route'),
+      count: positiveInt.max(1000).default(20).describe('at most this many ended objects\' snapshots are kept per camera (in memory), the oldest go first'),
+    })
+    .prefault({}),
+  upload: z.boolean().default(false).describe('send the best snapshot (clean, whole picture) to the hub with the object\'s `end`, as a sample with reason `snapshot` (needs sampling enabled with an upload transport)'),
+});
+
 const watchdog = z.strictObject({
   stallSeconds: z.number().min(1, 'must be at least 1 (seconds without a frame before the source restarts)').default(10).describe('restart the source when no frame arrived for this long'),
   // Capped low: a camera that comes back must stream again within seconds, not after a long backoff.
@@ -158,6 +174,7 @@ export function cameraSchema(ctx: ConfigContext) {
       filters: filters.prefault({}),
       privacy: privacy.prefault({}),
       tracker: tracker.prefault({}),
+      snapshots: snapshots.prefault({}),
       watchdog: watchdog.prefault({}),
       eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),
     })

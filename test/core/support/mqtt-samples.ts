@@ -131,6 +131,7 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   events: event,
   detections,
   labelCount: 2,
+  snapshot: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9]),
   detectSet: 'OFF',
   detectState: 'ON',
   haStatus: 'online',
