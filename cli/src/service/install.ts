@@ -47,10 +47,12 @@ export function planInstall(o: InstallOptions): Plan {
   const stateDir = resolve(o.stateDir);
   const unitDir = resolve(o.unitDir ?? SYSTEM_UNIT_DIR);
   const system = unitDir === SYSTEM_UNIT_DIR;
+  // realpath: a unit keeps working only with the real files, not an nvm or npx link that moves.
+  const node = realpathSync(process.execPath);
+  const entry = realpathSync(ENTRY);
   const unit = renderAgentUnit(readFileSync(TEMPLATE, 'utf8'), {
-    // realpath: a unit keeps working only with the real files, not an nvm or npx link that moves.
-    node: realpathSync(process.execPath),
-    entry: realpathSync(ENTRY),
+    node,
+    entry,
     config,
     stateDir,
     user: o.user,
@@ -92,8 +94,8 @@ export function planInstall(o: InstallOptions): Plan {
     },
   });
 
-  // PrivateTmp=yes gives the service its own empty /tmp: a config or state there would not be the one meant.
-  for (const [what, path] of [['config', config], ['state folder', stateDir]] as const) {
+  // PrivateTmp=yes gives the service its own empty /tmp: an install, config or state there is not seen.
+  for (const [what, path] of [['node', node], ['kestrel install', entry], ['config', config], ['state folder', stateDir]] as const) {
     if (/^\/(var\/)?tmp\//.test(path)) notes.push(`the ${what} ${path} is under /tmp, which the service does not see (PrivateTmp=yes): put it elsewhere`);
   }
   if (!existsSync(config)) notes.push(`${config} does not exist yet: write it (kestrel config schema, README) and check it with \`kestrel config check ${config}\``);
