@@ -96,6 +96,7 @@ const DEFAULT_MIN_SCORE = 0.35;
 const DEFAULT_LOW_SCORE = 0.1;
 const DEFAULT_START_SCORE = 0.5;
 const DEFAULT_STATIONARY_LOST_SECONDS = 30;
+const DEFAULT_RECHECK_SECONDS = 5;
 
 const filters = z.strictObject({
   classes: z.array(text).min(1, 'list at least one label, or leave classes out to keep every label').optional().describe('labels to report; all when left out'),
@@ -161,8 +162,9 @@ const motion = z.strictObject({
   recheckSeconds: z
     .number()
     .positive()
-    .max(3600)
-    .default(5)
+    // The health check takes inference that answered nothing for 15 s while frames arrive as hung.
+    .max(10, 'must be <= 10 (seconds): /healthz counts inference silent for 15 s while frames arrive as hung')
+    .default(DEFAULT_RECHECK_SECONDS)
     .describe('inference runs at least this often without motion (stationary objects); must be shorter than tracker.stationaryLostSeconds'),
 });
 
@@ -187,15 +189,9 @@ export function cameraSchema(ctx: ConfigContext) {
       eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),
     })
     .superRefine((value: unknown, ctx) => {
-      // The three score thresholds must nest: low (continue) <= filters.minScore (report) <= start.
       if (!isRecord(value)) return;
-      // A stationary track unseen between two rechecks would end although nothing moved.
-      if (isRecord(value.motion) && typeof value.motion.recheckSeconds === 'number') {
-        const lost = isRecord(value.tracker) && typeof value.tracker.stationaryLostSeconds === 'number' ? value.tracker.stationaryLostSeconds : DEFAULT_STATIONARY_LOST_SECONDS;
-        if (value.motion.recheckSeconds >= lost) {
-          ctx.addIssue({ code: 'custom', path: ['motion', 'recheckSeconds'], message: `must be < tracker.stationaryLostSeconds (${lost}), or a stationary object's track ends between two looks` });
-        }
-      }
+      checkRecheck(value, ctx);
+      // The three score thresholds must nest: low (continue) <= filters.minScore (report) <= start.
       if (!isRecord(value.tracker)) return;
       const minScore = isRecord(value.filters) && typeof value.filters.minScore === 'number' ? value.filters.minScore : DEFAULT_MIN_SCORE;
       const { lowScore, startScore } = value.tracker;
@@ -214,6 +210,26 @@ export function cameraSchema(ctx: ConfigContext) {
         startScore: camera.tracker.startScore ?? Math.max(DEFAULT_START_SCORE, camera.filters.minScore),
       },
     }));
+}
+
+/**
+ * With motion gating a stationary object is looked at only every `motion.recheckSeconds`: its
+ * track must outlive that unseen, or it would end (and come back as a new one) while nothing moved.
+ * The refinement sees the defaults filled in, so the error goes to the recheck either way.
+ */
+function checkRecheck(value: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const motion = isRecord(value.motion) ? value.motion : {};
+  const tracker = isRecord(value.tracker) ? value.tracker : {};
+  if (motion.enabled === false) return;
+  const recheck = typeof motion.recheckSeconds === 'number' ? motion.recheckSeconds : DEFAULT_RECHECK_SECONDS;
+  const lost = typeof tracker.stationaryLostSeconds === 'number' ? tracker.stationaryLostSeconds : DEFAULT_STATIONARY_LOST_SECONDS;
+  if (recheck >= lost) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['motion', 'recheckSeconds'],
+      message: `must be < tracker.stationaryLostSeconds (${lost}) while motion gating is on, or a stationary object's track ends between two looks (lower it, or raise tracker.stationaryLostSeconds)`,
+    });
+  }
 }
 
 /**
