@@ -71,6 +71,7 @@ async function runCamera(clip: string, privacy: Record<string, unknown>): Promis
     input: INPUT,
     deviceId: 'test',
     modelVersion: () => '1',
+    stateDir: join(dir, 'state'),
     logger: quiet,
     sink,
     onFrame: ({ frame }) => frames.push({ frame, scheduled: frame.data.slice() }),
