@@ -1,7 +1,7 @@
 // Motion gating inside a running agent (in this process): a still camera (a file looped in real
 // time: a person standing in a room) through CameraSet's gate, the real scheduler, worker and
 // MQTT. Skipped frames show in /metrics and the stats, motion boxes in the stats and the
-// detections payload, and the standing person is still reported.
+// detections payload, and the standing person is still reported. Motion sees the masked frame.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,43 +17,52 @@ import { freePort, uniquePrefix } from '../support/ports.js';
 import { Recorder, httpGet, metric, waitFor } from './support/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-motion-agent-'));
-let agent: Agent | undefined;
+const agents: Agent[] = [];
+const recorders: Recorder[] = [];
 let broker: BrokerHandle | undefined;
-let recorder: Recorder | undefined;
 after(async () => {
-  await agent?.stop();
-  await recorder?.close();
+  await Promise.all(agents.map((a) => a.stop()));
+  await Promise.all(recorders.map((r) => r.close()));
   await broker?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('a still camera: most frames skipped (metrics, stats), motion boxes reported, the standing person still has its event', { timeout: 120_000 }, async () => {
-  const clip = await makeClip('static', dir, { fps: 5, seconds: 12, ffmpegPath: resolveFfmpeg().path });
-  broker = await startBroker();
+/** An agent with one camera `hall` on a looped clip, extra camera lines appended; returns its /metrics port and MQTT prefix. */
+async function startAgent(id: string, clipPath: string, cameraLines: string[]): Promise<{ port: number; prefix: string }> {
+  broker ??= await startBroker();
   const prefix = uniquePrefix('motion');
   const port = await freePort();
-  recorder = new Recorder(broker.url, prefix);
-  await recorder.connect();
+  const rec = new Recorder(broker.url, prefix);
+  recorders.push(rec);
+  await rec.connect();
   const checked = checkConfig({
     text: [
-      'device: { id: still }',
+      `device: { id: ${id} }`,
       `mqtt: { url: "${broker.url}", prefix: ${prefix}, statsIntervalSeconds: 1, publishDetections: true }`,
-      `stateDir: "${join(dir, 'state')}"`,
+      `stateDir: "${join(dir, `state-${id}`)}"`,
       `http: { enabled: true, bind: "127.0.0.1:${port}" }`,
       'model: { threads: 1 }',
       'cameras:',
       '  - name: hall',
-      `    source: { type: file, path: "${clip.path}", loop: true, realtime: true }`,
+      `    source: { type: file, path: "${clipPath}", loop: true, realtime: true }`,
       '    fps: 5',
-      '    motion: { recheckSeconds: 2 }',
+      ...cameraLines,
     ].join('\n'),
   });
   assert.ok(checked.ok, JSON.stringify(checked.errors));
-  agent = new Agent(checked.config, { logger: createLogger('motion', { level: 'error' }), brokerConfigured: true, env: {} });
+  const agent = new Agent(checked.config, { logger: createLogger(id, { level: 'error' }), brokerConfigured: true, env: {} });
+  agents.push(agent);
   await agent.start();
+  return { port, prefix };
+}
 
-  const stats = () => recorder!.messages.filter((m) => m.topic === `${prefix}/still/stats`).map((m) => parsePayload('stats', m.payload) as Stats);
-  const hall = await waitFor('stats with 20 skipped frames', 90_000, () => stats().map((s) => s.cameras.hall).find((c) => (c?.framesSkipped ?? 0) >= 20), 200);
+const statsOf = (rec: Recorder, prefix: string, id: string) => rec.messages.filter((m) => m.topic === `${prefix}/${id}/stats`).map((m) => parsePayload('stats', m.payload) as Stats);
+
+test('a still camera: most frames skipped (metrics, stats), motion boxes reported, the standing person still has its event', { timeout: 120_000 }, async () => {
+  const clip = await makeClip('static', dir, { fps: 5, seconds: 12, ffmpegPath: resolveFfmpeg().path });
+  const { port, prefix } = await startAgent('still', clip.path, ['    motion: { recheckSeconds: 2 }']);
+  const recorder = recorders.at(-1)!;
+  const hall = await waitFor('stats with 20 skipped frames', 90_000, () => statsOf(recorder, prefix, 'still').map((s) => s.cameras.hall).find((c) => (c?.framesSkipped ?? 0) >= 20), 200);
   assert.ok(hall.framesProcessed < hall.framesIn / 2, `processed ${hall.framesProcessed} of ${hall.framesIn}`);
   assert.equal(typeof hall.motionBoxes, 'number');
 
@@ -67,4 +76,15 @@ test('a still camera: most frames skipped (metrics, stats), motion boxes reporte
   assert.ok(detections.every((d) => Array.isArray(d.motion)), 'each detections payload carries the frame\'s motion boxes');
   // Rechecks keep the stationary track: one `new` for the one person, no churn.
   assert.equal(news.filter((e) => e.label === 'person').length, 1);
+});
+
+test('motion is computed on the masked frame: people walking under a privacy mask over the whole picture are no motion', { timeout: 120_000 }, async () => {
+  const clip = await makeClip('entering', dir, { fps: 5, seconds: 26, ffmpegPath: resolveFfmpeg().path });
+  const { prefix } = await startAgent('masked', clip.path, ['    privacy: { masks: [{ polygon: [[0, 0], [1280, 0], [1280, 720], [0, 720]] }] }']);
+  const recorder = recorders.at(-1)!;
+  // From 3 s on someone walks across: without the mask every one of those frames would be motion.
+  const hall = await waitFor('stats after 40 frames', 90_000, () => statsOf(recorder, prefix, 'masked').map((s) => s.cameras.hall).find((c) => (c?.framesIn ?? 0) >= 40), 200);
+  assert.ok(hall.framesSkipped! >= hall.framesIn - 12, `skipped ${hall.framesSkipped} of ${hall.framesIn}: only the first frame and the rechecks go to inference`);
+  assert.equal(hall.motionBoxes, 0);
+  assert.deepEqual(recorder.events('masked', 'hall'), [], 'the model saw nothing either');
 });
