@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLED_MODEL_PATH, Detector } from '@kestrel/core';
 import { makeClip } from '@kestrel/agent/bench/motion/clips';
-import { compareNews, measureGating } from '@kestrel/agent/bench/motion/run';
+import { compareNews, measureGating, runMotionBench } from '@kestrel/agent/bench/motion/run';
 import { resolveFfmpeg } from '@kestrel/agent/source/ffmpeg-binary';
 
 let dir: string;
@@ -54,4 +54,11 @@ test('compareNews pairs arrivals by label in time order', () => {
   assert.deepEqual(compareNews([at('person', 1000), at('person', 5000)], [at('person', 1200), at('person', 5000)]), { lost: 0, maxDelayMs: 200 });
   assert.deepEqual(compareNews([at('person', 1000), at('car', 2000)], [at('person', 1000)]), { lost: 1, maxDelayMs: 0 });
   assert.deepEqual(compareNews([], []), { lost: 0, maxDelayMs: 0 });
+});
+
+test('kestrel bench motion refuses bad flags, naming them', async () => {
+  const flags = { seconds: '40', fps: '5', threads: '1' };
+  await assert.rejects(runMotionBench({ ...flags, seconds: '10' }), { code: 'E_USAGE', message: /--seconds/ });
+  await assert.rejects(runMotionBench({ ...flags, fps: '0' }), { code: 'E_USAGE', message: /--fps/ });
+  await assert.rejects(runMotionBench({ ...flags, threads: 'two' }), { code: 'E_USAGE', message: /--threads/ });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_MODEL_PATH, Detector, printJson, rgbToTensor, silentLogger, type DetectionEvent } from '@kestrel/core';
+import { BUNDLED_MODEL_PATH, Detector, KestrelError, printJson, rgbToTensor, silentLogger, type DetectionEvent } from '@kestrel/core';
 import { checkConfig, type CameraConfig } from '@kestrel/config';
 import { CameraRuntime } from '../../pipeline/camera-runtime.js';
 import { fileInput, readFrames, type Frame } from '../../source/index.js';
@@ -150,8 +150,9 @@ export async function runMotionBench(flags: MotionBenchFlags): Promise<void> {
   const seconds = Number(flags.seconds);
   const fps = Number(flags.fps);
   const threads = Number(flags.threads);
-  if (!(seconds >= 25)) throw new RangeError(`--seconds must be at least 25, got ${flags.seconds}`);
-  if (!(fps > 0 && fps <= 30)) throw new RangeError(`--fps must be in (0, 30], got ${flags.fps}`);
+  if (!(seconds >= 25 && seconds <= 600)) throw new KestrelError('E_USAGE', `--seconds: expected 25-600 (the entering clip's second person stands from 19 s), got "${flags.seconds}"`);
+  if (!(fps > 0 && fps <= 30)) throw new KestrelError('E_USAGE', `--fps: expected more than 0 and at most 30, got "${flags.fps}"`);
+  if (!(Number.isInteger(threads) && threads >= 0)) throw new KestrelError('E_USAGE', `--threads: expected a whole number (0: ONNX Runtime chooses), got "${flags.threads}"`);
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-motion-'));
   const detector = await Detector.load(flags.model ?? BUNDLED_MODEL_PATH, { providers: ['cpu'], ...(threads > 0 ? { threads } : {}) });
   try {
