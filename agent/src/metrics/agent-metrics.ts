@@ -58,6 +58,7 @@ export class AgentMetrics {
   readonly framesIn = this.counter('kestrel_frames_in_total', 'Frames read from the camera (after the fps limit)', ['camera']);
   readonly framesProcessed = this.counter('kestrel_frames_processed_total', 'Frames that went through inference, tracking and publishing', ['camera']);
   readonly framesDropped = this.counter('kestrel_frames_dropped_total', 'Frames not processed: superseded by a newer frame while inference was busy, or inference failed', ['camera', 'reason']);
+  readonly framesSkipped = this.counter('kestrel_frames_skipped_total', 'Frames kept from inference on purpose: motion gating (no_motion: nothing moved, no track needed the frame)', ['camera', 'reason']);
   readonly inferenceSeconds = new Histogram({ name: 'kestrel_inference_seconds', help: 'Inference time per frame (model run, in the worker)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly endToEndSeconds = new Histogram({ name: 'kestrel_end_to_end_seconds', help: 'Frame read from the camera until its events and detections were handed to MQTT/the outbox', labelNames: ['camera'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   // label: the model's class names, a bounded set (80 for COCO), so the series stay few.

@@ -1,6 +1,6 @@
 import {
   assertTopicLevel, roundBox, DEFAULT_PAD_VALUE,
-  type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
+  type Box, type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
 } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceStatus } from '../source/index.js';
@@ -11,6 +11,7 @@ import { endTracksLeftOpen, openTracksPath } from './restart-ends.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 import { PrivacyMask } from '../privacy/index.js';
 import { CameraSnapshots, type SnapshotOutlet } from '../snapshots/index.js';
+import { MotionGate, type GateDecision } from '../motion/index.js';
 
 /**
  * Where a camera's results go, typed: events to the durable outbox, detections to telemetry. The
@@ -66,6 +67,11 @@ export class CameraRuntime {
   private readonly openTracks: OpenTracksFile;
   /** The best picture per reported object (`snapshots.enabled`). */
   readonly snapshots: CameraSnapshots | undefined;
+  private readonly motion: MotionGate;
+  /** Motion boxes of frames on their way to inference, for their detections payload. */
+  private readonly motionOf = new WeakMap<Frame, Box[]>();
+  private motionBoxes?: number;
+  private skipped = 0;
   /** The detector's score threshold: below the tracker's lowScore a detection serves nothing. */
   readonly lowScore: number;
 
@@ -84,6 +90,7 @@ export class CameraRuntime {
     });
     this.privacy = PrivacyMask.forCamera(config.privacy, deps.logger);
     this.snapshots = config.snapshots.enabled && deps.snapshots ? new CameraSnapshots(config.name, config.snapshots, deps.snapshots, deps.logger) : undefined;
+    this.motion = new MotionGate(config.motion);
     this.openTracks = new OpenTracksFile(openTracksPath(deps.stateDir, config.name), config.name, (err) =>
       deps.logger.warn({ err: err.message }, 'cannot keep the open tracks in the state folder; after a crash their end events will be missing'),
     );
@@ -116,6 +123,26 @@ export class CameraRuntime {
     if (this.privacy?.beforeInference) this.privacy.apply(frame);
     this.deps.onFrame({ camera: this.config.name, frame, pipeline: this });
   };
+
+  /**
+   * Whether this frame is worth inference (motion gating). Called for frames that arrived with
+   * detection on, after the privacy masks were blanked: a masked area shows no motion when the
+   * model does not see it either, and with `maskBeforeInference: false` motion sees what the model sees.
+   */
+  gate(frame: Frame): GateDecision {
+    const decision = this.motion.decide(frame, frame.capturedAt, this.tracker.needsEveryFrame());
+    if (decision.motion) {
+      this.motionBoxes = decision.motion.boxes.length;
+      if (decision.infer) this.motionOf.set(frame, decision.motion.boxes);
+    }
+    if (!decision.infer) this.skipped++;
+    return decision;
+  }
+
+  /** Detection switched back on: the background and the recheck start again from the next frame. */
+  resumeDetection(): void {
+    this.motion.reset();
+  }
 
   private readonly onState = (status: SourceStatus): void => {
     if (status.state === this.lastState) return;
@@ -150,6 +177,7 @@ export class CameraRuntime {
       this.snapshots.consider(frame, this.tracker.reportedInFrame(), confident());
       for (const ev of events) if (ev.type === 'end') this.snapshots.end(ev.id);
     }
+    const motion = this.motionOf.get(frame);
     if (sink.wantsDetections) {
       sink.detections({
         schema: 1,
@@ -163,6 +191,7 @@ export class CameraRuntime {
           const trackId = this.tracker.trackIdOf(d);
           return { label: d.label, score: round3(d.score), box: roundBox(d.box), ...(trackId ? { trackId } : {}) };
         }),
+        ...(motion ? { motion: motion.map(roundBox) } : {}),
       });
     }
     // Frame read → handed to MQTT (the outbox for events): the agent's own latency.
@@ -228,6 +257,8 @@ export class CameraRuntime {
       framesDropped: droppedTotal,
       latencyMs: this.latency.percentiles(),
       queue,
+      framesSkipped: this.skipped,
+      ...(this.motionBoxes !== undefined ? { motionBoxes: this.motionBoxes } : {}),
     };
     this.fps = stats.fpsProcessed;
     this.lastFramesIn = framesIn;

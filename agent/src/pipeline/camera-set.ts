@@ -86,6 +86,7 @@ export class CameraSet {
     if (!this.switches.set(name, on)) return true;
     // The one frame that may wait in the scheduler still goes through (it cannot confirm a track on its own).
     if (!on) runtime.flush();
+    else runtime.resumeDetection();
     this.deps.onStateChange();
     return true;
   }
@@ -137,6 +138,11 @@ export class CameraSet {
           // Detection switched off: the frame is read (the source stays healthy) and goes no further.
           if (!this.switches.isOn(camera.name)) {
             deps.metrics.framesDropped.inc({ camera: camera.name, reason: 'detection_off' });
+            return;
+          }
+          // Motion gating: nothing moved and no track needs the frame.
+          if (!scheduled.pipeline.gate(scheduled.frame).infer) {
+            deps.metrics.framesSkipped.inc({ camera: camera.name, reason: 'no_motion' });
             return;
           }
           deps.scheduler.push(scheduled);

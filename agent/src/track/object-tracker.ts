@@ -78,6 +78,15 @@ export class ObjectTracker {
     });
   }
 
+  /**
+   * Whether a frame skipped now could cost an event or a track: a tentative track (waiting for
+   * its confirming sightings), a moving one, or a lost one that is not stationary (it must be
+   * found again, or end, within its short lost time). Stationary tracks can wait for a recheck.
+   */
+  needsEveryFrame(): boolean {
+    return this.tracker.active.some((t) => !t.stationary);
+  }
+
   /** Tracks that have had their `new` and no `end` yet, as they stand now. */
   openTracks(): OpenTrack[] {
     return this.lifecycle.open();

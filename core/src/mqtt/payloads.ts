@@ -162,6 +162,8 @@ export const FrameDetectionsSchema = z.object({
   modelVersion: text,
   inferenceMs: z.number().nonnegative().optional(),
   detections: z.array(FrameDetectionSchema),
+  /** Where the frame moved (motion detection), source pixels; absent when the camera's motion is off. */
+  motion: z.array(BoxSchema).optional(),
 });
 export type FrameDetections = z.infer<typeof FrameDetectionsSchema>;
 
@@ -179,6 +181,10 @@ export const CameraStatsSchema = z.object({
   latencyMs: PercentilesSchema,
   /** Frames waiting for inference (latest-frame-wins keeps this at 0 or 1). */
   queue: nonNegativeInt,
+  /** Frames motion gating kept from inference (nothing moved, no track needed them), since start. */
+  framesSkipped: nonNegativeInt.optional(),
+  /** Motion boxes in the camera's latest frame; absent when its motion detection is off. */
+  motionBoxes: nonNegativeInt.optional(),
 });
 export type CameraStats = z.infer<typeof CameraStatsSchema>;
 
