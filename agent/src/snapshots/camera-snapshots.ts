@@ -1,5 +1,5 @@
 import type { Box } from '@kestrel/core/image/letterbox';
-import type { Logger } from '@kestrel/core';
+import { iou, type Logger } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import type { Frame } from '../source/types.js';
 import { encodeRegionJpeg, pictureRegion } from '../sampling/frame-image.js';
@@ -112,7 +112,12 @@ export class CameraSnapshots {
       const base = {
         camera: this.camera, trackId: c.trackId, label: c.label, score: c.score, cut, box: [...c.box] as Box,
         frameTime: frame.capturedAt, frameSize: [g.srcWidth, g.srcHeight] as [number, number], imageSize: [region.width, region.height] as [number, number],
-        detections: detections.map((d) => ({ label: d.label, score: d.score, box: [...d.box] as Box })),
+        // The object itself is always a pre-label: its track may be carried by a detection below
+        // minScore in this frame (ByteTrack's low-score stage), which the confident list leaves out.
+        detections: [
+          ...detections.map((d) => ({ label: d.label, score: d.score, box: [...d.box] as Box })),
+          ...(detections.some((d) => d.label === c.label && iou(d.box, c.box) >= 0.5) ? [] : [{ label: c.label, score: c.score, box: [...c.box] as Box }]),
+        ],
         hash: dhashRgb(pixels, frame.width, region),
       };
       this.pending++;
