@@ -5,6 +5,7 @@ import { closeStores, openStores, removeOrphanBlobs, type HubStores } from '../s
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import { describeBlobs, describeRecords } from '@kestrel/config/schema/hub-stores';
 import { FleetListener, type FleetStats } from './fleet.js';
+import { replicaName } from './replica.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
@@ -49,7 +50,7 @@ export class Hub {
     const actualPort = typeof address === 'object' && address ? address.port : port;
     this.url = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     if (config.mqtt.enabled) {
-      this.fleet = new FleetListener({ config: config.mqtt, records: stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
+      this.fleet = new FleetListener({ config: config.mqtt, replica: replicaName(config.replica), records: stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
       this.fleet.start();
     }
     logger.info({ url: this.url, records: describeRecords(config.records), blobs: describeBlobs(config.blobs), mqtt: config.mqtt.enabled }, 'hub started');
