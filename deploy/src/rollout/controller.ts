@@ -23,7 +23,8 @@ export interface RolloutRecord {
   finishedAt?: number;
   status: 'running' | 'completed' | 'aborted';
   reason?: string;
-  waves: { devices: string[]; results: Record<string, DeviceResult> }[];
+  /** Hub-run rollouts also say when each wave's manifest went out and when the wave was judged. */
+  waves: { devices: string[]; results: Record<string, DeviceResult>; sentAt?: number; finishedAt?: number }[];
   /** Devices sent a signed rollback when the rollout aborted, by the release they went back to. */
   rolledBack?: Record<string, string>;
   /** Devices in waves never started (the abort stopped the rollout before them). */
