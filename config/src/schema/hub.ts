@@ -45,17 +45,6 @@ function mqtt(ctx: ConfigContext) {
 export function createHubConfigSchema(ctx: ConfigContext) {
   return z
     .strictObject({
-      replica: text
-        .max(27)
-        .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "."')
-        .optional()
-        .describe('this replica\'s name (default: the host name): the MQTT client id suffix and the rollout lease holder; set it when several replicas run on one host'),
-      rollouts: z
-        .strictObject({
-          leaseSeconds: z.number().min(1).max(300).default(6).describe('how long a replica\'s claim on a rollout lasts unless renewed (it renews every tickMs); another replica takes over a claim that expired'),
-          tickMs: z.number().int().min(100).max(60_000).default(1000).describe('how often a replica looks for rollouts to drive and advances them'),
-        })
-        .prefault({}),
       bind: bindAddress.default(DEFAULT_HUB_BIND).describe('host:port of the HTTP(S) API; 0.0.0.0:8470 for devices on other machines'),
       dataDir: filePath(ctx).default(resolve(ctx.baseDir, 'hub-data')).describe('where the database and the blob folder live by default (default: hub-data beside the config file)'),
       records: recordsSchema(ctx),
@@ -81,6 +70,17 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         })
         .prefault({}),
       mqtt: mqtt(ctx).prefault({}),
+      replica: text
+        .max(27)
+        .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "."')
+        .optional()
+        .describe('this replica\'s name (default: the host name): the MQTT client id suffix and the rollout lease holder; set it when several replicas run on one host'),
+      rollouts: z
+        .strictObject({
+          leaseSeconds: z.number().min(1).max(300).default(6).describe('how long a replica\'s claim on a rollout lasts unless renewed (it renews every tickMs); another replica takes over a claim that expired'),
+          tickMs: z.number().int().min(100).max(60_000).default(1000).describe('how often a replica looks for rollouts to drive and advances them'),
+        })
+        .prefault({}),
       review: z
         .strictObject({
           classes: z
