@@ -26,8 +26,9 @@ import { InferenceLiveness } from './health/inference-liveness.js';
 import { createNotifier } from './systemd/sd-notify.js';
 import { SystemdService } from './systemd/service.js';
 import { checkModelFile } from './util/preflight.js';
-import { resolveFfmpeg, ffmpegVersionLine, type FfmpegBinary } from './source/index.js';
+import { logFfmpegChoice, resolveFfmpeg } from './source/index.js';
 import { HomeAssistantBridge } from './homeassistant/bridge.js';
+import { snapshotOutlet } from './publish/snapshot-outlet.js';
 
 export type { ReloadResult };
 
@@ -134,6 +135,7 @@ export class Agent {
       modelVersion: () => engine?.info?.meta.version ?? '0',
       stateDir: config.stateDir,
       sink: new MqttCameraSink({ topics: deviceTopics, publisher, link, metrics: this.metrics, publishDetections: m.publishDetections, logger: log, onEvent: (event) => homeAssistant?.event(event) }),
+      snapshots: snapshotOutlet({ topics: deviceTopics, link, sampler: () => running.sampler, modelVersion: () => engine?.info?.meta.version ?? '0', logger: log.child({ part: 'snapshots' }) }),
       scheduler: this.scheduler,
       metrics: this.metrics,
       logger: log,
@@ -187,7 +189,14 @@ export class Agent {
 
     // Up before the model loads, so a slow start (a TensorRT engine build) is visible as a 503.
     if (config.http.enabled) {
-      this.http = new HttpPart({ bind: config.http.bind, health: () => this.health(), metrics: () => this.metrics.render(), metricsContentType: this.metrics.contentType, logger: log.child({ part: 'http' }) });
+      this.http = new HttpPart({
+        bind: config.http.bind,
+        health: () => this.health(),
+        metrics: () => this.metrics.render(),
+        metricsContentType: this.metrics.contentType,
+        snapshot: async (camera, key, options) => (await cameras.snapshot(camera, key, options))?.jpeg,
+        logger: log.child({ part: 'http' }),
+      });
       await parts.start(this.http);
     }
 
@@ -211,7 +220,7 @@ export class Agent {
     log.info({ model: info.meta.name, version: info.meta.version, provider: info.provider, skipped: info.skippedProviders.map((s) => `${s.provider}: ${s.reason}`) }, 'model loaded');
     this.metrics.setInfo({ version: KESTREL_VERSION, device: config.device.id, model: info.meta.name ?? 'model', modelVersion: info.meta.version ?? '0', provider: info.provider });
 
-    await logFfmpeg(ffmpeg, log);
+    await logFfmpegChoice(ffmpeg, log);
     await parts.start({ name: 'cameras', start: () => cameras.startAll(config.cameras), stop: () => cameras.stopAll(), degraded: () => cameras.degraded() });
 
     if (config.homeassistant.enabled) {
@@ -324,16 +333,6 @@ export class Agent {
     // Before the cameras exist the STATUS line would say nothing useful ("loading model" stands).
     if (this.loop && this.status) this.systemd.status(this.status.liveness(this.systemd.watchdogMs ?? Number.POSITIVE_INFINITY).status);
   }
-}
-
-/** Once at start: which ffmpeg the cameras run, from where, and its version (a missing one is said plainly). */
-async function logFfmpeg(ffmpeg: FfmpegBinary, log: Logger): Promise<void> {
-  if (ffmpeg.origin === 'missing') {
-    log.warn('ffmpeg not found on PATH and no bundled binary for this platform: install ffmpeg (e.g. apt install ffmpeg), or set KESTREL_FFMPEG to its path');
-    return;
-  }
-  const version = await ffmpegVersionLine(ffmpeg.path);
-  log.info({ path: ffmpeg.path, from: ffmpeg.origin, version: version ?? 'did not run' }, 'ffmpeg');
 }
 
 /** How the worker loads a model: the config's providers and threads, metadata the model may lack. */

@@ -4,6 +4,7 @@ import type { AgentConfig } from '@kestrel/config';
 import type { PipelineBenchFlags } from './bench/pipeline.js';
 import type { Agent } from './agent.js';
 import type { TrackBenchFlags } from './bench/track/run.js';
+import type { MotionBenchFlags } from './bench/motion/run.js';
 
 interface AgentFlags {
   config?: string;
@@ -11,7 +12,7 @@ interface AgentFlags {
   logLevel?: string;
 }
 
-/** `kestrel agent`, `kestrel bench pipeline` and `kestrel bench track`. Heavy modules load inside the actions. */
+/** `kestrel agent`, `kestrel bench pipeline`, `kestrel bench track` and `kestrel bench motion`. Heavy modules load inside the actions. */
 export function registerAgentCommands(program: Command): void {
   const bench = program.command('bench').description('benchmarks (ratios taken in one run)');
   bench
@@ -38,6 +39,19 @@ export function registerAgentCommands(program: Command): void {
     .action(action(async (flags: TrackBenchFlags) => {
       const { runTrackBench } = await import('./bench/track/run.js');
       return runTrackBench(flags);
+    }));
+
+  bench
+    .command('motion')
+    .description('motion-gated detection: inference calls and CPU with gating on vs off on a still camera, and `new` events on a clip where people enter')
+    .option('-m, --model <path>', 'ONNX model (default: the bundled detector)')
+    .option('--seconds <n>', 'length of each clip (at least 25)', '40')
+    .option('--fps <n>', 'camera frame rate', '5')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', '1')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (flags: MotionBenchFlags) => {
+      const { runMotionBench } = await import('./bench/motion/run.js');
+      return runMotionBench(flags);
     }));
 
   program
@@ -132,11 +146,17 @@ async function runAgent(flags: AgentFlags): Promise<number> {
 function banner(agent: Pick<Agent, 'mqttUrl' | 'httpAddress' | 'modelInfo'>, config: AgentConfig): string {
   const url = new URL(agent.mqttUrl);
   const a = agent.httpAddress;
-  const http = a ? `Health and metrics: http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}/healthz and /metrics\n` : '';
+  const base = a ? `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}` : '';
+  const http = a ? `Health and metrics: ${base}/healthz and /metrics\n` : '';
+  const snapshotting = config.cameras.find((c) => c.enabled && c.snapshots.enabled);
+  // Snapshots are JPEG bytes: a terminal shown them prints garbage, so the suggested command leaves them out.
+  const noJpeg = snapshotting ? ` -T '${config.mqtt.prefix}/${config.device.id}/+/+/snapshot'` : '';
+  const snapshots = a && snapshotting ? `Snapshots: ${base}/api/cameras/${encodeURIComponent(snapshotting.name)}/snapshot/<label or event id>.jpg\n` : '';
   return (
     `\nKestrel agent "${config.device.id}" is running (model ${agent.modelInfo?.meta.name ?? '?'} on ${agent.modelInfo?.provider}, broker ${redactUrl(agent.mqttUrl)}).\n` +
-    `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v\n` +
+    `Watch its messages:\n  mosquitto_sub -h ${url.hostname} -p ${url.port || 1883} -t '${config.mqtt.prefix}/${config.device.id}/#' -v${noJpeg}\n` +
     http +
+    snapshots +
     `Stop it with Ctrl-C.\n\n`
   );
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { KESTREL_VERSION } from '@kestrel/core';
 import { registerDetectCommand } from './commands/detect.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerServiceCommands } from './commands/service.js';
 
 /**
  * Each part registers its own commands. A part is imported only when one of its commands runs
@@ -58,6 +59,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .enablePositionalOptions();
   registerDetectCommand(program);
   registerImportCommands(program);
+  registerServiceCommands(program);
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   const owner = PARTS.find((p) => first !== undefined && p.commands.includes(first));
   for (const part of owner ? [owner] : PARTS) await registerPart(program, part);

@@ -45,7 +45,7 @@ test('the bundled ffmpeg streams the demo camera at the model size, as letterbox
   const caps = await ffmpegCapabilities(path);
   assert.ok(caps.major >= 4 && caps.major < 99, `a release number, not "new": ${JSON.stringify(caps)}`);
   const log = problems();
-  const source = createSource({ camera: 'demo', source: { kind: 'demo' }, output: { width: 416, height: 416, fps: 5 }, ffmpegPath: path, logger: log.logger });
+  const source = createSource({ camera: 'demo', source: { type: 'demo' }, output: { width: 416, height: 416, fps: 5 }, ffmpegPath: path, logger: log.logger });
   sources.push(source);
   await source.start();
   const streaming = await waitForStatus(source, (s) => s.state === 'streaming', 20_000, 'streaming');
@@ -67,7 +67,7 @@ test('the bundled ffmpeg decodes an H.264 file to the end', { timeout: 60_000 },
   const clip = join(dir, 'clip.mp4');
   execFileSync(path, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);
   const log = problems();
-  const source = createSource({ camera: 'clip', source: { kind: 'file', path: clip }, output: { width: 64, height: 64 }, ffmpegPath: path, logger: log.logger });
+  const source = createSource({ camera: 'clip', source: { type: 'file', path: clip }, output: { width: 64, height: 64 }, ffmpegPath: path, logger: log.logger });
   sources.push(source);
   let frames = 0;
   source.on('frame', () => frames++);

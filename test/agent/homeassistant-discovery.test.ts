@@ -25,6 +25,7 @@ import { Recorder, cleanUp, startAgentProcess, stopAgent, waitFor, type AgentPro
 // https://www.home-assistant.io/integrations/binary_sensor.mqtt/  (required: state_topic)
 // https://www.home-assistant.io/integrations/sensor.mqtt/         (required: state_topic)
 // https://www.home-assistant.io/integrations/switch.mqtt/         (required: command_topic)
+// https://www.home-assistant.io/integrations/camera.mqtt/         (required: topic; image_encoding optional, raw bytes without it)
 // The known keys are the variables those pages list (plus `origin`, from the discovery page): a
 // key outside them is one Home Assistant would drop or refuse, i.e. a typo here.
 const COMMON_KEYS = [
@@ -44,6 +45,10 @@ const COMPONENTS = {
   switch: {
     required: ['command_topic'],
     known: [...COMMON_KEYS, 'command_template', 'command_topic', 'device_class', 'optimistic', 'payload_off', 'payload_on', 'retain', 'state_off', 'state_on', 'state_topic', 'value_template'],
+  },
+  camera: {
+    required: ['topic'],
+    known: [...COMMON_KEYS, 'image_encoding', 'topic'],
   },
 } as const;
 const DEVICE_KEYS = ['configuration_url', 'connections', 'hw_version', 'identifiers', 'manufacturer', 'model', 'model_id', 'name', 'serial_number', 'suggested_area', 'sw_version', 'via_device'];
@@ -132,11 +137,11 @@ test('Home Assistant discovery: documented keys, stable unique ids, availability
   const t = (rest: string) => `${prefix}/${deviceId}/${rest}`;
   const d = (component: string, objectId: string) => `${discovery}/${component}/${node}/${objectId}/config`;
   const expected = [
-    d('binary_sensor', 'front_person_detected'), d('sensor', 'front_person_count'),
-    d('binary_sensor', 'front_car_detected'), d('sensor', 'front_car_count'),
+    d('binary_sensor', 'front_person_detected'), d('sensor', 'front_person_count'), d('camera', 'front_person_snapshot'),
+    d('binary_sensor', 'front_car_detected'), d('sensor', 'front_car_count'), d('camera', 'front_car_snapshot'),
     d('switch', 'front_detect'),
     // yard has filters.classes [person]: its entities are for person only.
-    d('binary_sensor', 'yard_person_detected'), d('sensor', 'yard_person_count'),
+    d('binary_sensor', 'yard_person_detected'), d('sensor', 'yard_person_count'), d('camera', 'yard_person_snapshot'),
     d('switch', 'yard_detect'),
   ].sort();
 
@@ -168,6 +173,7 @@ test('Home Assistant discovery: documented keys, stable unique ids, availability
   assert.equal(cfg.get('front_person_detected')!.state_topic, t('front/person/count'));
   assert.equal(cfg.get('front_person_detected')!.device_class, 'occupancy');
   assert.equal(cfg.get('front_person_count')!.state_topic, t('front/person/count'));
+  assert.equal(cfg.get('front_person_snapshot')!.topic, t('front/person/snapshot'));
   assert.equal(cfg.get('front_detect')!.command_topic, t('front/detect/set'));
   assert.equal(cfg.get('front_detect')!.state_topic, t('front/detect/state'));
   const uniqueIds = [...first.values()].map((c) => c.config.unique_id);
@@ -248,13 +254,13 @@ test('Home Assistant discovery: documented keys, stable unique ids, availability
   assert.equal(lastPayload(rec, t('status')), 'offline');
   const restartAt = save(['front'], '[person]');
   agent = startAgentProcess(configPath);
-  const carTopics = [d('binary_sensor', 'front_car_detected'), d('sensor', 'front_car_count')];
+  const carTopics = [d('binary_sensor', 'front_car_detected'), d('sensor', 'front_car_count'), d('camera', 'front_car_snapshot')];
   await waitFor('leftover car entities removed on start', 60_000, () => (carTopics.every((topic) => haRec.messages.some((m) => m.topic === topic && m.payload === '' && m.at >= restartAt)) ? true : undefined));
   const finalIds = byId(await waitFor('front configs after the restart', 10_000, () => {
     const c = configsOf(haRec, discovery, restartAt);
-    return c.size >= 3 ? c : undefined;
+    return c.size >= 4 ? c : undefined;
   }));
-  assert.deepEqual([...finalIds.keys()].sort(), ['front_detect', 'front_person_count', 'front_person_detected']);
+  assert.deepEqual([...finalIds.keys()].sort(), ['front_detect', 'front_person_count', 'front_person_detected', 'front_person_snapshot']);
   assert.equal(finalIds.get('front_person_detected')!.unique_id, cfg.get('front_person_detected')!.unique_id, 'the same unique id across restarts');
   assert.equal((await stopAgent(agent)).code, 0);
 

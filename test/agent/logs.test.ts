@@ -135,8 +135,11 @@ test('on a terminal: the banner, and every log line a single line', { timeout: 1
   assert.match(plain, /Kestrel agent "logs-tty" is running \(model nanodet-416 on cpu/);
   assert.match(plain, new RegExp(`mosquitto_sub -h 127\\.0\\.0\\.1 -p \\d+ -t '${prefix}/logs-tty/#' -v`));
   assert.match(plain, new RegExp(`Health and metrics: http://127\\.0\\.0\\.1:${httpPort}/healthz and /metrics`));
+  // The demo camera makes snapshots: their JPEG topics are left out of the suggested command, and their route is named.
+  assert.match(plain, new RegExp(`-v -T '${prefix}/logs-tty/\\+/\\+/snapshot'`));
+  assert.match(plain, new RegExp(`Snapshots: http://127\\.0\\.0\\.1:${httpPort}/api/cameras/[^/]+/snapshot/<label or event id>\\.jpg`));
   const bannerLines = new Set(['Watch its messages:', 'Stop it with Ctrl-C.']);
-  const logLines = plain.split('\n').filter((l) => l.trim() !== '' && !bannerLines.has(l.trim()) && !/^Kestrel agent |^\s+mosquitto_sub |^Health and metrics: /.test(l));
+  const logLines = plain.split('\n').filter((l) => l.trim() !== '' && !bannerLines.has(l.trim()) && !/^Kestrel agent |^\s+mosquitto_sub |^Health and metrics: |^Snapshots: /.test(l));
   assert.ok(logLines.length > 5, plain);
   for (const line of logLines) {
     // [HH:MM:SS.mmm] LEVEL (name): message {fields}: one line each, no JSON, no continuation lines.

@@ -71,6 +71,7 @@ async function runCamera(clip: string, privacy: Record<string, unknown>): Promis
     input: INPUT,
     deviceId: 'test',
     modelVersion: () => '1',
+    stateDir: mkdtempSync(join(tmpdir(), 'kestrel-masks-state-')),
     logger: quiet,
     sink,
     onFrame: ({ frame }) => frames.push({ frame, scheduled: frame.data.slice() }),

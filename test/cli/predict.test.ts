@@ -160,9 +160,14 @@ test('an RTSP stream is read until --max-frames, every --vid-stride-th frame, an
   assert.equal(stream.kind, 'stream');
   assert.equal(stream.stoppedBy, 'max-frames');
   assert.deepEqual([stream.width, stream.height], [640, 360]);
-  assert.deepEqual(stream.frames.map((f) => f.frame), [0, 2, 4]);
+  // A live stream drops what the model cannot keep up with (the oldest frame goes), so on a busy
+  // machine the frames taken are every 2nd of those read, not always 0, 2, 4.
+  const taken = stream.frames.map((f) => f.frame);
+  assert.equal(taken.length, 3, JSON.stringify(taken));
+  assert.equal(taken[0], 0);
+  assert.ok(taken.every((n, i) => n % 2 === 0 && (i === 0 || n > taken[i - 1])), `every --vid-stride-th frame, in order: ${JSON.stringify(taken)}`);
   assert.ok(stream.frames.some((f) => f.detections.some((d) => d.label === 'person')), JSON.stringify(stream.frames.map((f) => f.detections)));
-  assert.ok(existsSync(join(cwd, 'runs', 'detect', 'predict', 'cam_4.jpg')));
+  assert.ok(existsSync(join(cwd, 'runs', 'detect', 'predict', `cam_${taken[2]}.jpg`)));
 
   const timed = await runKestrel(['detect', rtsp.url, '--rtsp-transport', 'udp', '--duration', '1.5', '--no-save', '--json'], { cwd });
   assert.equal(timed.code, 0, timed.stderr);

@@ -50,6 +50,13 @@ test('a device token uploads a batch; the same batch again is confirmed as dupli
   assert.deepEqual(await hub.stores().blobs.get(stored.blobKey), image.jpeg, 'the JPEG is stored byte for byte');
 });
 
+test('off a terminal the hub writes JSON log lines only, no banner', () => {
+  const lines = hub.log().trim().split('\n');
+  assert.ok(lines.length > 0);
+  for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+  assert.ok(!hub.log().includes('Kestrel hub listening on'));
+});
+
 test('requests without a valid token are refused with 401 and a message saying why', async () => {
   const body = { samples: [samplePayload('pi-1', image)] };
   const none = await postSamples(hub.url, undefined, body);

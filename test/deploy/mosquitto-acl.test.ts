@@ -101,7 +101,7 @@ test('the shipped ACL: a device publishes only its own topics and reads only its
   await assert.rejects(client(port), /not authori[sz]ed|Connection refused|Bad username or password/i);
 });
 
-test('the shipped ACL and Home Assistant: a device writes its counts, switch state and own discovery configs and reads its own detect/set; Home Assistant and the hub may command it; nobody else', async (t) => {
+test('the shipped ACL and Home Assistant: a device writes its counts, snapshots, switch state and own discovery configs and reads its own detect/set; Home Assistant and the hub may command it; nobody else', async (t) => {
   const port = await startSecuredBroker(t);
   const hub = await client(port, 'kestrel-hub');
   const ha = await client(port, 'homeassistant');
@@ -115,6 +115,8 @@ test('the shipped ACL and Home Assistant: a device writes its counts, switch sta
 
   // What the agent sends for Home Assistant, and what it must not be able to send.
   await devA.publishAsync('kestrel/devA/door/person/count', '1', { qos: 1 });
+  await devA.publishAsync('kestrel/devA/door/person/snapshot', 'jpeg', { qos: 1 });
+  await devA.publishAsync('kestrel/devB/door/person/snapshot', 'forged', { qos: 1 });
   await devA.publishAsync('kestrel/devA/door/detect/state', 'ON', { qos: 1 });
   await devA.publishAsync('homeassistant/binary_sensor/kestrel_devA/door_person_detected/config', 'own', { qos: 1 });
   await devA.publishAsync('homeassistant/binary_sensor/kestrel_devB/door_person_detected/config', 'forged', { qos: 1 });
@@ -132,7 +134,7 @@ test('the shipped ACL and Home Assistant: a device writes its counts, switch sta
   await ha.publishAsync('kestrel/devA/door/person/count', 'forged', { qos: 1 });
   await sleep(500);
 
-  for (const m of ['kestrel/devA/door/person/count 1', 'kestrel/devA/door/detect/state ON', 'homeassistant/binary_sensor/kestrel_devA/door_person_detected/config own', 'homeassistant/status online']) {
+  for (const m of ['kestrel/devA/door/person/count 1', 'kestrel/devA/door/person/snapshot jpeg', 'kestrel/devA/door/detect/state ON', 'homeassistant/binary_sensor/kestrel_devA/door_person_detected/config own', 'homeassistant/status online']) {
     assert.ok(haSees.includes(m), `Home Assistant should receive ${m}: ${haSees.join(', ')}`);
   }
   assert.ok(!haSees.some((m) => m.endsWith('forged')), `a forged message got through: ${haSees.join(', ')}`);

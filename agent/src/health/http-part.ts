@@ -1,10 +1,10 @@
 import type { Logger } from '@kestrel/core';
 import { parseBind } from '@kestrel/config';
-import { HealthServer } from './server.js';
+import { HealthServer, type SnapshotLookup } from './server.js';
 import type { HealthReport } from './report.js';
 
 /**
- * /healthz and /metrics. Detection does not need them: when the address cannot be served the
+ * /healthz, /metrics and the cameras' snapshots. Detection does not need them: when the address cannot be served the
  * agent runs without the endpoint and says why in `degraded`.
  */
 export class HttpPart {
@@ -15,12 +15,12 @@ export class HttpPart {
   address?: { host: string; port: number };
 
   constructor(
-    private readonly deps: { bind: string; health: () => HealthReport; metrics: () => Promise<string>; metricsContentType: string; logger: Logger },
+    private readonly deps: { bind: string; health: () => HealthReport; metrics: () => Promise<string>; metricsContentType: string; snapshot?: SnapshotLookup; logger: Logger },
   ) {}
 
   async start(): Promise<void> {
     const { host, port } = parseBind(this.deps.bind);
-    const server = new HealthServer({ host, port, health: this.deps.health, metrics: this.deps.metrics, metricsContentType: this.deps.metricsContentType, logger: this.deps.logger });
+    const server = new HealthServer({ host, port, health: this.deps.health, metrics: this.deps.metrics, metricsContentType: this.deps.metricsContentType, ...(this.deps.snapshot && { snapshot: this.deps.snapshot }), logger: this.deps.logger });
     try {
       const address = await server.start();
       this.server = server;

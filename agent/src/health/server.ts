@@ -9,12 +9,20 @@ export interface HealthServerOptions {
   health: () => HealthReport;
   metrics: () => Promise<string>;
   metricsContentType: string;
+  /** A camera's snapshot JPEG by event id or label (undefined: none), for GET /api/cameras/<camera>/snapshot/<key>.jpg. */
+  snapshot?: SnapshotLookup;
   logger: Logger;
 }
 
+export type SnapshotLookup = (camera: string, key: string, options: { drawBox?: boolean; crop?: boolean }) => Promise<Buffer | undefined>;
+
+/** `/api/cameras/<camera>/snapshot/<event id or label>.jpg`, as Frigate's `/api/<camera>/<label>/snapshot.jpg` serves the latest. */
+const SNAPSHOT_ROUTE = /^\/api\/cameras\/([^/]+)\/snapshot\/([^/]+)\.jpg$/;
+
 /**
- * GET /healthz (200 when healthy, else 503; JSON either way) and GET /metrics (Prometheus text).
- * Plain node:http: two read-only routes need no framework. Nothing here can change the agent.
+ * GET /healthz (200 when healthy, else 503; JSON either way), GET /metrics (Prometheus text) and
+ * GET /api/cameras/<camera>/snapshot/<event id or label>.jpg (`?bbox=0|1&crop=0|1`).
+ * Plain node:http: three read-only routes need no framework. Nothing here can change the agent.
  */
 export class HealthServer {
   private server?: Server;
@@ -60,15 +68,47 @@ export class HealthServer {
         return send(res, report.status === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify(report)}\n`, req.method);
       }
       if (path === '/metrics') return send(res, 200, this.options.metricsContentType, await this.options.metrics(), req.method);
+      const snapshot = this.options.snapshot && SNAPSHOT_ROUTE.exec(path);
+      if (snapshot) {
+        const [camera, key] = [decoded(snapshot[1]), decoded(snapshot[2])];
+        if (camera === undefined || key === undefined) return send(res, 400, 'text/plain', 'bad %-escape in the path\n', req.method);
+        return await this.snapshot(req, res, camera, key);
+      }
       return send(res, 404, 'text/plain', 'not found: try /healthz or /metrics\n', req.method);
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message, path }, 'health endpoint failed');
       return send(res, 500, 'text/plain', `error: ${(err as Error).message}\n`, req.method);
     }
   }
+
+  private async snapshot(req: IncomingMessage, res: ServerResponse, camera: string, key: string): Promise<void> {
+    const query = new URL(req.url ?? '/', 'http://agent').searchParams;
+    const options: { drawBox?: boolean; crop?: boolean } = {};
+    for (const [name, field] of [['bbox', 'drawBox'], ['crop', 'crop']] as const) {
+      const value = query.get(name);
+      if (value === null) continue;
+      const flag = FLAGS[value];
+      if (flag === undefined) return send(res, 400, 'text/plain', `${name} must be 0 or 1, got ${JSON.stringify(value)}\n`, req.method);
+      options[field] = flag;
+    }
+    const jpeg = await this.options.snapshot!(camera, key, options);
+    if (!jpeg) return send(res, 404, 'text/plain', `no snapshot of ${JSON.stringify(key)} on camera ${JSON.stringify(camera)}\n`, req.method);
+    return send(res, 200, 'image/jpeg', jpeg, req.method);
+  }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, method: string | undefined, headers: Record<string, string> = {}): void {
+const FLAGS: Record<string, boolean | undefined> = { 1: true, true: true, 0: false, false: false };
+
+/** A path level with its %-escapes decoded; undefined for a malformed escape (a client's mistake, not a server error). */
+function decoded(level: string): string | undefined {
+  try {
+    return decodeURIComponent(level);
+  } catch {
+    return undefined;
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, method: string | undefined, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
   res.end(method === 'HEAD' ? undefined : body);
 }

@@ -78,7 +78,7 @@ export class HomeAssistantBridge implements Part {
     for (const camera of cameras.configs()) {
       const cameraLabels = entityLabels(camera, labels);
       nextLabels.set(camera.name, cameraLabels);
-      for (const entry of cameraDiscovery(t, device, camera.name, cameraLabels)) wanted.set(entry.message.topic, entry);
+      for (const entry of cameraDiscovery(t, device, camera.name, cameraLabels, { snapshots: camera.snapshots.enabled })) wanted.set(entry.message.topic, entry);
     }
     for (const [topic, entry] of this.published) {
       if (wanted.has(topic)) continue;

@@ -10,12 +10,11 @@ import type { CameraConfig } from '@kestrel/config';
  * - binary_sensor "<camera> <label> detected": ON while a track of that label is open, read from
  *   the count topic with a value_template (there is no ON/OFF topic; see core's topics.ts);
  * - sensor "<camera> <label> count": the number of open tracks of that label;
+ * - camera "<camera> <label> snapshot" (when the camera's snapshots are on): Home Assistant's MQTT
+ *   camera showing the retained JPEG on `<camera>/<label>/snapshot`, the best picture of the
+ *   label's latest object;
  * - switch "<camera> detection": `<camera>/detect/set` turns inference for the camera on and off,
  *   `<camera>/detect/state` (retained) says which it is.
- *
- * No camera entity: Home Assistant's MQTT camera shows the image on a topic, and the agent
- * publishes no image (snapshots are another part of issue #20); a config pointing at a topic
- * nothing publishes would be an entity that never shows anything.
  */
 
 export interface DiscoveryDevice {
@@ -46,8 +45,8 @@ export function entityLabels(camera: CameraConfig, defaults: readonly string[]):
   return [...new Set(camera.filters.classes ?? defaults)].filter((label) => topicLevelProblem(label) === null);
 }
 
-/** Every discovery config of one camera, in a stable order. */
-export function cameraDiscovery(t: DeviceTopics, device: DiscoveryDevice, camera: string, labels: readonly string[]): DiscoveryEntry[] {
+/** Every discovery config of one camera, in a stable order; `snapshots`: the camera publishes snapshots (`snapshots.enabled`), so it gets camera entities. */
+export function cameraDiscovery(t: DeviceTopics, device: DiscoveryDevice, camera: string, labels: readonly string[], options: { snapshots?: boolean } = {}): DiscoveryEntry[] {
   const common = (objectId: string, name: string) => ({
     name,
     // Stable across restarts and reloads (built from names only) and unique per device, camera and entity.
@@ -84,6 +83,10 @@ export function cameraDiscovery(t: DeviceTopics, device: DiscoveryDevice, camera
         icon: 'mdi:counter',
       }),
     );
+    if (options.snapshots) {
+      // Raw JPEG bytes on the topic: HA's MQTT camera reads them as they are (no image_encoding).
+      entries.push(entry('camera', `${cam}_${lab}_snapshot`, { ...common(`${cam}_${lab}_snapshot`, `${camera} ${label} snapshot`), topic: t.snapshot(camera, label) }));
+    }
   }
   entries.push(
     entry('switch', `${cam}_detect`, {

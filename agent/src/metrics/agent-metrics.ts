@@ -11,6 +11,8 @@ export interface MetricsSnapshot {
     sourceRestarts: number;
     /** Frames replaced by a newer one before inference took them. */
     framesSuperseded: number;
+    /** When the camera makes snapshots: JPEGs made, better pictures dropped while the encoder was busy, failures. */
+    snapshots?: { encoded: number; droppedBusy: number; failed: number };
   }>;
   inferenceUp: boolean;
   outbox?: { depth: number; bytes: number; droppedBudget: number; droppedAge: number; owner: object };
@@ -56,6 +58,7 @@ export class AgentMetrics {
   readonly framesIn = this.counter('kestrel_frames_in_total', 'Frames read from the camera (after the fps limit)', ['camera']);
   readonly framesProcessed = this.counter('kestrel_frames_processed_total', 'Frames that went through inference, tracking and publishing', ['camera']);
   readonly framesDropped = this.counter('kestrel_frames_dropped_total', 'Frames not processed: superseded by a newer frame while inference was busy, or inference failed', ['camera', 'reason']);
+  readonly framesSkipped = this.counter('kestrel_frames_skipped_total', 'Frames kept from inference on purpose: motion gating (no_motion: nothing moved, no track needed the frame)', ['camera', 'reason']);
   readonly inferenceSeconds = new Histogram({ name: 'kestrel_inference_seconds', help: 'Inference time per frame (model run, in the worker)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly endToEndSeconds = new Histogram({ name: 'kestrel_end_to_end_seconds', help: 'Frame read from the camera until its events and detections were handed to MQTT/the outbox', labelNames: ['camera'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   // label: the model's class names, a bounded set (80 for COCO), so the series stay few.
@@ -79,6 +82,7 @@ export class AgentMetrics {
   readonly samplesUploaded = this.counter('kestrel_samples_uploaded_total', 'Samples the hub confirmed', ['result']);
   readonly samplesBacklog = this.gauge('kestrel_samples_backlog', 'Kept samples waiting for upload', []);
   readonly samplesBufferBytes = this.gauge('kestrel_samples_buffer_bytes', 'Size of the sample buffer on disk (JPEGs)', []);
+  readonly snapshots = this.counter('kestrel_snapshots_total', 'Snapshot pictures per camera: encoded (a new best picture), dropped_busy (a better picture not taken while the encoder was busy), failed', ['camera', 'result']);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {
@@ -108,6 +112,11 @@ export class AgentMetrics {
     for (const c of s.cameras) {
       this.mirror(this.sourceRestarts, { camera: c.name }, c.owner, c.sourceRestarts);
       this.mirror(this.framesDropped, { camera: c.name, reason: 'superseded' }, c.owner, c.framesSuperseded);
+      if (c.snapshots) {
+        this.mirror(this.snapshots, { camera: c.name, result: 'encoded' }, c.owner, c.snapshots.encoded);
+        this.mirror(this.snapshots, { camera: c.name, result: 'dropped_busy' }, c.owner, c.snapshots.droppedBusy);
+        this.mirror(this.snapshots, { camera: c.name, result: 'failed' }, c.owner, c.snapshots.failed);
+      }
       this.cameraUp.set({ camera: c.name }, c.state === 'streaming' ? 1 : 0);
       for (const state of CAMERA_STATES) this.cameraState.set({ camera: c.name, state }, state === c.state ? 1 : 0);
     }

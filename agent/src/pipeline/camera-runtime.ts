@@ -1,6 +1,6 @@
 import {
   assertTopicLevel, roundBox, DEFAULT_PAD_VALUE,
-  type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
+  type Box, type CameraStatus, type CameraStats, type Detection, type DetectionEvent, type FrameDetections, type InputSpec, type Logger,
 } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { createSource, type Frame, type FrameSource, type SourceStatus } from '../source/index.js';
@@ -10,6 +10,8 @@ import { OpenTracksFile } from '../track/open-tracks-file.js';
 import { endTracksLeftOpen, openTracksPath } from './restart-ends.js';
 import { LatencyWindow } from '../stats/latency-window.js';
 import { PrivacyMask } from '../privacy/index.js';
+import { CameraSnapshots, type SnapshotOutlet } from '../snapshots/index.js';
+import { MotionGate, type GateDecision } from '../motion/index.js';
 
 /**
  * Where a camera's results go, typed: events to the durable outbox, detections to telemetry. The
@@ -38,6 +40,8 @@ export interface CameraRuntimeDeps {
   logger: Logger;
   ffmpegPath?: string;
   sink: CameraSink;
+  /** Where the camera's snapshots go; none are made without it or with `snapshots.enabled: false`. */
+  snapshots?: SnapshotOutlet;
   onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
 }
@@ -61,6 +65,13 @@ export class CameraRuntime {
   private lastLoggedError?: string;
   private readonly privacy: PrivacyMask | undefined;
   private readonly openTracks: OpenTracksFile;
+  /** The best picture per reported object (`snapshots.enabled`). */
+  readonly snapshots: CameraSnapshots | undefined;
+  private readonly motion: MotionGate;
+  /** Motion boxes of frames on their way to inference, for their detections payload. */
+  private readonly motionOf = new WeakMap<Frame, Box[]>();
+  private motionBoxes?: number;
+  private skipped = 0;
   /** The detector's score threshold: below the tracker's lowScore a detection serves nothing. */
   readonly lowScore: number;
 
@@ -78,6 +89,8 @@ export class CameraRuntime {
       events: { updateIntervalMs: config.eventUpdateIntervalSeconds * 1000 },
     });
     this.privacy = PrivacyMask.forCamera(config.privacy, deps.logger);
+    this.snapshots = config.snapshots.enabled && deps.snapshots ? new CameraSnapshots(config.name, config.snapshots, deps.snapshots, deps.logger) : undefined;
+    this.motion = new MotionGate(config.motion);
     this.openTracks = new OpenTracksFile(openTracksPath(deps.stateDir, config.name), config.name, (err) =>
       deps.logger.warn({ err: err.message }, 'cannot keep the open tracks in the state folder; after a crash their end events will be missing'),
     );
@@ -111,6 +124,26 @@ export class CameraRuntime {
     this.deps.onFrame({ camera: this.config.name, frame, pipeline: this });
   };
 
+  /**
+   * Whether this frame is worth inference (motion gating). Called for frames that arrived with
+   * detection on, after the privacy masks were blanked: a masked area shows no motion when the
+   * model does not see it either, and with `maskBeforeInference: false` motion sees what the model sees.
+   */
+  gate(frame: Frame): GateDecision {
+    const decision = this.motion.decide(frame, frame.capturedAt, this.tracker.needsEveryFrame());
+    if (decision.motion) {
+      this.motionBoxes = decision.motion.boxes.length;
+      if (decision.infer) this.motionOf.set(frame, decision.motion.boxes);
+    }
+    if (!decision.infer) this.skipped++;
+    return decision;
+  }
+
+  /** Detection switched back on: the background and the recheck start again from the next frame. */
+  resumeDetection(): void {
+    this.motion.reset();
+  }
+
   private readonly onState = (status: SourceStatus): void => {
     if (status.state === this.lastState) return;
     this.lastState = status.state;
@@ -137,9 +170,15 @@ export class CameraRuntime {
     for (const ev of events) sink.event(this.toPayload(ev, frame));
     // Right after the events are queued, so a crash leaves at most this frame's change unsaved.
     this.openTracks.save(this.tracker.openTracks(), this.tracker.openChanges, Date.now());
+    const wanted = this.config.filters.classes;
+    const confident = () => detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
+    if (this.snapshots) {
+      // The frame is masked by now (above, or on arrival): a picture copied from it shows no masked pixel.
+      this.snapshots.consider(frame, this.tracker.reportedInFrame(), confident());
+      for (const ev of events) if (ev.type === 'end') this.snapshots.end(ev.id);
+    }
+    const motion = this.motionOf.get(frame);
     if (sink.wantsDetections) {
-      const wanted = this.config.filters.classes;
-      const confident = detections.filter((d) => d.score >= this.config.filters.minScore && (!wanted || wanted.includes(d.label)));
       sink.detections({
         schema: 1,
         deviceId: this.deps.deviceId,
@@ -148,10 +187,11 @@ export class CameraRuntime {
         frameSize: [frame.geometry.srcWidth, frame.geometry.srcHeight],
         modelVersion: this.deps.modelVersion(),
         inferenceMs: Math.round(inferenceMs * 100) / 100,
-        detections: confident.map((d) => {
+        detections: confident().map((d) => {
           const trackId = this.tracker.trackIdOf(d);
           return { label: d.label, score: round3(d.score), box: roundBox(d.box), ...(trackId ? { trackId } : {}) };
         }),
+        ...(motion ? { motion: motion.map(roundBox) } : {}),
       });
     }
     // Frame read → handed to MQTT (the outbox for events): the agent's own latency.
@@ -165,7 +205,10 @@ export class CameraRuntime {
   /** Ends every open track (shutdown), so consumers see each object's `end`. */
   flush(): void {
     const at = this.lastFrameTime || Date.now();
-    for (const ev of this.tracker.flush(at)) this.deps.sink.event(this.toPayload(ev));
+    for (const ev of this.tracker.flush(at)) {
+      this.deps.sink.event(this.toPayload(ev));
+      this.snapshots?.end(ev.id);
+    }
     this.openTracks.clear();
   }
 
@@ -214,6 +257,8 @@ export class CameraRuntime {
       framesDropped: droppedTotal,
       latencyMs: this.latency.percentiles(),
       queue,
+      framesSkipped: this.skipped,
+      ...(this.motionBoxes !== undefined ? { motionBoxes: this.motionBoxes } : {}),
     };
     this.fps = stats.fpsProcessed;
     this.lastFramesIn = framesIn;

@@ -7,6 +7,7 @@ import type { ReloadPlan } from '../reload/plan.js';
 import { CameraRuntime, type CameraFrame, type CameraSink } from './camera-runtime.js';
 import { endTracksOfOtherCameras } from './restart-ends.js';
 import { DetectSwitches } from './detect-switches.js';
+import type { Snapshot, SnapshotOutlet } from '../snapshots/index.js';
 
 export interface CameraSetDeps {
   /** The loaded model's input: every camera's ffmpeg scales and pads to it. */
@@ -15,6 +16,8 @@ export interface CameraSetDeps {
   modelVersion: () => string;
   stateDir: string;
   sink: CameraSink;
+  /** Where snapshots go (MQTT, the hub); cameras make none without it. */
+  snapshots?: SnapshotOutlet;
   scheduler: FrameScheduler<CameraFrame>;
   metrics: AgentMetrics;
   logger: Logger;
@@ -83,6 +86,7 @@ export class CameraSet {
     if (!this.switches.set(name, on)) return true;
     // The one frame that may wait in the scheduler still goes through (it cannot confirm a track on its own).
     if (!on) runtime.flush();
+    else runtime.resumeDetection();
     this.deps.onStateChange();
     return true;
   }
@@ -98,6 +102,17 @@ export class CameraSet {
 
   recentFrames(): Frame[] {
     return [...this.newest.values()];
+  }
+
+  /**
+   * A camera's snapshot by event id or label (see CameraSnapshots.find), rendered as asked (the
+   * camera's drawBox and crop where not said); undefined when the camera or the picture is unknown.
+   */
+  async snapshot(camera: string, key: string, options: { drawBox?: boolean; crop?: boolean } = {}): Promise<{ jpeg: Buffer; snapshot: Snapshot } | undefined> {
+    const snapshots = this.cameras.get(camera)?.snapshots;
+    const snapshot = snapshots?.find(key);
+    if (!snapshots || !snapshot) return undefined;
+    return { jpeg: await snapshots.render(snapshot, options), snapshot };
   }
 
   names(): string[] {
@@ -116,12 +131,18 @@ export class CameraSet {
         logger: deps.logger.child({ camera: camera.name }),
         ...(deps.ffmpegPath !== undefined && { ffmpegPath: deps.ffmpegPath }),
         sink: deps.sink,
+        ...(deps.snapshots && { snapshots: deps.snapshots }),
         onFrame: (scheduled) => {
           this.newest.set(camera.name, scheduled.frame);
           deps.metrics.framesIn.inc({ camera: camera.name });
           // Detection switched off: the frame is read (the source stays healthy) and goes no further.
           if (!this.switches.isOn(camera.name)) {
             deps.metrics.framesDropped.inc({ camera: camera.name, reason: 'detection_off' });
+            return;
+          }
+          // Motion gating: nothing moved and no track needs the frame.
+          if (!scheduled.pipeline.gate(scheduled.frame).infer) {
+            deps.metrics.framesSkipped.inc({ camera: camera.name, reason: 'no_motion' });
             return;
           }
           deps.scheduler.push(scheduled);
@@ -186,7 +207,8 @@ export class CameraSet {
     const queues = this.deps.scheduler.stats();
     return [...this.cameras].map(([name, rt]) => {
       const s = rt.source.status();
-      return { name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0 };
+      const snapshots = rt.snapshots?.counters;
+      return { name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0, ...(snapshots && { snapshots: { ...snapshots } }) };
     });
   }
 

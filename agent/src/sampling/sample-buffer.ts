@@ -3,8 +3,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KestrelError, type Logger } from '@kestrel/core';
-import type { StrategyName } from '@kestrel/config/schema/sampling';
-import type { BufferedSample, KeptSample, UploadState } from './types.js';
+import type { BufferedSample, KeptSample, SampleReason, UploadState } from './types.js';
 
 export interface SampleBufferOptions {
   /** Folder for index.sqlite, images/ and tmp/. */
@@ -326,7 +325,7 @@ function fromRow(row: Row): BufferedSample {
     camera: row.camera,
     capturedAt: row.captured_at,
     modelVersion: row.model_version,
-    reasons: JSON.parse(row.reasons) as StrategyName[],
+    reasons: JSON.parse(row.reasons) as SampleReason[],
     detections: JSON.parse(row.detections) as KeptSample['detections'],
     ...(row.shadow ? { shadow: JSON.parse(row.shadow) as NonNullable<KeptSample['shadow']> } : {}),
     frameSize: [row.frame_width, row.frame_height],

@@ -46,6 +46,8 @@ export interface SamplerStats {
     /** Encoding or writing failed (logged). */
     writeFailed: number;
   };
+  /** Objects' best pictures taken at their end (reason `snapshot`; the device-wide quota and the writer's queue apply to them too). */
+  snapshots: number;
   buffer: BufferStats | null;
   /** Samples waiting for upload. */
   backlog: number;
@@ -83,6 +85,7 @@ export class Sampler {
   private readonly dropped = { quota: 0, duplicate: 0, queueFull: 0, writeFailed: 0 };
   private considered = 0;
   private kept = 0;
+  private snapshots = 0;
   private pendingWrites = 0;
   private writing: Promise<void> = Promise.resolve();
   private ageTimer?: NodeJS.Timeout;
@@ -200,9 +203,49 @@ export class Sampler {
     this.writing = this.writing.then(() => this.write(record, pixels, frame.width, frame.height, region));
   }
 
-  private async write(record: Omit<KeptSample, 'bytes'>, pixels: Uint8Array, width: number, height: number, region: PixelRegion): Promise<void> {
+  /**
+   * An object's best picture at its end (`snapshots.upload`), kept as a sample with reason
+   * `snapshot`: the review queue shows it, and it travels to the hub like any sample. The JPEG is
+   * already made (the clean picture, masks blanked); no strategy or dedup decides, but the
+   * device-wide quota and the writer's queue do, as for every sample.
+   */
+  keepSnapshot(snapshot: { camera: string; capturedAt: number; detections: readonly Pick<Detection, 'label' | 'score' | 'box'>[]; frameSize: [number, number]; imageSize: [number, number]; hash: string; jpeg: Buffer }, modelVersion: string): boolean {
+    if (!this.active) return false;
+    const now = this.now();
+    if (!this.globalQuota!.canTake(now)) {
+      this.dropped.quota++;
+      return false;
+    }
+    if (this.pendingWrites >= MAX_PENDING_WRITES) {
+      this.dropped.queueFull++;
+      return false;
+    }
+    this.globalQuota!.take(now);
+    this.kept++;
+    this.snapshots++;
+    const record: Omit<KeptSample, 'bytes'> = {
+      id: sampleId(snapshot.camera, snapshot.capturedAt),
+      camera: snapshot.camera,
+      capturedAt: snapshot.capturedAt,
+      modelVersion,
+      reasons: ['snapshot'],
+      detections: snapshot.detections.map(toSampleDetection),
+      frameSize: snapshot.frameSize,
+      imageSize: snapshot.imageSize,
+      hash: snapshot.hash,
+    };
+    this.pendingWrites++;
+    this.writing = this.writing.then(() => this.store(record, () => Promise.resolve(snapshot.jpeg)));
+    return true;
+  }
+
+  private write(record: Omit<KeptSample, 'bytes'>, pixels: Uint8Array, width: number, height: number, region: PixelRegion): Promise<void> {
+    return this.store(record, () => encodeRegionJpeg(pixels, width, height, region, this.deps.config.jpegQuality));
+  }
+
+  private async store(record: Omit<KeptSample, 'bytes'>, encode: () => Promise<Buffer>): Promise<void> {
     try {
-      const jpeg = await encodeRegionJpeg(pixels, width, height, region, this.deps.config.jpegQuality);
+      const jpeg = await encode();
       if (!this.buffer) return;
       await this.buffer.add(record, jpeg, this.now());
       this.uploader?.kick();
@@ -256,6 +299,7 @@ export class Sampler {
       kept: this.kept,
       strategies: Object.fromEntries(Object.entries(this.counters).map(([k, v]) => [k, { ...v }])) as Record<StrategyName, StrategyCounters>,
       dropped: { ...this.dropped },
+      snapshots: this.snapshots,
       buffer,
       backlog: buffer?.pending ?? 0,
       upload: this.uploader?.stats() ?? { transport: 'none' },
@@ -273,6 +317,6 @@ function sampleId(camera: string, at: number): string {
   return `${camera.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)}-${at}-${randomBytes(4).toString('hex')}`;
 }
 
-function toSampleDetection(d: Detection): SampleDetection {
+function toSampleDetection(d: Pick<Detection, 'label' | 'score' | 'box'>): SampleDetection {
   return { label: d.label, score: Math.round(d.score * 1000) / 1000, box: roundBox(d.box) };
 }

@@ -3,6 +3,9 @@ import type { StrategyName } from '@kestrel/config/schema/sampling';
 
 export type { StrategyName };
 
+/** Why a sample was kept: the strategies that picked the frame, or `snapshot` (an object's best picture, sent at its end). */
+export type SampleReason = StrategyName | 'snapshot';
+
 /** What a second (shadow) model found in the same frame, for the disagreement strategy. */
 export interface ShadowDetections {
   modelVersion: string;
@@ -48,8 +51,8 @@ export interface KeptSample {
   camera: string;
   capturedAt: number;
   modelVersion: string;
-  /** Strategies that kept the frame. */
-  reasons: StrategyName[];
+  /** Strategies that kept the frame, or `snapshot`. */
+  reasons: SampleReason[];
   /** The model's detections: pre-labels for whoever labels the frame. Source pixels. */
   detections: SampleDetection[];
   shadow?: { modelVersion: string; detections: SampleDetection[] };

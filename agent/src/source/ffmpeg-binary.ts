@@ -1,3 +1,4 @@
+import type { Logger } from '@kestrel/core';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -69,4 +70,14 @@ export function ffmpegVersionLine(path: string): Promise<string | undefined> {
       else resolve(stdout.split('\n')[0]?.replace(/\s+Copyright.*$/, '').trim() || undefined);
     });
   });
+}
+
+/** Once at start: which ffmpeg the cameras run, from where, and its version (a missing one is said plainly). */
+export async function logFfmpegChoice(ffmpeg: FfmpegBinary, log: Logger): Promise<void> {
+  if (ffmpeg.origin === 'missing') {
+    log.warn('ffmpeg not found on PATH and no bundled binary for this platform: install ffmpeg (e.g. apt install ffmpeg), or set KESTREL_FFMPEG to its path');
+    return;
+  }
+  const version = await ffmpegVersionLine(ffmpeg.path);
+  log.info({ path: ffmpeg.path, from: ffmpeg.origin, version: version ?? 'did not run' }, 'ffmpeg');
 }

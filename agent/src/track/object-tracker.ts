@@ -4,7 +4,6 @@ import type { CameraConfig } from '@kestrel/config';
 import { EventLifecycle, type EventOptions, type OpenTrack, type TrackEvent } from './events.js';
 import { DetectionFilter } from './filter.js';
 import { Tracker, type Track } from './tracker.js';
-import { validateZones } from './zones.js';
 
 export interface ObjectTrackerOptions {
   camera: string;
@@ -71,6 +70,23 @@ export class ObjectTracker {
     return this.tracker.active.filter((t) => t.confirmed && t.missed === 0);
   }
 
+  /** Reported tracks (a `new` and no `end` yet) matched in the latest frame, with their event life id: what a snapshot may show. */
+  reportedInFrame(): { trackId: string; label: string; score: number; box: Track['box'] }[] {
+    return this.visibleTracks().flatMap((t) => {
+      const trackId = this.lifecycle.lifeId(t.id);
+      return trackId ? [{ trackId, label: t.label, score: t.score, box: t.box }] : [];
+    });
+  }
+
+  /**
+   * Whether a frame skipped now could cost an event or a track: a tentative track (waiting for
+   * its confirming sightings), a moving one, or a lost one that is not stationary (it must be
+   * found again, or end, within its short lost time). Stationary tracks can wait for a recheck.
+   */
+  needsEveryFrame(): boolean {
+    return this.tracker.active.some((t) => !t.stationary);
+  }
+
   /** Tracks that have had their `new` and no `end` yet, as they stand now. */
   openTracks(): OpenTrack[] {
     return this.lifecycle.open();
@@ -86,18 +102,16 @@ export class ObjectTracker {
   }
 }
 
-/** What the config's types cannot say (options built by hand in tests and benches): names, zones, ranges. */
+/**
+ * What the config's types cannot say. Zones are the config's (checked there: points, names);
+ * `requiredZones` and the area range come from code, so they are checked here.
+ */
 function validate(o: ObjectTrackerOptions): void {
   const fail = (field: string, message: string) => new KestrelError('E_TRACK_OPTIONS', `camera "${o.camera}": ${field}: ${message}`, { camera: o.camera, field });
   if (typeof o.camera !== 'string' || o.camera.trim() === '') throw new KestrelError('E_TRACK_OPTIONS', `camera name must be a non-empty string, got ${JSON.stringify(o.camera)}`);
   const e = o.events ?? {};
   if (e.updateIntervalMs !== undefined && !(e.updateIntervalMs >= 0)) throw fail('events.updateIntervalMs', `must be ≥ 0, got ${e.updateIntervalMs}`);
   const named = (err: unknown) => new KestrelError('E_TRACK_OPTIONS', `camera "${o.camera}": ${(err as Error).message}`, { camera: o.camera });
-  try {
-    validateZones(o.filters.zones);
-  } catch (err) {
-    throw named(err);
-  }
   const names = new Set(o.filters.zones.map((z) => z.name));
   for (const z of e.requiredZones ?? []) {
     if (!names.has(z)) throw fail('events.requiredZones', `zone "${z}" is not defined (defined: ${[...names].join(', ') || 'none'})`);

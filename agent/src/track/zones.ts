@@ -1,5 +1,4 @@
 import type { Box } from '@kestrel/core/image/letterbox';
-import { KestrelError } from '@kestrel/core/util/errors';
 
 export type Point = [x: number, y: number];
 
@@ -38,23 +37,4 @@ export function zonesOf(box: Box, zones: readonly Zone[]): string[] {
   if (zones.length === 0) return [];
   const foot = bottomCentre(box);
   return zones.filter((z) => pointInPolygon(foot, z.polygon)).map((z) => z.name);
-}
-
-/** Throws a KestrelError naming the zone and what is wrong with it. */
-export function validateZones(zones: readonly Zone[], field = 'zones'): void {
-  const names = new Set<string>();
-  zones.forEach((zone, i) => {
-    const at = `${field}[${i}]`;
-    if (typeof zone?.name !== 'string' || zone.name.trim() === '') throw new KestrelError('E_TRACK_OPTIONS', `${at}.name: a zone needs a name`);
-    if (names.has(zone.name)) throw new KestrelError('E_TRACK_OPTIONS', `${at}.name: zone "${zone.name}" is defined twice`);
-    names.add(zone.name);
-    if (!Array.isArray(zone.polygon) || zone.polygon.length < 3) {
-      throw new KestrelError('E_TRACK_OPTIONS', `${at}.polygon: zone "${zone.name}" needs at least 3 points [x, y], got ${Array.isArray(zone.polygon) ? zone.polygon.length : JSON.stringify(zone.polygon)}`);
-    }
-    zone.polygon.forEach((p, k) => {
-      if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => Number.isFinite(v))) {
-        throw new KestrelError('E_TRACK_OPTIONS', `${at}.polygon[${k}]: expected [x, y] in source pixels, got ${JSON.stringify(p)}`);
-      }
-    });
-  });
 }

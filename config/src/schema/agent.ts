@@ -82,6 +82,13 @@ export function createConfigSchema(ctx: ConfigContext) {
       update: updateSchema.prefault({}),
       homeassistant: homeAssistantSchema.prefault({}),
     })
+    .superRefine((config, refinement) => {
+      // A snapshot goes to the hub through the sample buffer and its uploader, which exist only with sampling on.
+      if (config.sampling.enabled) return;
+      config.cameras.forEach((camera, i) => {
+        if (camera.snapshots.upload) refinement.addIssue({ code: 'custom', path: ['cameras', i, 'snapshots', 'upload'], message: 'needs sampling.enabled: true (snapshots travel to the hub with the samples)' });
+      });
+    })
     .transform((config) => {
       // Defaults that depend on other values or on the machine are filled here, so the output
       // names every value the agent will use (and is itself a valid config).

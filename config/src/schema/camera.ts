@@ -95,6 +95,8 @@ const privacy = z.strictObject({
 const DEFAULT_MIN_SCORE = 0.35;
 const DEFAULT_LOW_SCORE = 0.1;
 const DEFAULT_START_SCORE = 0.5;
+const DEFAULT_STATIONARY_LOST_SECONDS = 30;
+const DEFAULT_RECHECK_SECONDS = 5;
 
 const filters = z.strictObject({
   classes: z.array(text).min(1, 'list at least one label, or leave classes out to keep every label').optional().describe('labels to report; all when left out'),
@@ -119,7 +121,7 @@ const DEFAULT_CLASS_GROUPS = [
 const tracker = z.strictObject({
   minHits: positiveInt.default(3).describe('frames an object must be seen before its `new` event'),
   lostSeconds: z.number().positive().max(3600).default(3).describe('seconds an unseen object keeps its track before its `end` event; it comes back as itself within this time'),
-  stationaryLostSeconds: z.number().positive().max(3600).default(30).describe('the same for an object that has stood still (parked car, left bag): detectors miss these often'),
+  stationaryLostSeconds: z.number().positive().max(3600).default(DEFAULT_STATIONARY_LOST_SECONDS).describe('the same for an object that has stood still (parked car, left bag): detectors miss these often'),
   iouThreshold: z.number().gt(0).lt(1).default(0.3).describe('least overlap of a confident detection with a track\'s predicted box to continue it'),
   // Above 0: the detector runs at this threshold, and at 0 it would hand over every candidate box.
   lowScore: z.number().gt(0).max(1).optional().describe('the detector\'s threshold: weaker detections down to this score continue tracks but never start one (default: 0.1, or filters.minScore when lower)'),
@@ -142,6 +144,46 @@ const tracker = z.strictObject({
     }, ALWAYS),
 });
 
+// Defaults as a Frigate user expects them: on, box drawn, the whole picture (not the crop),
+// JPEG quality 70; the snapshots of ended objects stay at the HTTP route for an hour.
+const snapshots = z.strictObject({
+  enabled: z.boolean().default(true).describe('keep the best picture of each tracked object and publish it (retained) on <prefix>/<device>/<camera>/<label>/snapshot'),
+  drawBox: z.boolean().default(true).describe('draw the object\'s box on the published snapshot (the HTTP route takes ?bbox=0|1)'),
+  crop: z.boolean().default(false).describe('publish the object\'s box (with a margin) instead of the whole picture (the HTTP route takes ?crop=0|1)'),
+  quality: z.number().int().min(1).max(100).default(70).describe('JPEG quality, 1-100'),
+  retain: z
+    .strictObject({
+      minutes: z.number().positive().max(7 * 24 * 60).default(60).describe('how long the snapshot of an ended object stays at the HTTP route'),
+      count: positiveInt.max(1000).default(20).describe('at most this many ended objects\' snapshots are kept per camera (in memory), the oldest go first'),
+    })
+    .prefault({}),
+  upload: z.boolean().default(false).describe('send the best snapshot (clean, whole picture) to the hub with the object\'s `end`, as a sample with reason `snapshot` (needs sampling enabled with an upload transport)'),
+});
+
+// Frigate's defaults (threshold 30, contour_area 10, frame_height 100, lightning_threshold 0.8).
+// On by default as in Frigate, and it cannot lose an event: everything that arrives moves, a
+// track that is not stationary gets every frame, and the recheck runs inference on a still
+// picture every few seconds (a stationary track's lost time is far longer, so none ends for it).
+const motion = z.strictObject({
+  enabled: z.boolean().default(true).describe('run inference only when something moved, while tracks need it, and every recheckSeconds (false: on every frame)'),
+  threshold: z.number().int().min(1).max(255).default(30).describe('least grey-level change (of 255) from the background that counts as motion'),
+  contourArea: positiveInt.default(10).describe('least size of a moving area, in cells of the downscaled grey frame (frameHeight cells high)'),
+  frameHeight: z.number().int().min(10).max(1080).default(100).describe('height of the downscaled grey frame motion is computed on'),
+  lightningThreshold: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.8)
+    .describe('fraction of the picture changed at once that is taken as a light change: the background is taken anew instead of reporting motion'),
+  recheckSeconds: z
+    .number()
+    .positive()
+    // The health check takes inference that answered nothing for 15 s while frames arrive as hung.
+    .max(10, 'must be <= 10 (seconds): /healthz counts inference silent for 15 s while frames arrive as hung')
+    .default(DEFAULT_RECHECK_SECONDS)
+    .describe('inference runs at least this often without motion (stationary objects); must be shorter than tracker.stationaryLostSeconds'),
+});
+
 const watchdog = z.strictObject({
   stallSeconds: z.number().min(1, 'must be at least 1 (seconds without a frame before the source restarts)').default(10).describe('restart the source when no frame arrived for this long'),
   // Capped low: a camera that comes back must stream again within seconds, not after a long backoff.
@@ -158,12 +200,16 @@ export function cameraSchema(ctx: ConfigContext) {
       filters: filters.prefault({}),
       privacy: privacy.prefault({}),
       tracker: tracker.prefault({}),
+      snapshots: snapshots.prefault({}),
+      motion: motion.prefault({}),
       watchdog: watchdog.prefault({}),
       eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),
     })
     .superRefine((value: unknown, ctx) => {
+      if (!isRecord(value)) return;
+      checkRecheck(value, ctx);
       // The three score thresholds must nest: low (continue) <= filters.minScore (report) <= start.
-      if (!isRecord(value) || !isRecord(value.tracker)) return;
+      if (!isRecord(value.tracker)) return;
       const minScore = isRecord(value.filters) && typeof value.filters.minScore === 'number' ? value.filters.minScore : DEFAULT_MIN_SCORE;
       const { lowScore, startScore } = value.tracker;
       if (typeof lowScore === 'number' && lowScore > minScore) {
@@ -181,6 +227,26 @@ export function cameraSchema(ctx: ConfigContext) {
         startScore: camera.tracker.startScore ?? Math.max(DEFAULT_START_SCORE, camera.filters.minScore),
       },
     }));
+}
+
+/**
+ * With motion gating a stationary object is looked at only every `motion.recheckSeconds`: its
+ * track must outlive that unseen, or it would end (and come back as a new one) while nothing moved.
+ * The refinement sees the defaults filled in, so the error goes to the recheck either way.
+ */
+function checkRecheck(value: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const motion = isRecord(value.motion) ? value.motion : {};
+  const tracker = isRecord(value.tracker) ? value.tracker : {};
+  if (motion.enabled === false) return;
+  const recheck = typeof motion.recheckSeconds === 'number' ? motion.recheckSeconds : DEFAULT_RECHECK_SECONDS;
+  const lost = typeof tracker.stationaryLostSeconds === 'number' ? tracker.stationaryLostSeconds : DEFAULT_STATIONARY_LOST_SECONDS;
+  if (recheck >= lost) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['motion', 'recheckSeconds'],
+      message: `must be < tracker.stationaryLostSeconds (${lost}) while motion gating is on, or a stationary object's track ends between two looks (lower it, or raise tracker.stationaryLostSeconds)`,
+    });
+  }
 }
 
 /**

@@ -12,9 +12,20 @@ import { TOPIC_KINDS, type TopicKind } from './topics.js';
 const MAX_ISSUES_IN_MESSAGE = 5;
 const utf8 = new TextDecoder();
 
-/** The text to publish for a payload: plain text kinds as they are (a count as decimal), JSON for the rest; an empty discovery payload stays empty. */
-export function encodePayload<K extends TopicKind>(kind: K, payload: PayloadOf<K>): string {
+/**
+ * The bytes to publish for a payload: plain text kinds as they are (a count as decimal), binary
+ * kinds (a snapshot's JPEG) as the buffer they are, JSON for the rest; an empty discovery payload stays empty.
+ */
+export function encodePayload<K extends TopicKind>(kind: K, payload: PayloadOf<K>): EncodedPayload<K> {
+  return encodeAny(kind, payload) as EncodedPayload<K>;
+}
+
+/** A Buffer for the binary kinds, text for every other. */
+export type EncodedPayload<K extends TopicKind> = (typeof PAYLOAD_FORMATS)[K] extends 'binary' ? Buffer : string;
+
+function encodeAny(kind: TopicKind, payload: unknown): string | Buffer {
   const format = PAYLOAD_FORMATS[kind];
+  if (format === 'binary') return payload as Buffer;
   if (format === 'text') return String(payload);
   if (format === 'foreign-json' && payload === '') return '';
   return JSON.stringify(payload);
@@ -27,9 +38,15 @@ export function encodePayload<K extends TopicKind>(kind: K, payload: PayloadOf<K
 export function parsePayload<K extends TopicKind>(kind: K, payload: Uint8Array | string): PayloadOf<K> {
   const schema = PAYLOAD_SCHEMAS[kind] as z.ZodType as z.ZodType<PayloadOf<K>>;
   if (schema === undefined) throw new KestrelError('E_PAYLOAD', `unknown topic kind "${String(kind)}" (known: ${TOPIC_KINDS.join(', ')})`);
+  const format = PAYLOAD_FORMATS[kind];
+  if (format === 'binary') {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const result = schema.safeParse(bytes);
+    if (result.success) return result.data;
+    throw payloadError(kind, result.error.issues[0]?.message ?? 'not what the kind carries', []);
+  }
   const textValue = typeof payload === 'string' ? payload : utf8.decode(payload);
   let value: unknown = textValue;
-  const format = PAYLOAD_FORMATS[kind];
   if (format === 'json' || (format === 'foreign-json' && textValue !== '')) {
     try {
       value = JSON.parse(textValue);
@@ -85,6 +102,11 @@ export type JsonSchema = Record<string, unknown>;
 export function payloadJsonSchemas(): Record<TopicKind, JsonSchema> {
   const out = {} as Record<TopicKind, JsonSchema>;
   for (const kind of TOPIC_KINDS) {
+    // Bytes, not JSON: JSON Schema can only name the media type.
+    if (PAYLOAD_FORMATS[kind] === 'binary') {
+      out[kind] = { contentMediaType: 'image/jpeg', title: `Kestrel MQTT ${kind} payload`, description: 'raw JPEG bytes' };
+      continue;
+    }
     out[kind] = {
       ...z.toJSONSchema(PAYLOAD_SCHEMAS[kind], { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
       title: `Kestrel MQTT ${kind} payload`,

@@ -25,7 +25,7 @@ export type AddressArgs<K extends TopicKind> = K extends keyof TopicAddress ? [a
 /**
  * The message for one payload. Per-camera kinds (events, detections) take the camera level of
  * the topic from the payload's own `camera`, so topic and payload cannot name different cameras;
- * kinds whose payload is a bare value (label counts, ON/OFF, discovery configs) take it from
+ * kinds whose payload is a bare value (label counts, snapshots, ON/OFF, discovery configs) take it from
  * `at`, which the compiler asks for exactly for those kinds. Throws E_TOPIC when a name is not topic-safe.
  */
 export function outgoing<K extends TopicKind>(t: DeviceTopics, kind: K, payload: NoInfer<PayloadOf<K>>, ...at: NoInfer<AddressArgs<K>>): OutgoingMessage<K> {
@@ -65,6 +65,7 @@ function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: Payload
       if (at === undefined) throw new KestrelError('E_TOPIC', `a ${kind} message needs its address (${kind === 'haDiscovery' ? 'component and object id' : 'camera'})`);
       const a = at as Partial<TopicAddress['labelCount'] & TopicAddress['haDiscovery']>;
       if (kind === 'labelCount') return t.labelCount(a.camera!, a.label!);
+      if (kind === 'snapshot') return t.snapshot(a.camera!, a.label!);
       if (kind === 'detectSet') return t.detectSet(a.camera!);
       if (kind === 'detectState') return t.detectState(a.camera!);
       return t.haDiscovery(a.component!, a.objectId!);

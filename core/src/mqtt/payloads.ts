@@ -162,6 +162,8 @@ export const FrameDetectionsSchema = z.object({
   modelVersion: text,
   inferenceMs: z.number().nonnegative().optional(),
   detections: z.array(FrameDetectionSchema),
+  /** Where the frame moved (motion detection), source pixels; absent when the camera's motion is off. */
+  motion: z.array(BoxSchema).optional(),
 });
 export type FrameDetections = z.infer<typeof FrameDetectionsSchema>;
 
@@ -179,6 +181,10 @@ export const CameraStatsSchema = z.object({
   latencyMs: PercentilesSchema,
   /** Frames waiting for inference (latest-frame-wins keeps this at 0 or 1). */
   queue: nonNegativeInt,
+  /** Frames motion gating kept from inference (nothing moved, no track needed them), since start. */
+  framesSkipped: nonNegativeInt.optional(),
+  /** Motion boxes in the camera's latest frame; absent when its motion detection is off. */
+  motionBoxes: nonNegativeInt.optional(),
 });
 export type CameraStats = z.infer<typeof CameraStatsSchema>;
 
@@ -305,6 +311,13 @@ export type LabelCount = z.output<typeof LabelCountSchema>;
 export const DetectSetSchema = onOff;
 /** `<prefix>/<device>/<camera>/detect/state`, retained: whether the camera's frames go to inference. */
 export const DetectStateSchema = onOff;
+
+/**
+ * `<prefix>/<device>/<camera>/<label>/snapshot`, retained: a JPEG as it is (Frigate's and Home
+ * Assistant's MQTT camera read raw image bytes), so it carries no `schema`. Checked by its start
+ * (SOI and a marker), which is what tells a picture from a stray text payload.
+ */
+export const SnapshotSchema = z.custom<Buffer>((v) => Buffer.isBuffer(v) && v.length > 3 && v[0] === 0xff && v[1] === 0xd8 && v[2] === 0xff, 'must be a JPEG (starting FF D8 FF)');
 export type DetectSwitch = z.infer<typeof DetectSetSchema>;
 
 // ----------------------------------------------------------------------- Home Assistant
@@ -346,6 +359,8 @@ export const HaEntityConfigSchema = z.object({
   state_on: z.string().optional(),
   state_off: z.string().optional(),
   device_class: z.string().optional(),
+  /** A camera's image topic (raw JPEG bytes). */
+  topic: haTopic.optional(),
   state_class: z.enum(['measurement', 'total', 'total_increasing']).optional(),
   unit_of_measurement: z.string().optional(),
   entity_category: z.enum(['config', 'diagnostic']).optional(),
@@ -377,6 +392,7 @@ export const PAYLOAD_SCHEMAS = {
   events: DetectionEventSchema,
   detections: FrameDetectionsSchema,
   labelCount: LabelCountSchema,
+  snapshot: SnapshotSchema,
   detectSet: DetectSetSchema,
   detectState: DetectStateSchema,
   haStatus: HaStatusSchema,
@@ -388,7 +404,8 @@ export type PayloadOf<K extends TopicKind> = z.output<(typeof PAYLOAD_SCHEMAS)[K
 /**
  * How each kind's payload is written: `text` (plain words or numbers, what Home Assistant reads
  * without a template), `json` (Kestrel's JSON with a `schema` version), or `foreign-json` (a
- * format someone else defines: Home Assistant's discovery configs; the empty payload removes).
+ * format someone else defines: Home Assistant's discovery configs; the empty payload removes), or
+ * `binary` (bytes as they are: snapshots' JPEGs).
  */
 export const PAYLOAD_FORMATS = {
   status: 'text',
@@ -401,11 +418,12 @@ export const PAYLOAD_FORMATS = {
   events: 'json',
   detections: 'json',
   labelCount: 'text',
+  snapshot: 'binary',
   detectSet: 'text',
   detectState: 'text',
   haStatus: 'text',
   haDiscovery: 'foreign-json',
-} as const satisfies Record<TopicKind, 'text' | 'json' | 'foreign-json'>;
+} as const satisfies Record<TopicKind, 'text' | 'json' | 'foreign-json' | 'binary'>;
 
 export type VersionedTopicKind = { [K in TopicKind]: (typeof PAYLOAD_FORMATS)[K] extends 'json' ? K : never }[TopicKind];
 

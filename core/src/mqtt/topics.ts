@@ -9,13 +9,14 @@ import { KestrelError } from '../util/errors.js';
  *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
  *   <prefix>/<device>/<camera>/events | detections            per-camera topics
  *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
+ *   <prefix>/<device>/<camera>/<label>/snapshot                the best JPEG of that label's latest object
  *   <prefix>/<device>/<camera>/detect/set | detect/state       detection on/off (Home Assistant switch)
  *   <discovery>/status                                         Home Assistant's birth and will
  *   <discovery>/<component>/<node>/<object>/config             Home Assistant MQTT discovery
  *
  * The layout is unambiguous even for a camera named `model`: camera topics end in `events` or
  * `detections`, model topics in `set` or `state`; of the four-level topics, counts end in
- * `count` and the switch in `detect/set` or `detect/state`. There is deliberately no
+ * `count`, snapshots in `snapshot` and the switch in `detect/set` or `detect/state`. There is deliberately no
  * `<camera>/<label>` topic (Frigate's ON/OFF): a broker ACL that let a device write
  * `<prefix>/<device>/+/+` would let it overwrite its own `model/set` and `keys/set`, the hub's retained word.
  * Home Assistant's binary sensors read the count with a value_template instead.
@@ -23,13 +24,13 @@ import { KestrelError } from '../util/errors.js';
 
 export const TOPIC_KINDS = [
   'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections',
-  'labelCount', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
+  'labelCount', 'snapshot', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 export type CameraTopicKind = 'events' | 'detections';
 
 /** Home Assistant entity platforms Kestrel announces (MQTT discovery's `<component>` level). */
-export const HA_COMPONENTS = ['binary_sensor', 'sensor', 'switch'] as const;
+export const HA_COMPONENTS = ['binary_sensor', 'sensor', 'switch', 'camera'] as const;
 export type HaComponent = (typeof HA_COMPONENTS)[number];
 
 /**
@@ -38,6 +39,7 @@ export type HaComponent = (typeof HA_COMPONENTS)[number];
  */
 export interface TopicAddress {
   labelCount: { camera: string; label: string };
+  snapshot: { camera: string; label: string };
   detectSet: { camera: string };
   detectState: { camera: string };
   haDiscovery: { component: HaComponent; objectId: string };
@@ -77,6 +79,9 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   // counted (a crash leaves "2 persons" forever). The agent resends every current value on each
   // connect and on Home Assistant's birth message instead, so a subscriber is never long unknown.
   labelCount: { levels: ['{camera}', '{label}', 'count'], retain: false, qos: 0 },
+  // Retained, as Frigate's: a dashboard opened later still shows the last object of the label.
+  // QoS 0: a newer picture replaces a lost one, and a JPEG is too big to queue in the outbox.
+  snapshot: { levels: ['{camera}', '{label}', 'snapshot'], retain: true, qos: 0 },
   // A command is not retained (a retained OFF would switch detection off again at every start);
   // the state is, so the switch shows the truth as soon as Home Assistant subscribes.
   detectSet: { levels: ['{camera}', 'detect', 'set'], retain: false, qos: 1 },
@@ -102,6 +107,7 @@ export interface DeviceTopics {
   events(camera: string): string;
   detections(camera: string): string;
   labelCount(camera: string, label: string): string;
+  snapshot(camera: string, label: string): string;
   detectSet(camera: string): string;
   detectState(camera: string): string;
   /** Filter matching every topic of this device (`<prefix>/<device>/#`). */
@@ -207,6 +213,7 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
     events: (name) => camera(name, 'events'),
     detections: (name) => camera(name, 'detections'),
     labelCount: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/count`,
+    snapshot: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/snapshot`,
     detectSet: (name) => `${cameraLevel(name)}/detect/set`,
     detectState: (name) => `${cameraLevel(name)}/detect/state`,
     all: `${base}/#`,
@@ -268,6 +275,7 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
     if (second === 'detect' && third === 'set') return { deviceId, kind: 'detectSet', camera: first };
     if (second === 'detect' && third === 'state') return { deviceId, kind: 'detectState', camera: first };
     if (third === 'count') return { deviceId, kind: 'labelCount', camera: first, label: second };
+    if (third === 'snapshot') return { deviceId, kind: 'snapshot', camera: first, label: second };
   }
   return null;
 }

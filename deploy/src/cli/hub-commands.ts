@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, createLogger, KestrelError, printJson, table } from '@kestrel/core';
+import { action, createLogger, KestrelError, logsArePretty, printJson, table } from '@kestrel/core';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { TokenRole } from '../store/types.js';
 import { STORE_UNAVAILABLE } from '../store/errors.js';
@@ -227,7 +227,13 @@ async function runHub(flags: ConfigFlag & { logLevel?: string }): Promise<number
     hubConfig = await config(flags);
   } catch (err) {
     if (err instanceof KestrelError) {
-      process.stderr.write(`kestrel: ${err.message}\n`);
+      // Off a terminal stderr carries JSON lines only, so a log reader sees this error too.
+      if (logsArePretty()) process.stderr.write(`kestrel: ${err.message}\n`);
+      else {
+        const log = createLogger('kestrel-hub');
+        log.error({ code: err.code }, err.message);
+        await new Promise<void>((resolve) => log.flush(() => resolve()));
+      }
       return 2;
     }
     throw err;
@@ -263,6 +269,7 @@ async function runHub(flags: ConfigFlag & { logLevel?: string }): Promise<number
   const { records, blobs } = hubConfig;
   const { describeBlobs, describeRecords } = await import('@kestrel/config/schema/hub-stores');
   const data = records.type === 'sqlite' && blobs.type === 'filesystem' ? hubConfig.dataDir : `records ${describeRecords(records)}, blobs ${describeBlobs(blobs)}`;
-  process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${data}).\n`);
+  // For a person at a terminal; otherwise stderr carries the JSON log only (its "hub started" line says the same).
+  if (logsArePretty()) process.stderr.write(`Kestrel hub listening on ${hub.url} (data: ${data}).\n`);
   return new Promise<number>(() => undefined);
 }

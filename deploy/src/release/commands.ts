@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { action, createLogger, KestrelError, printJson } from '@kestrel/core';
+import { DEFAULT_GATE_MARGIN, parseGateMargin } from './gate/gate.js';
 
 interface HubFlags {
   hubConfig?: string;
@@ -96,16 +97,40 @@ export function registerDeployReleaseCommands(deploy: Command): void {
     .requiredOption('--version <version>', 'release version')
     .option('--notes <text>', 'release notes')
     .option('--min-agent <x.y.z>', 'oldest agent version that may run it')
+    .option('--gate <dataset>', 'score the model and the release it replaces on this held-out reviewed set (a hub export folder, YOLO or COCO, or a trainer dataset); refuse it if it is worse')
+    .option('--gate-margin <map>', 'how far (absolute mAP@0.5) the candidate may fall below the replaced release and pass', String(DEFAULT_GATE_MARGIN))
+    .option('--against <release>', 'the release to beat (name@version; default: the newest release of --name)')
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (model: string, flags: HubFlags & { name: string; version: string; notes?: string; minAgent?: string }) => {
-      const { releases } = await context(flags);
+    .action(action(async (model: string, flags: HubFlags & { name: string; version: string; notes?: string; minAgent?: string; gate?: string; gateMargin: string; against?: string }) => {
+      if (flags.against !== undefined && flags.gate === undefined) throw new KestrelError('E_USAGE', '--against names the release a --gate compares with; give --gate <dataset> too');
+      const margin = parseGateMargin(flags.gateMargin);
+      const { releases, blobs } = await context(flags);
       let bytes: Buffer;
       try {
         bytes = await readFile(model);
       } catch (err) {
         throw new KestrelError('E_RELEASE', `cannot read ${model}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      const record = await releases.create({ bytes, name: flags.name, version: flags.version, notes: flags.notes, minAgentVersion: flags.minAgent });
+      const id = await releases.checkNew(flags.name, flags.version);
+      let gate: import('./gate/types.js').ReleaseGate | undefined;
+      if (flags.gate !== undefined) {
+        const { loadGateSet, pickBaseline, runGate, describeGate } = await import('./gate/index.js');
+        const set = loadGateSet(flags.gate);
+        const baseline = pickBaseline(await releases.list(), flags.name, flags.against);
+        gate = await runGate({ candidate: { bytes, id }, baseline, set, margin, blobs });
+        const report = describeGate(gate, id);
+        if (set.labelSources && set.labelSources.device > 0) {
+          report.push(`  note: ${set.labelSources.device} of ${set.images.length} images carry device pre-labels, not reviewed ones; they favour the model that made them`);
+        }
+        if (!gate.passed) {
+          // A verdict, not a usage error: exit 1, as a rollout that did not complete.
+          if (flags.json) printJson({ ok: false, refused: id, gate });
+          process.stderr.write(`kestrel: release ${id} refused by the gate\n${report.join('\n')}\n`);
+          return 1;
+        }
+        if (!flags.json) process.stdout.write(`${report.join('\n')}\n`);
+      }
+      const record = await releases.create({ bytes, name: flags.name, version: flags.version, notes: flags.notes, minAgentVersion: flags.minAgent, gate });
       if (flags.json) printJson(record);
       else process.stdout.write(`release ${record.id} (#${record.release}): ${record.size} bytes, sha256 ${record.sha256}, ${record.metadata.decoder}, ${record.metadata.labelCount} labels, ${record.metadata.inputSize.join('x')}\n`);
     }));
@@ -165,7 +190,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
       return record.status === 'completed' ? 0 : 1;
     }));
 
-  apiOptions(hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; the hub\'s last rollouts')))
+  apiOptions(hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; the hub\'s last rollouts, and the last releases with their gate figures')))
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (flags: HubFlags & ApiFlags) => {
       const { FleetView } = await import('../rollout/fleet-view.js');
@@ -177,13 +202,17 @@ export function registerDeployReleaseCommands(deploy: Command): void {
         const devices = view.list();
         await view.stop();
         const rollouts = (await api.call<{ rollouts: RolloutView[] }>('GET', '/api/v1/rollouts')).rollouts.slice(0, 5).reverse();
-        if (flags.json) return printJson({ devices, rollouts });
+        // The newest releases with the gate each passed: what a rollout would put on devices, and on what evidence.
+        const releases = (await ctx.releases.list()).slice(-5);
+        if (flags.json) return printJson({ devices, rollouts, releases });
         for (const d of devices) {
           const m = d.model;
           const model = m?.current ? `${m.current.name} ${m.current.version}` : '-';
           process.stdout.write(`${d.deviceId.padEnd(20)} ${d.online ? 'online ' : 'offline'} ${model.padEnd(24)} ${m ? `${m.status}${m.health ? `/${m.health}` : ''}` : '-'}${m?.reason ? `  ${m.reason}` : ''}\n`);
         }
         for (const r of rollouts) process.stdout.write(`rollout ${r.id} ${r.release} ${r.status}${r.driver ? ` (driven by ${r.driver})` : ''}${r.reason ? ` — ${r.reason}` : ''}\n`);
+        const { gateSummary } = await import('./gate/format.js');
+        for (const r of releases) process.stdout.write(`release ${r.id} #${r.release}  ${r.gate ? gateSummary(r.gate) : 'no gate'}\n`);
       } finally {
         await ctx.mqtt?.endAsync();
       }

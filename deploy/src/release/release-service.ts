@@ -4,6 +4,7 @@ import {
   type ReleaseManifest, type ReleaseMetadataSummary,
 } from '@kestrel/core';
 import type { BlobStore } from './ports.js';
+import type { ReleaseGate } from './gate/types.js';
 
 export interface ReleaseRecord {
   /** `<name>@<version>` */
@@ -16,6 +17,8 @@ export interface ReleaseRecord {
   size: number;
   metadata: ReleaseMetadataSummary;
   eval?: Record<string, number>;
+  /** The gate it passed (`deploy release --gate`): its figures and the replaced release's on one held-out set. */
+  gate?: ReleaseGate;
   notes?: string;
   minAgentVersion?: string;
   createdAt: number;
@@ -40,6 +43,7 @@ export interface CreateReleaseInput {
   minAgentVersion?: string;
   /** Evaluation figures; default: the numeric ones in the model's `kestrel.eval`. */
   eval?: Record<string, number>;
+  gate?: ReleaseGate;
 }
 
 const SAFE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
@@ -49,12 +53,18 @@ export const DEFAULT_MANIFEST_TTL_MS = 7 * 24 * 3600_000;
 export class ReleaseService {
   constructor(private readonly deps: ReleaseServiceDeps) {}
 
-  async create(input: CreateReleaseInput): Promise<ReleaseRecord> {
-    for (const [what, value] of [['name', input.name], ['version', input.version]] as const) {
+  /** Throws unless `name@version` is a valid id no release has yet; returns the id. Checked before a gate spends minutes scoring. */
+  async checkNew(name: string, version: string): Promise<string> {
+    for (const [what, value] of [['name', name], ['version', version]] as const) {
       if (!SAFE.test(value)) throw new KestrelError('E_RELEASE', `release ${what} ${JSON.stringify(value)} must be 1-64 letters, digits, "_", "-" or "." (not starting with ".")`);
     }
-    const id = `${input.name}@${input.version}`;
+    const id = `${name}@${version}`;
     if (await this.get(id)) throw new KestrelError('E_RELEASE', `release ${id} exists already; give the new model another --version`);
+    return id;
+  }
+
+  async create(input: CreateReleaseInput): Promise<ReleaseRecord> {
+    const id = await this.checkNew(input.name, input.version);
     let meta;
     try {
       meta = readMetadata(decodeModel(input.bytes, id), {}, id);
@@ -74,6 +84,7 @@ export class ReleaseService {
       size: input.bytes.length,
       metadata: { decoder: meta.decoder, labelCount: meta.labels.length, inputSize: [meta.input.width, meta.input.height] },
       ...(Object.keys(evalFigures).length ? { eval: evalFigures } : {}),
+      ...(input.gate ? { gate: input.gate } : {}),
       ...(input.notes ? { notes: input.notes } : {}),
       ...(input.minAgentVersion ? { minAgentVersion: input.minAgentVersion } : {}),
       createdAt: this.now(),

@@ -2,9 +2,10 @@ import type { RecordStore, SampleFilter, SampleRecord } from '../store/types.js'
 
 /**
  * Why a sample was kept, most useful to label first: a model unsure of what it saw teaches most,
- * then two models that disagree, a rare class, a change in count, and last the random baseline.
+ * then two models that disagree, a rare class, a change in count, the random baseline, and last
+ * an object's snapshot (its best picture: the one the model was surest of, so it teaches least).
  */
-export const REASON_ORDER = ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random'] as const;
+export const REASON_ORDER = ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random', 'snapshot'] as const;
 
 /** How unsure the device's model was: 1 for a detection at score 0.5, 0 when every score is 0 or 1. */
 export function uncertainty(sample: Pick<SampleRecord, 'detections'>): number {

@@ -2,7 +2,7 @@
 // and the discovery entries built for a camera (ids, topics, labels).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePayload, topics, type DetectionEvent, type HaEntityConfig } from '@kestrel/core';
+import { haIdPart, parsePayload, topics, type DetectionEvent, type HaEntityConfig } from '@kestrel/core';
 import { checkConfig } from '@kestrel/config';
 import { OpenTracks } from '../../../agent/src/homeassistant/open-tracks.js';
 import { cameraDiscovery, entityLabels, removal } from '../../../agent/src/homeassistant/discovery.js';
@@ -48,6 +48,9 @@ test('a camera\'s discovery entries: one device, stable unique ids, topics of th
   const counts = entries.filter((e) => e.component === 'sensor').map((e) => (parsePayload('haDiscovery', e.message.payload as string) as HaEntityConfig).state_topic);
   assert.deepEqual(counts, ['kestrel/pi_1/front_door/person/count', 'kestrel/pi_1/front_door/traffic light/count']);
   assert.deepEqual(removal(t, entries[0]!), { ...entries[0]!.message, payload: '' });
+  // With snapshots on, a camera entity per label shows the label's retained snapshot.
+  const cams = cameraDiscovery(t, device, 'front_door', ['person'], { snapshots: true }).filter((e) => e.component === 'camera');
+  assert.deepEqual(cams.map((e) => [e.objectId, (parsePayload('haDiscovery', e.message.payload as string) as HaEntityConfig).topic]), [[`${haIdPart('front_door')}_person_snapshot`, 'kestrel/pi_1/front_door/person/snapshot']]);
 
   const checked = checkConfig({ text: 'cameras:\n  - { name: a, source: { type: demo } }\n  - { name: b, source: { type: demo }, filters: { classes: [dog, "car/truck"] } }\n' }, {});
   assert.ok(checked.ok);

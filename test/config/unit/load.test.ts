@@ -42,9 +42,16 @@ test('with no config file the agent gets one demo camera, a local broker and eve
     startScore: 0.5,
     classGroups: [['backpack', 'handbag', 'suitcase'], ['car', 'truck', 'bus'], ['bicycle', 'motorcycle']],
   });
+  assert.deepEqual(config.cameras[0].motion, { enabled: true, threshold: 30, contourArea: 10, frameHeight: 100, lightningThreshold: 0.8, recheckSeconds: 5 });
   assert.equal(config.origin.path, null);
   assert.equal(config.origin.brokerExplicit, false);
   assert.equal(config.sampling.enabled, false);
+});
+
+test('a short stationary lost time is fine once motion gating is off (nothing waits for a recheck)', () => {
+  const config = load('cameras:\n  - { name: a, source: { type: demo }, tracker: { stationaryLostSeconds: 4 }, motion: { enabled: false } }\n');
+  assert.equal(config.cameras[0].motion.enabled, false);
+  assert.equal(config.cameras[0].tracker.stationaryLostSeconds, 4);
 });
 
 test('device id defaults to the host name made topic-safe, and the client id follows it', () => {

@@ -56,6 +56,7 @@ export const detections: FrameDetections = {
   modelVersion: '1.0.0',
   inferenceMs: 14.2,
   detections: [{ label: 'person', score: 0.9, box: [0, 0, 10, 10], trackId: 't7' }, { label: 'cat', score: 0.4, box: [5, 5, 6, 6] }],
+  motion: [[0, 0, 40, 30]],
 };
 
 export const stats: Stats = {
@@ -66,7 +67,7 @@ export const stats: Stats = {
   uptimeSeconds: 3600,
   inference: { ms: { p50: 14, p99: 22 }, queue: 0, provider: 'cpu' },
   cameras: {
-    door: { fpsIn: 5, fpsProcessed: 4.8, fpsDropped: 0.2, framesIn: 18000, framesProcessed: 17300, framesDropped: 700, latencyMs: { p50: 30, p99: 61 }, queue: 1 },
+    door: { fpsIn: 5, fpsProcessed: 4.8, fpsDropped: 0.2, framesIn: 18000, framesProcessed: 17300, framesDropped: 700, latencyMs: { p50: 30, p99: 61 }, queue: 1, framesSkipped: 1200, motionBoxes: 2 },
     yard: { fpsIn: 0, fpsProcessed: 0, fpsDropped: 0, framesIn: 0, framesProcessed: 0, framesDropped: 0, latencyMs: null, queue: 0 },
   },
   outbox: { depth: 3, dropped: 0 },
@@ -131,6 +132,7 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   events: event,
   detections,
   labelCount: 2,
+  snapshot: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9]),
   detectSet: 'OFF',
   detectState: 'ON',
   haStatus: 'online',

@@ -23,6 +23,7 @@ const t = topics('kestrel', 'pi-1');
 const ADDRESS: { [K in TopicKind]: AddressArgs<K> } = {
   status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], samples: [], events: [], detections: [], haStatus: [],
   labelCount: [{ camera: 'door', label: 'person' }],
+  snapshot: [{ camera: 'door', label: 'person' }],
   detectSet: [{ camera: 'door' }],
   detectState: [{ camera: 'door' }],
   haDiscovery: [{ component: 'binary_sensor', objectId: 'door_person' }],
@@ -44,6 +45,7 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     events: t.events('door'),
     detections: t.detections('door'),
     labelCount: t.labelCount('door', 'person'),
+    snapshot: t.snapshot('door', 'person'),
     detectSet: t.detectSet('door'),
     detectState: t.detectState('door'),
     haStatus: t.haStatus,
@@ -56,7 +58,7 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
       { kind, topic: expectedTopic[kind], payload: encodePayload(kind, SAMPLES[kind]), qos: TOPIC_SPECS[kind].qos, retain: TOPIC_SPECS[kind].retain },
       kind,
     );
-    assert.deepEqual(parsePayload(kind, message.payload as string), SAMPLES[kind], `${kind} reads back`);
+    assert.deepEqual(parsePayload(kind, message.payload), SAMPLES[kind], `${kind} reads back`);
   }
 });
 

@@ -53,6 +53,13 @@ test('label and detect payloads are plain text as Home Assistant reads them; an 
   assert.match(parseError('haDiscovery', '{"name":"x"}').message, /^invalid haDiscovery payload: /);
 });
 
+test('a snapshot is the JPEG bytes as they are, and only a JPEG is read as one', () => {
+  const jpeg = SAMPLES.snapshot;
+  assert.equal(encodePayload('snapshot', jpeg), jpeg);
+  assert.deepEqual(parsePayload('snapshot', new Uint8Array(jpeg)), jpeg);
+  for (const bad of ['', 'ON', '{"schema":1}']) assert.match(parseError('snapshot', bad).message, /^invalid snapshot payload: must be a JPEG/, JSON.stringify(bad));
+});
+
 test('a payload that is not JSON is an E_PAYLOAD error naming the topic kind', () => {
   const err = parseError('events', Buffer.from('{"schema":1,'));
   assert.equal(err.code, 'E_PAYLOAD');
@@ -101,6 +108,11 @@ test('a JSON Schema is exported per topic kind, and it accepts the real payloads
   assert.deepEqual(Object.keys(schemas).sort(), [...TOPIC_KINDS].sort());
   for (const kind of TOPIC_KINDS) {
     const schema = schemas[kind];
+    // Bytes have no JSON Schema beyond their media type.
+    if (PAYLOAD_FORMATS[kind] === 'binary') {
+      assert.equal(schema.contentMediaType, 'image/jpeg', kind);
+      continue;
+    }
     assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema', kind);
     const validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
     // A text payload's schema describes the text itself (a count is "2").

@@ -14,6 +14,7 @@ test('topics() builds every topic of the contract table', () => {
   assert.equal(t.detections('front_door'), 'kestrel/pi-1/front_door/detections');
   assert.equal(t.all, 'kestrel/pi-1/#');
   assert.equal(t.labelCount('front_door', 'person'), 'kestrel/pi-1/front_door/person/count');
+  assert.equal(t.snapshot('front_door', 'person'), 'kestrel/pi-1/front_door/person/snapshot');
   assert.equal(t.detectSet('front_door'), 'kestrel/pi-1/front_door/detect/set');
   assert.equal(t.detectState('front_door'), 'kestrel/pi-1/front_door/detect/state');
   assert.equal(t.haStatus, 'homeassistant/status');
@@ -24,7 +25,7 @@ test('topics() builds every topic of the contract table', () => {
 test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
   const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retain);
   // model/set is retained so a device that was offline during a push still gets the release.
-  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'detectState', 'haDiscovery']);
+  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'snapshot', 'detectState', 'haDiscovery']);
   assert.equal(TOPIC_SPECS.events.qos, 1);
   assert.equal(TOPIC_SPECS.detections.qos, 0);
   assert.equal(TOPIC_SPECS.stats.qos, 0);
@@ -48,6 +49,7 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detections('yard')), { deviceId: 'pi-1', kind: 'detections', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.labelCount('yard', 'person')), { deviceId: 'pi-1', kind: 'labelCount', camera: 'yard', label: 'person' });
+  assert.deepEqual(parseTopic('kestrel', t.snapshot('yard', 'person')), { deviceId: 'pi-1', kind: 'snapshot', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.detectSet('yard')), { deviceId: 'pi-1', kind: 'detectSet', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detectState('yard')), { deviceId: 'pi-1', kind: 'detectState', camera: 'yard' });
   // A label named "detect" has its count beside the detect switch, never mistaken for it.

@@ -103,7 +103,8 @@ export async function startHub(
         const timer = setTimeout(() => reject(new Error(`hub did not start within 60 s; its log:\n${log}`)), 60_000);
         proc.stderr!.on('data', (d: Buffer) => {
           log = (log + d.toString()).slice(-50_000);
-          if (log.includes('Kestrel hub listening on')) {
+          // Off a terminal the hub writes JSON lines only; this one says it listens.
+          if (log.includes('"msg":"hub started"')) {
             clearTimeout(timer);
             resolve();
           }

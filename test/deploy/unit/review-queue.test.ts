@@ -44,6 +44,8 @@ test('the queue takes the best of 2500 samples across pages: reason first, then 
       const kind = i % 5;
       all.push(sample(i, kind === 0 ? ['random'] : kind === 1 ? ['countChange'] : kind === 2 ? ['rareClass', 'random'] : kind === 3 ? ['uncertainty'] : ['disagreement'], 0.05 + ((i * 7919) % 900) / 1000));
     }
+    // Objects' snapshots sent at their end (the agent's reason `snapshot`), however unsure: after every strategy.
+    for (let i = 2500; i < 2510; i++) all.push(sample(i, ['snapshot'], 0.5));
     await store.insertSamples(all);
     // One reviewed sample leaves the queue however uncertain it is.
     const best = all.filter((s) => s.reasons[0] === 'uncertainty').sort((a, b) => uncertainty(b) - uncertainty(a) || a.capturedAt - b.capturedAt)[0];
@@ -64,12 +66,13 @@ test('the queue takes the best of 2500 samples across pages: reason first, then 
       .map((s) => s.id);
     assert.deepEqual(queue.map((s) => s.id), expected);
 
-    // Past the uncertain ones: disagreement, then rare class (its best reason), then count change, then random.
-    const whole = await reviewQueue(store, { reviewed: false }, 2500);
-    const firstReason = (s: SampleRecord) => ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random'].find((r) => s.reasons.includes(r));
+    // Past the uncertain ones: disagreement, then rare class (its best reason), then count change, then random, then snapshots.
+    const whole = await reviewQueue(store, { reviewed: false }, 2600);
+    const firstReason = (s: SampleRecord) => ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random', 'snapshot'].find((r) => s.reasons.includes(r));
     const runs = whole.map(firstReason).filter((r, k, list) => r !== list[k - 1]);
-    assert.deepEqual(runs, ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random']);
-    assert.equal(whole.length, 2499);
+    assert.deepEqual(runs, ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random', 'snapshot']);
+    assert.equal(whole.length, 2509);
+    assert.equal((await reviewQueue(store, { reviewed: false, strategy: 'snapshot' }, 100)).length, 10, 'snapshots are their own filter');
   } finally {
     await store.close();
   }

@@ -7,7 +7,7 @@ export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-export const STRATEGIES = ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random'];
+export const STRATEGIES = ['uncertainty', 'disagreement', 'rareClass', 'countChange', 'random', 'snapshot'];
 
 /** Progress as numbers and a bar: reviewed of all that the filter selects. */
 export function Progress({ progress }: { progress: QueueAnswer['progress'] }) {
