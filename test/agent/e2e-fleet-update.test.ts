@@ -37,6 +37,9 @@ test('a signed release reaches three agent processes in waves; a release that st
   const prefix = uniquePrefix('fleet');
   hub = await startHub({ mqtt: { url: broker.url, prefix } });
   const deploy = (args: string[]) => runKestrel(['deploy', ...args, '--hub-config', hub!.configPath], { timeoutMs: 200_000 });
+  // push asks the hub (its operator API) to run the rollout; --wait follows it to the end.
+  const tokenFile = join(dir, 'operator.token');
+  writeFileSync(tokenFile, await hub.token('ops', 'operator'));
 
   const keygen = await deploy(['keygen', '--json']);
   assert.equal(keygen.code, 0, keygen.stderr);
@@ -93,7 +96,7 @@ test('a signed release reaches three agent processes in waves; a release that st
   }
 
   // A good release: canary first, then the rest; every device ends on version 2.
-  const push = await deploy(['push', 'fixed@2', '--to', devices.join(','), '--canary', '1', '--wave-size', '2', '--wave-timeout', '90', '--json']);
+  const push = await deploy(['push', 'fixed@2', '--to', devices.join(','), '--canary', '1', '--wave-size', '2', '--wave-timeout', '90', '--wait', '--token-file', tokenFile, '--json']);
   assert.equal(push.code, 0, `${push.stdout}\n${push.stderr}`);
   const rollout = JSON.parse(push.stdout) as { status: string; waves: { devices: string[] }[] };
   assert.equal(rollout.status, 'completed');
@@ -103,7 +106,7 @@ test('a signed release reaches three agent processes in waves; a release that st
 
   // A release that finds nothing: the canary swaps, sees detections collapse, rolls back by
   // itself, and the rollout stops before the other devices are touched.
-  const bad = await deploy(['push', 'fixed@3', '--to', devices.join(','), '--canary', '1', '--wave-timeout', '90', '--json']);
+  const bad = await deploy(['push', 'fixed@3', '--to', devices.join(','), '--canary', '1', '--wave-timeout', '90', '--wait', '--token-file', tokenFile, '--json']);
   assert.notEqual(bad.code, 0);
   const badRollout = JSON.parse(bad.stdout) as { status: string; waves: { devices: string[] }[] };
   assert.notEqual(badRollout.status, 'completed');

@@ -151,7 +151,7 @@ test('kestrel config schema --hub and show --hub: the hub config\'s JSON Schema,
   assert.equal(printed.code, 0);
   const schema = JSON.parse(printed.stdout) as { title: string; properties: Record<string, unknown> };
   assert.equal(schema.title, 'Kestrel hub configuration');
-  assert.deepEqual(Object.keys(schema.properties), ['bind', 'dataDir', 'records', 'blobs', 'tls', 'limits', 'timeouts', 'mqtt', 'review', 'log']);
+  assert.deepEqual(Object.keys(schema.properties), ['bind', 'dataDir', 'records', 'blobs', 'tls', 'limits', 'timeouts', 'mqtt', 'replica', 'rollouts', 'review', 'log']);
 
   const file = tempFile('hub.yaml', 'mqtt: { username: kestrel-hub, password: "${MQTT_PASSWORD}" }\n');
   const { code, stdout } = kestrelConfig('show', '--hub', file);

@@ -144,3 +144,28 @@ test('the shipped ACL and Home Assistant: a device writes its counts, snapshots,
     'devA reads its own commands, its own configs and Home Assistant\'s status, nothing of devB',
   );
 });
+
+test('the shipped ACL and shared subscriptions: hub replicas share $share/<group>/kestrel/... (each message to one of them); a device cannot read another\'s topics through $share', async (t) => {
+  const port = await startSecuredBroker(t);
+  const hubA = await client(port, 'kestrel-hub');
+  const hubB = await client(port, 'kestrel-hub');
+  const devA = await client(port, 'devA');
+  const devB = await client(port, 'devB');
+  t.after(() => { for (const c of [hubA, hubB, devA, devB]) c.end(true); });
+  const aSees = collect(hubA);
+  const bSees = collect(hubB);
+  const spySees = collect(devA);
+  // As the hub subscribes: the broker strips `$share/<group>/` and checks the ACL on the topic.
+  for (const hub of [hubA, hubB]) {
+    const granted = await hub.subscribeAsync({ '$share/kestrel-hub/kestrel/+/status': { qos: 1 }, '$share/kestrel-hub/kestrel/+/state': { qos: 1 } });
+    assert.deepEqual(granted.map((g) => g.qos), [1, 1], 'the hub user may subscribe to shared fleet filters');
+  }
+  await devA.subscribeAsync(['$share/spy/kestrel/devB/#', '$share/spy/kestrel/+/state'], { qos: 1 });
+  for (let i = 0; i < 10; i++) await devB.publishAsync('kestrel/devB/state', `state ${i}`, { qos: 1 });
+  await sleep(500);
+  const got = [...aSees, ...bSees].filter((m) => m.startsWith('kestrel/devB/state'));
+  assert.equal(got.length, 10, `each message reached one hub replica: a ${aSees.length}, b ${bSees.length}`);
+  assert.equal(new Set(got).size, 10, 'none twice');
+  assert.ok(aSees.length > 0 && bSees.length > 0, 'both replicas took a share');
+  assert.deepEqual(spySees, [], 'devA read nothing of devB through a shared subscription');
+});

@@ -15,6 +15,7 @@ import { photoJpeg, samplePayload } from './support/samples.js';
 import { boxDetector } from './support/gate-models.js';
 
 let hub: HubProcess;
+let operator: string;
 let broker: BrokerHandle;
 const work = mkdtempSync(join(tmpdir(), 'kestrel-gate-'));
 const models = { good: join(work, 'good.onnx'), bad: join(work, 'bad.onnx'), thing: join(work, 'thing.onnx') };
@@ -51,8 +52,9 @@ before(async () => {
   writeFileSync(models.good, boxDetector({ size: 64, box: PERSON, imageSize: [320, 320], version: 'good' }));
   writeFileSync(models.bad, boxDetector({ size: 64, box: [20, 20, 180, 180], imageSize: [320, 320], version: 'bad' }));
   writeFileSync(models.thing, fixedDetector(64, 0.9, 'thing'));
-  deployConfig = join(work, 'deploy.yaml');
-  writeFileSync(deployConfig, `dataDir: ${join(work, 'releases')}\nmqtt: { url: "${broker.url}", prefix: ${prefix} }\n`);
+  // The hub's own config: releases go to its blob store, and `deploy status` asks its API (with an operator token).
+  deployConfig = hub.configPath;
+  operator = await hub.token('gate-operator', 'operator');
 });
 after(async () => {
   await Promise.all([hub?.stop(), broker?.stop()]);
@@ -93,7 +95,7 @@ test('a worse candidate is refused with both models\' mAP, the margin and the se
   assert.match(refused.stderr, /replaces {2}person@2: mAP@0\.5 1\.000 {2}mAP@\.5:\.95 1\.000 {2}P 0\.750 {2}R 1\.000/);
   assert.match(refused.stderr, /mAP@0\.5 -1\.000, margin 0\.01: refused \(more than 0\.01 below person@2\)/);
   assert.match(refused.stderr, /set .*set-coco \(coco, 4 images, 3 boxes, 4 reviewed, sha256 [0-9a-f]{16}\)/);
-  const list = await runKestrel(['deploy', 'status', '--hub-config', deployConfig, '--json']);
+  const list = await runKestrel(['deploy', 'status', '--hub-config', deployConfig, '--json'], { env: { KESTREL_HUB_TOKEN: operator } });
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual(JSON.parse(list.stdout).releases.map((r: { id: string }) => r.id), ['person@1', 'person@2']);
 
@@ -116,7 +118,7 @@ test('--against picks the release to beat, --gate-margin how far below it a cand
   assert.equal(gate.baseline.id, 'person@1');
   assert.equal(gate.set.format, 'coco');
   // COCO boxes are in pixels, YOLO's normalised: the figures agree to rounding.
-  const yolo = JSON.parse((await runKestrel(['deploy', 'status', '--hub-config', deployConfig, '--json'])).stdout).releases.find((r: { id: string }) => r.id === 'person@2').gate;
+  const yolo = JSON.parse((await runKestrel(['deploy', 'status', '--hub-config', deployConfig, '--json'], { env: { KESTREL_HUB_TOKEN: operator } })).stdout).releases.find((r: { id: string }) => r.id === 'person@2').gate;
   assert.ok(Math.abs(gate.candidate.map50to95 - yolo.candidate.map50to95) < 0.01, `${gate.candidate.map50to95} vs ${yolo.candidate.map50to95}`);
   assert.equal(gate.candidate.map50, yolo.candidate.map50);
 });
@@ -142,7 +144,7 @@ test('a trainer dataset gates on its test split; the first release of a name has
 });
 
 test('deploy status shows each release\'s gate figures', { timeout: 60_000 }, async () => {
-  const status = await runKestrel(['deploy', 'status', '--hub-config', deployConfig]);
+  const status = await runKestrel(['deploy', 'status', '--hub-config', deployConfig], { env: { KESTREL_HUB_TOKEN: operator } });
   assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /release person@2 #2 {2}gate passed: mAP@0\.5 1\.000 vs 0\.000 \(person@1\), mAP@\.5:\.95 1\.000, P 0\.750 R 1\.000, margin 0\.01, 4 images sha256 [0-9a-f]{16}/);
   assert.match(status.stdout, /release person@3 #3 {2}gate passed: mAP@0\.5 0\.000 vs 1\.000 \(person@2\),.* margin 1,/);
@@ -189,6 +191,6 @@ test('bad gate inputs are clear errors before anything is released', { timeout: 
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--against person@7: no such release \(releases: person@1, person@2, person@3, person@4, newcomer@1, newcomer2@1\)/);
 
-  const status = JSON.parse((await runKestrel(['deploy', 'status', '--hub-config', deployConfig, '--json'])).stdout);
+  const status = JSON.parse((await runKestrel(['deploy', 'status', '--hub-config', deployConfig, '--json'], { env: { KESTREL_HUB_TOKEN: operator } })).stdout);
   assert.ok(!status.releases.some((r: { id: string }) => r.id === 'person@9'), 'nothing was released');
 });

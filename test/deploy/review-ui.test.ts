@@ -104,6 +104,25 @@ before(async () => {
     ),
   );
 
+  // A rollout running in the hub, its canary wave sent and waiting for a verdict that will not
+  // come (pi-door is no real device): the page offers to abort it.
+  await hub.stores().records.insertRollout({
+    id: '20250701T130000-def456',
+    status: 'running',
+    startedAt: started + 1000,
+    updatedAt: started + 1000,
+    state: {
+      release: 'nanodet-1.4.0',
+      manifest: { name: 'nanodet', version: '1.4.0', sha256: 'f'.repeat(64), sequence: 9, expires: Date.now() + 86_400_000 },
+      rollbacks: {},
+      before: { 'pi-door': null, 'pi-yard': null },
+      waveTimeoutMs: 3_600_000,
+      waves: [{ devices: ['pi-door'], results: {}, sentAt: Date.now() }, { devices: ['pi-yard'], results: {} }],
+      current: 0,
+      startedBy: 'carol',
+    },
+  });
+
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -247,7 +266,16 @@ test('review in the browser with the keyboard; the export carries the corrected 
 
   await page.goto(`${hub.url}/ui/#/rollouts`);
   await page.waitForSelector('.rollout');
-  const rollout = (await page.locator('.rollout').textContent()) ?? '';
+  // The running one (newest) has an Abort button; confirmed, the hub stops it at its next step.
+  const running = page.locator('#rollout-20250701T130000-def456');
+  assert.match((await running.textContent()) ?? '', /nanodet-1\.4\.0.*running/);
+  page.once('dialog', (d) => void d.accept());
+  await running.locator('button.abort').click();
+  await page.waitForFunction(() => /aborted/.test(document.querySelector('#rollout-20250701T130000-def456')?.textContent ?? ''), undefined, { timeout: 15_000 });
+  assert.match((await running.textContent()) ?? '', /aborted by /);
+  assert.equal(await running.locator('button.abort').count(), 0, 'a finished rollout offers no abort');
+  await shot('9-rollouts-abort');
+  const rollout = (await page.locator('#rollout-20250701T120000-abc123').textContent()) ?? '';
   assert.match(rollout, /nanodet-1\.3\.0.*aborted/);
   assert.match(rollout, /pi-yard.*failed.*smoke test: no output/);
   assert.match(rollout, /rolled back to nanodet-1\.2\.0/);

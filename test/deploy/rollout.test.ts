@@ -1,11 +1,16 @@
 // Staged rollouts over three in-process device updaters (each a real ONNX Runtime worker, a real
-// MQTT connection and the real updater) on one broker, from a real hub (release routes over HTTP).
+// MQTT connection and the real updater) on one broker, from a real hub (release routes over HTTP),
+// driven by the hub's rollout driver on a SQLite records store, as one hub replica runs it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { silentLogger } from '@kestrel/core';
-import { RolloutController, parseAbortRule, planWaves } from '@kestrel/deploy/rollout/index';
+import { SqliteRecordStore } from '@kestrel/deploy';
+import { RolloutController, RolloutDriver, parseAbortRule, planWaves, publicRollout, shouldAbort, signRolloutRequest, type RolloutRequest } from '@kestrel/deploy/rollout/index';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { uniquePrefix } from '../support/ports.js';
 import { fixedDetector, SimDevice } from '../agent/support/update-kit.js';
@@ -20,8 +25,25 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 let broker: BrokerHandle;
 let hub: TestHub;
 let client: mqtt.MqttClient;
+// The driver's own connection, as in the hub: a FleetView that stops unsubscribes its filters,
+// which on a shared client would silence the driver's view too.
+let driverClient: mqtt.MqttClient;
 let controller: RolloutController;
+let records: SqliteRecordStore;
+let driver: RolloutDriver;
 const devices = new Map<string, SimDevice>();
+const registered = new Set(['dev1', 'dev2', 'dev3']);
+
+/** What `kestrel deploy push --wait` does: sign, hand the rollout to the hub, follow it to the end. */
+async function push(release: string, options: Omit<RolloutRequest, 'release' | 'manifest' | 'rollbacks'>) {
+  const request = await signRolloutRequest(hub.releases, { release, ...options, currentModels: [...devices.values()].map((d) => d.engine.info?.sha256) });
+  const { id } = await driver.create(request, 'test', registered);
+  for (;;) {
+    const stored = (await records.getRollout(id))!;
+    if (stored.status !== 'running') return publicRollout(stored);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 function device(id: string, stateDir?: string): SimDevice {
   const d = new SimDevice({ deviceId: id, prefix, brokerUrl: broker.url, trustedKeys: [{ publicKey: hub.keys.publicKeyPem }], initialModel: v1, size: SIZE, stateDir });
@@ -38,7 +60,11 @@ before(async () => {
   for (const id of ['dev1', 'dev2', 'dev3']) await device(id).start();
   client = mqtt.connect(broker.url, { clientId: `${prefix}-hub` });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  controller = new RolloutController({ mqtt: client, prefix, releases: hub.releases, blobs: hub.blobs, logger: silentLogger, registeredDevices: async () => new Set(['dev1', 'dev2', 'dev3']) });
+  controller = new RolloutController({ mqtt: client, prefix, releases: hub.releases, blobs: hub.blobs, logger: silentLogger, registeredDevices: async () => registered });
+  records = new SqliteRecordStore(join(mkdtempSync(join(tmpdir(), 'kestrel-rollout-')), 'hub.sqlite'));
+  driverClient = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-driver` });
+  driver = new RolloutDriver({ records, mqtt: driverClient, prefix, logger: silentLogger, holder: 'test-replica', leaseMs: 5000, tickMs: 100, releaseIdOf: async (s) => (await hub.releases.findBySha(s))?.id });
+  await driver.start();
   // Anyone who can publish can make a device appear on the broker: it must not become a target.
   await client.publishAsync(`${prefix}/ghost/status`, 'online', { qos: 1, retain: true });
 });
@@ -49,6 +75,9 @@ after(async () => {
   for (const id of ['dev1', 'dev2', 'dev3', 'ghost']) {
     for (const level of ['model/set', 'model/state', 'status']) await client.publishAsync(`${prefix}/${id}/${level}`, '', { qos: 1, retain: true });
   }
+  await driver?.stop();
+  await records?.close();
+  await driverClient?.endAsync();
   await client?.endAsync();
   await hub?.close();
   await broker?.stop();
@@ -60,13 +89,20 @@ test('waves: canaries first, then waves of --wave-size; offline devices are not 
   assert.throws(() => planWaves(['a'], { canary: 'x' }), /--canary must be a count \(2\) or a percentage \(10%\)/);
   assert.deepEqual(parseAbortRule('failures>2'), { maxFailures: 2 });
   assert.throws(() => parseAbortRule('errors>2'), /--abort-if must be failures>N or failures>P%/);
+  // Greengrass-style: the share is judged once enough devices answered.
+  const rule = parseAbortRule('failures>10% after 20');
+  assert.deepEqual(rule, { maxFailures: Number.POSITIVE_INFINITY, maxFailureRatio: 0.1, minDevices: 20 });
+  assert.equal(shouldAbort(rule, 3, 10), false, '30% of 10 answers: too few to judge');
+  assert.equal(shouldAbort(rule, 3, 20), true, '15% of 20');
+  assert.equal(shouldAbort(rule, 2, 20), false, '10% is not above 10%');
+  assert.throws(() => parseAbortRule('failures>2 after 20'), /failures>P% \[after M\]/);
 });
 
 test('a release reaches the fleet wave by wave; a device offline during the push gets it when it comes back', async () => {
   // dev3 is off during the push.
   const dev3 = devices.get('dev3')!;
   await dev3.stop();
-  const record = await controller.push('fixed@2.0.0', { to: 'all', canary: 1, waveSize: 1, abort: parseAbortRule(), waveTimeoutMs: 30_000 });
+  const record = await push('fixed@2.0.0', { to: 'all', canary: 1, waveSize: 1, waveTimeoutMs: 30_000 });
   assert.equal(record.status, 'completed', record.reason);
   assert.deepEqual(record.waves.map((w) => w.devices), [['dev1'], ['dev2'], ['dev3']], '"all" is the devices the hub has tokens for, not the ghost on the broker');
   assert.equal(record.waves[0].results.dev1.outcome, 'passed');
@@ -82,16 +118,17 @@ test('a release reaches the fleet wave by wave; a device offline during the push
   while (back.updater.modelState?.health !== 'passed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(back.engine.info?.sha256, sha(v2));
   assert.equal(back.updater.modelState?.status, 'applied');
-  assert.equal((await controller.listRollouts()).at(-1)?.id, record.id);
+  assert.equal((await records.listRollouts())[0]?.id, record.id);
 });
 
 test('a named device without a hub token is refused before anything is sent', async () => {
-  await assert.rejects(controller.push('fixed@2.0.0', { to: ['dev1', 'ghost'], canary: 1, abort: parseAbortRule(), waveTimeoutMs: 5_000 }), /"ghost": no active device token on this hub/);
+  await assert.rejects(push('fixed@2.0.0', { to: ['dev1', 'ghost'], canary: 1, waveTimeoutMs: 5_000 }), /"ghost": no active device token on this hub/);
   await assert.rejects(controller.rollback(['ghost']), /"ghost": no active device token on this hub/);
 });
 
 test('a release that fails its health watch on the canary stops the rollout at the canary wave', async () => {
-  const record = await controller.push('fixed@3.0.0', { to: ['dev1', 'dev2', 'dev3'], canary: 1, abort: parseAbortRule(), waveTimeoutMs: 30_000 });
+  // Even with a rule that allows two failures: a failing canary always stops the rollout.
+  const record = await push('fixed@3.0.0', { to: ['dev1', 'dev2', 'dev3'], canary: 1, abortIf: 'failures>2', waveTimeoutMs: 30_000 });
   assert.equal(record.status, 'aborted');
   assert.equal(record.waves[0].results.dev1.status, 'rollback');
   assert.match(record.reason!, /wave 1 \(canary\): 1 device\(s\) failed: dev1: rollback \(fixed 3\.0\.0 rolled back to fixed 2\.0\.0: detections per frame fell/);

@@ -28,7 +28,13 @@ function mqtt(ctx: ConfigContext) {
       prefix: topicPrefix,
       username: text.optional(),
       password: z.string().optional(),
-      clientId: text.max(128).default('kestrel-hub').describe('fixed, so the broker keeps the hub\'s session (queued samples) while it is away'),
+      clientId: text.max(100).default('kestrel-hub').describe('the broker sees <clientId>-<replica>: fixed per replica, so the broker keeps each replica\'s session (queued samples) while it is away'),
+      shareGroup: z
+        .string()
+        .regex(/^[^/+#]*$/, 'a shared subscription group may not contain /, + or #')
+        .max(64)
+        .default('kestrel-hub')
+        .describe('fleet topics are subscribed as $share/<group>/...: replicas of one group each get a share of the messages, so each is handled once; "" subscribes plainly'),
       ca: existingFile(ctx).optional(),
       rejectUnauthorized: z.boolean().default(true),
       samples: z.boolean().default(false).describe('also ingest samples published on <prefix>/+/samples (agents with upload.transport mqtt)'),
@@ -64,6 +70,17 @@ export function createHubConfigSchema(ctx: ConfigContext) {
         })
         .prefault({}),
       mqtt: mqtt(ctx).prefault({}),
+      replica: text
+        .max(27)
+        .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "."')
+        .optional()
+        .describe('this replica\'s name (default: the host name): the MQTT client id suffix and the rollout lease holder; set it when several replicas run on one host'),
+      rollouts: z
+        .strictObject({
+          leaseSeconds: z.number().min(1).max(300).default(6).describe('how long a replica\'s claim on a rollout lasts unless renewed (it renews every tickMs); another replica takes over a claim that expired'),
+          tickMs: z.number().int().min(100).max(60_000).default(1000).describe('how often a replica looks for rollouts to drive and advances them'),
+        })
+        .prefault({}),
       review: z
         .strictObject({
           classes: z

@@ -5,6 +5,7 @@ import type { RecordStore } from '../store/types.js';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import type { SampleIngest } from './ingest.js';
 import { isStoreUnavailable } from '../store/errors.js';
+import { sharedFilter } from './replica.js';
 
 export interface FleetStats {
   connected: boolean;
@@ -19,8 +20,13 @@ export interface FleetStats {
 /**
  * Follows the fleet over MQTT: the retained `status` (online/offline, the agents' last will) and
  * `state` topics keep the device table current, and — when enabled — samples published on
- * `<prefix>/+/samples` are ingested. The session is persistent (clean: false, fixed client id) so
- * the broker queues QoS 1 samples while the hub is away.
+ * `<prefix>/+/samples` are ingested. The session is persistent (clean: false, a client id fixed per
+ * replica) so the broker queues QoS 1 samples while the hub is away.
+ *
+ * Several replicas share the work: the filters are `$share/<group>/...`, so the broker hands each
+ * message to one member of the group (Mosquitto 2 also gives a retained message to one member when
+ * it subscribes). Every write is idempotent — upserts that converge, samples keyed by (device, id)
+ * — so a message redelivered after a replica died mid-way changes nothing.
  */
 export class FleetListener {
   private client?: MqttClient;
@@ -31,13 +37,13 @@ export class FleetListener {
   private unknownLoggedAt = -Infinity;
 
   constructor(
-    private readonly deps: { config: HubConfig['mqtt']; records: RecordStore; ingest: SampleIngest; logger: Logger; now?: () => number },
+    private readonly deps: { config: HubConfig['mqtt']; replica: string; records: RecordStore; ingest: SampleIngest; logger: Logger; now?: () => number },
   ) {}
 
   start(): void {
     const { config, logger } = this.deps;
     const options: IClientOptions = {
-      clientId: config.clientId,
+      clientId: `${config.clientId}-${this.deps.replica}`,
       clean: false,
       username: config.username,
       password: config.password,
@@ -48,7 +54,9 @@ export class FleetListener {
     };
     const client = mqtt.connect(config.url, options);
     this.client = client;
-    const subscriptions = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
+    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
+    // The broker strips `$share/<group>/` before matching, so topics arrive as the devices sent them.
+    const subscriptions = Object.fromEntries(Object.entries(plain).map(([filter, options]) => [sharedFilter(config.shareGroup, filter), options]));
     const filters = Object.keys(subscriptions);
     client.on('connect', () => {
       logger.info({ url: redactUrl(config.url), filters }, 'following the fleet over mqtt');

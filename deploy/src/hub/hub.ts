@@ -1,10 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
 import { parseBind } from '@kestrel/config/bind';
 import type { Logger } from '@kestrel/core';
 import { closeStores, openStores, removeOrphanBlobs, type HubStores } from '../store/open.js';
 import type { HubConfig } from '@kestrel/config/schema/hub';
 import { describeBlobs, describeRecords } from '@kestrel/config/schema/hub-stores';
 import { FleetListener, type FleetStats } from './fleet.js';
+import { leaseHolder, replicaName } from './replica.js';
+import { registerRolloutRoutes } from './http/rollout-routes.js';
+import { RolloutDriver } from '../rollout/driver.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
 import { SampleIngest } from './ingest.js';
@@ -21,6 +26,7 @@ export class Hub {
   private stores?: HubStores;
   private app?: FastifyInstance;
   private fleet?: FleetListener;
+  private rollouts?: { driver: RolloutDriver; mqtt: MqttClient };
   /** `http(s)://host:port` once listening. */
   url = '';
 
@@ -41,6 +47,11 @@ export class Hub {
     // Model releases and their artifacts (HTTP Range), behind the same device/operator tokens.
     const releases = new ReleaseService({ blobs: stores.blobs, artifactBaseUrl: `${config.tls ? 'https' : 'http'}://${config.bind}` });
     registerReleaseRoutes(this.app, { releases, blobs: stores.blobs });
+    const replica = replicaName(config.replica);
+    if (config.mqtt.enabled) this.rollouts = this.rolloutDriver(stores, releases, replica);
+    registerRolloutRoutes(this.app, { records: stores.records, blobs: stores.blobs, releases, driver: this.rollouts?.driver });
+    // Per replica (each answers for itself behind a load balancer): how many fleet messages it handled.
+    this.app.get('/api/v1/replica', { config: { access: 'operator' } }, async () => ({ replica, fleet: this.fleet?.stats() ?? null }));
     // The review UI, from the same server and port as the API it calls.
     await registerUiRoutes(this.app);
     const { host, port } = parseBind(config.bind);
@@ -49,8 +60,10 @@ export class Hub {
     const actualPort = typeof address === 'object' && address ? address.port : port;
     this.url = `${config.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     if (config.mqtt.enabled) {
-      this.fleet = new FleetListener({ config: config.mqtt, records: stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
+      this.fleet = new FleetListener({ config: config.mqtt, replica, records: stores.records, ingest, logger: logger.child({ part: 'fleet' }) });
       this.fleet.start();
+      // Not awaited: a broker that is down must not keep the HTTP API from serving.
+      this.rollouts!.driver.start().catch((err: Error) => logger.error({ err: err.message }, 'rollouts: could not follow the fleet'));
     }
     logger.info({ url: this.url, records: describeRecords(config.records), blobs: describeBlobs(config.blobs), mqtt: config.mqtt.enabled }, 'hub started');
   }
@@ -64,7 +77,39 @@ export class Hub {
     return this.fleet?.stats();
   }
 
+  /**
+   * Rollouts need the whole fleet's retained status and model state, on every replica: their own
+   * client with plain (not shared) subscriptions and a clean session, beside the fleet listener's.
+   */
+  private rolloutDriver(stores: HubStores, releases: ReleaseService, replica: string): { driver: RolloutDriver; mqtt: MqttClient } {
+    const { mqtt: m, rollouts } = this.config;
+    const client = mqtt.connect(m.url, {
+      clientId: `${m.clientId}-${replica}-rollouts`,
+      clean: true,
+      username: m.username,
+      password: m.password,
+      reconnectPeriod: m.reconnect.minMs,
+      connectTimeout: 10_000,
+      ...(m.ca ? { ca: readFileSync(m.ca) } : {}),
+      rejectUnauthorized: m.rejectUnauthorized,
+    });
+    client.on('error', (err) => this.logger.warn({ err: err.message }, 'rollouts: mqtt error'));
+    const driver = new RolloutDriver({
+      records: stores.records,
+      mqtt: client,
+      prefix: m.prefix,
+      logger: this.logger.child({ part: 'rollouts' }),
+      holder: leaseHolder(replica),
+      leaseMs: rollouts.leaseSeconds * 1000,
+      tickMs: rollouts.tickMs,
+      releaseIdOf: async (sha) => (await releases.findBySha(sha))?.id,
+    });
+    return { driver, mqtt: client };
+  }
+
   async stop(): Promise<void> {
+    await this.rollouts?.driver.stop();
+    await this.rollouts?.mqtt.endAsync();
     await this.fleet?.stop();
     await this.app?.close();
     if (this.stores) await closeStores(this.stores);

@@ -45,6 +45,31 @@ async function context(flags: HubFlags, needs: { key?: boolean; mqtt?: boolean }
   return { config, blobs, releases, keyPath, mqtt: mqttClient, registeredDevices };
 }
 
+interface ApiFlags {
+  hub?: string;
+  tokenFile?: string;
+}
+
+/** A rollout as GET /api/v1/rollouts/:id answers. */
+interface RolloutView {
+  id: string;
+  release: string;
+  status: string;
+  reason?: string;
+  driver?: string;
+  waves: { devices: string[]; results: Record<string, { outcome: string }> }[];
+}
+
+async function apiOf(flags: ApiFlags, config: { bind: string; tls?: unknown }) {
+  const { hubApi } = await import('./hub-api.js');
+  return hubApi(flags.hub ?? `${config.tls ? 'https' : 'http'}://${config.bind}`, flags.tokenFile);
+}
+
+function printRollout(record: RolloutView): void {
+  process.stdout.write(`rollout ${record.id}: ${record.release} ${record.status}${record.reason ? ` — ${record.reason}` : ''}\n`);
+  record.waves.forEach((w, i) => process.stdout.write(`  wave ${i + 1}: ${w.devices.map((d) => `${d}=${w.results[d]?.outcome ?? 'not started'}`).join(' ')}\n`));
+}
+
 /** Commander's way to let a flag repeat: each value is added to the list. */
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -110,56 +135,73 @@ export function registerDeployReleaseCommands(deploy: Command): void {
       else process.stdout.write(`release ${record.id} (#${record.release}): ${record.size} bytes, sha256 ${record.sha256}, ${record.metadata.decoder}, ${record.metadata.labelCount} labels, ${record.metadata.inputSize.join('x')}\n`);
     }));
 
-  hubOptions(deploy.command('push <release>').description('roll a release out in waves: canaries first, the rest when they stay healthy'))
+  const apiOptions = (cmd: Command) =>
+    cmd
+      .option('--hub <url>', 'the hub\'s API (default: http(s)://<bind> of the hub config)')
+      .option('--token-file <file>', 'file holding an operator token (default: $KESTREL_HUB_TOKEN)');
+
+  apiOptions(hubOptions(deploy.command('push <release>').description('ask the hub to roll a release out in waves: canaries first, the rest when they stay healthy')))
     .requiredOption('--to <devices>', 'comma-separated device ids, or "all"')
     .option('--canary <n|percent>', 'canary devices: a count or a percentage', '1')
     .option('--wave-size <n>', 'devices per wave after the canaries (default: all the rest)')
-    .option('--abort-if <rule>', 'failures>N or failures>P% (default: the first failure aborts)')
+    .option('--abort-if <rule>', 'failures>N, or failures>P% [after M] (judge the share once M devices answered); a failing canary always aborts (default: the first failure aborts)')
     .option('--wave-timeout <seconds>', 'how long a wave may take, the devices\' health watch included', '900')
-    .option('--expires <duration>', 'how long the signed manifests stay valid: 30m, 12h, 7d (5m to 365d)', '7d')
+    .option('--expires <duration>', 'how long the signed manifests stay valid: 30m, 12h, 7d (5m to 365d); the rollout must finish within it', '7d')
     .option('--key <path>', 'signing key; repeat for devices that need several signatures (default <dataDir>/keys/release-signing.key)', collect, [] as string[])
     .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
+    .option('--wait', 'follow the rollout until it finishes (exit 0 only if it completed)')
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (releaseId: string, flags: HubFlags & { to: string; canary: string; waveSize?: string; abortIf?: string; waveTimeout: string; expires: string }) => {
+    .action(action(async (releaseId: string, flags: HubFlags & ApiFlags & { to: string; canary: string; waveSize?: string; abortIf?: string; waveTimeout: string; expires: string; wait?: boolean }) => {
       const { parseManifestTtl } = await import('./duration.js');
       const manifestTtlMs = parseManifestTtl(flags.expires, '--expires');
-      const { RolloutController } = await import('../rollout/controller.js');
       const { parseAbortRule } = await import('../rollout/plan.js');
-      const ctx = await context(flags, { key: true, mqtt: true });
-      try {
-        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, registeredDevices: ctx.registeredDevices, logger: createLogger('rollout') });
-        const record = await controller.push(releaseId, {
-          to: flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()).filter(Boolean),
-          canary: flags.canary,
-          waveSize: flags.waveSize === undefined ? undefined : Number(flags.waveSize),
-          abort: parseAbortRule(flags.abortIf),
-          waveTimeoutMs: Number(flags.waveTimeout) * 1000,
-          manifestTtlMs,
-        });
+      parseAbortRule(flags.abortIf);
+      const waveSize = flags.waveSize === undefined ? undefined : Number(flags.waveSize);
+      if (waveSize !== undefined && !(Number.isInteger(waveSize) && waveSize > 0)) throw new KestrelError('E_USAGE', `--wave-size must be a positive whole number, got "${flags.waveSize}"`);
+      const waveTimeoutMs = Number(flags.waveTimeout) * 1000;
+      if (!(Number.isFinite(waveTimeoutMs) && waveTimeoutMs >= 1000)) throw new KestrelError('E_USAGE', `--wave-timeout must be at least 1 second, got "${flags.waveTimeout}"`);
+      const ctx = await context(flags, { key: true });
+      const api = await apiOf(flags, ctx.config);
+      const { signRolloutRequest } = await import('../rollout/signed-request.js');
+      // Signed here, with the operator's keys: the hub gets manifests, never a key.
+      const { devices } = await api.call<{ devices: { model?: { sha256: string } | null }[] }>('GET', '/api/v1/devices');
+      const request = await signRolloutRequest(ctx.releases, {
+        release: releaseId,
+        to: flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()).filter(Boolean),
+        canary: flags.canary,
+        ...(waveSize !== undefined ? { waveSize } : {}),
+        ...(flags.abortIf !== undefined ? { abortIf: flags.abortIf } : {}),
+        waveTimeoutMs,
+        currentModels: devices.map((d) => d.model?.sha256),
+        manifestTtlMs,
+      });
+      let record = await api.call<RolloutView>('POST', '/api/v1/rollouts', request);
+      if (!flags.wait) {
         if (flags.json) printJson(record);
-        else {
-          process.stdout.write(`rollout ${record.id}: ${releaseId} ${record.status}${record.reason ? ` — ${record.reason}` : ''}\n`);
-          record.waves.forEach((w, i) => process.stdout.write(`  wave ${i + 1}: ${w.devices.map((d) => `${d}=${w.results[d]?.outcome ?? 'not started'}`).join(' ')}\n`));
-        }
-        return record.status === 'completed' ? 0 : 1;
-      } finally {
-        await ctx.mqtt?.endAsync();
+        else process.stdout.write(`rollout ${record.id}: ${releaseId} started on the hub, ${record.waves.length} wave(s) (kestrel deploy status; kestrel deploy abort ${record.id})\n`);
+        return 0;
       }
+      while (record.status === 'running') {
+        await new Promise((r) => setTimeout(r, 1000));
+        record = await api.call<RolloutView>('GET', `/api/v1/rollouts/${encodeURIComponent(record.id)}`);
+      }
+      if (flags.json) printJson(record);
+      else printRollout(record);
+      return record.status === 'completed' ? 0 : 1;
     }));
 
-  hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; the last rollouts, and the last releases with their gate figures'))
+  apiOptions(hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; the hub\'s last rollouts, and the last releases with their gate figures')))
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (flags: HubFlags) => {
+    .action(action(async (flags: HubFlags & ApiFlags) => {
       const { FleetView } = await import('../rollout/fleet-view.js');
-      const { RolloutController } = await import('../rollout/controller.js');
       const ctx = await context(flags, { mqtt: true });
       try {
+        const api = await apiOf(flags, ctx.config);
         const view = new FleetView(ctx.mqtt!, ctx.config.mqtt.prefix);
         await view.start(1000);
         const devices = view.list();
         await view.stop();
-        const controller = new RolloutController({ mqtt: ctx.mqtt!, prefix: ctx.config.mqtt.prefix, releases: ctx.releases, blobs: ctx.blobs, logger: createLogger('rollout') });
-        const rollouts = (await controller.listRollouts()).slice(-5);
+        const rollouts = (await api.call<{ rollouts: RolloutView[] }>('GET', '/api/v1/rollouts')).rollouts.slice(0, 5).reverse();
         // The newest releases with the gate each passed: what a rollout would put on devices, and on what evidence.
         const releases = (await ctx.releases.list()).slice(-5);
         if (flags.json) return printJson({ devices, rollouts, releases });
@@ -168,12 +210,29 @@ export function registerDeployReleaseCommands(deploy: Command): void {
           const model = m?.current ? `${m.current.name} ${m.current.version}` : '-';
           process.stdout.write(`${d.deviceId.padEnd(20)} ${d.online ? 'online ' : 'offline'} ${model.padEnd(24)} ${m ? `${m.status}${m.health ? `/${m.health}` : ''}` : '-'}${m?.reason ? `  ${m.reason}` : ''}\n`);
         }
-        for (const r of rollouts) process.stdout.write(`rollout ${r.id} ${r.release} ${r.status}${r.reason ? ` — ${r.reason}` : ''}\n`);
+        for (const r of rollouts) process.stdout.write(`rollout ${r.id} ${r.release} ${r.status}${r.driver ? ` (driven by ${r.driver})` : ''}${r.reason ? ` — ${r.reason}` : ''}\n`);
         const { gateSummary } = await import('./gate/format.js');
         for (const r of releases) process.stdout.write(`release ${r.id} #${r.release}  ${r.gate ? gateSummary(r.gate) : 'no gate'}\n`);
       } finally {
         await ctx.mqtt?.endAsync();
       }
+    }));
+
+  apiOptions(hubOptions(deploy.command('abort <rollout>').description('stop a running rollout: no further waves; devices that took the release get a signed rollback')))
+    .option('--wait', 'wait until the hub has stopped it')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (id: string, flags: HubFlags & ApiFlags & { wait?: boolean }) => {
+      const { loadHubConfig } = await import('@kestrel/config/load-hub');
+      const api = await apiOf(flags, loadHubConfig(flags.hubConfig));
+      await api.call('POST', `/api/v1/rollouts/${encodeURIComponent(id)}/abort`);
+      let record = await api.call<RolloutView>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
+      while (flags.wait && record.status === 'running') {
+        await new Promise((r) => setTimeout(r, 1000));
+        record = await api.call<RolloutView>('GET', `/api/v1/rollouts/${encodeURIComponent(id)}`);
+      }
+      if (flags.json) printJson(record);
+      else if (record.status === 'running') process.stdout.write(`rollout ${id}: abort requested; the replica driving it stops it at its next step\n`);
+      else printRollout(record);
     }));
 
   hubOptions(deploy.command('rollback').description('send devices a signed rollback: to the release each ran before, or to --release'))

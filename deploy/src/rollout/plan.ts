@@ -38,17 +38,26 @@ export interface AbortRule {
   maxFailures: number;
   /** Or when more than this share of the devices answered so far failed. */
   maxFailureRatio?: number;
+  /**
+   * The share is judged only once this many devices answered (Greengrass's
+   * minNumberOfExecutedThings): two failures of the first three say little about a thousand. Default 1.
+   */
+  minDevices?: number;
 }
 
-/** `--abort-if failures>N` or `--abort-if failures>P%` (default: any failure aborts). */
+/**
+ * `--abort-if failures>N`, or `failures>P%` with an optional `after M` (judge the share once M
+ * devices answered); default: any failure aborts.
+ */
 export function parseAbortRule(text?: string): AbortRule {
   if (text === undefined) return { maxFailures: 0 };
-  const m = /^failures?\s*>\s*(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
-  if (!m) throw new KestrelError('E_ROLLOUT', `--abort-if must be failures>N or failures>P% (e.g. failures>2, failures>10%), got ${JSON.stringify(text)}`);
-  return m[2] ? { maxFailures: Number.POSITIVE_INFINITY, maxFailureRatio: Number(m[1]) / 100 } : { maxFailures: Number(m[1]) };
+  const m = /^failures?\s*>\s*(\d+(?:\.\d+)?)(%?)(?:\s+after\s+(\d+))?$/.exec(text.trim());
+  if (!m || (m[3] !== undefined && !m[2])) throw new KestrelError('E_ROLLOUT', `--abort-if must be failures>N or failures>P% [after M] (e.g. failures>2, failures>10%, failures>10% after 20), got ${JSON.stringify(text)}`);
+  if (!m[2]) return { maxFailures: Number(m[1]) };
+  return { maxFailures: Number.POSITIVE_INFINITY, maxFailureRatio: Number(m[1]) / 100, ...(m[3] !== undefined ? { minDevices: Math.max(1, Number(m[3])) } : {}) };
 }
 
 export function shouldAbort(rule: AbortRule, failed: number, answered: number): boolean {
   if (failed > rule.maxFailures) return true;
-  return rule.maxFailureRatio !== undefined && answered > 0 && failed / answered > rule.maxFailureRatio;
+  return rule.maxFailureRatio !== undefined && answered >= (rule.minDevices ?? 1) && failed / answered > rule.maxFailureRatio;
 }

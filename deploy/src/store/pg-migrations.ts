@@ -54,6 +54,25 @@ CREATE TABLE fleet_devices (
   last_seen bigint NOT NULL
 );`,
   },
+  {
+    version: 2,
+    name: 'rollouts with a driver lease',
+    sql: `
+CREATE TABLE rollouts (
+  id text COLLATE "C" PRIMARY KEY,
+  status text NOT NULL,
+  started_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  -- The rollout module's state (plan, waves, per-device results).
+  state jsonb NOT NULL,
+  abort_by text,
+  abort_at bigint,
+  -- The replica driving it and until when; NULL: free to claim.
+  lease_holder text,
+  lease_expires bigint
+);
+CREATE INDEX rollouts_by_status ON rollouts (status, started_at);`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

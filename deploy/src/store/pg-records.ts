@@ -9,6 +9,8 @@ import {
   type FleetDeviceRecord,
   type InsertOutcome,
   type RecordStore,
+  type RolloutStatus,
+  type StoredRollout,
   type SampleFilter,
   type SamplePage,
   type SampleRecord,
@@ -54,6 +56,18 @@ interface FleetRow {
   cameras: FleetDeviceRecord['cameras'];
   degraded: string[];
   last_seen: number;
+}
+
+interface RolloutRow {
+  id: string;
+  status: RolloutStatus;
+  started_at: number;
+  updated_at: number;
+  state: unknown;
+  abort_by: string | null;
+  abort_at: number | null;
+  lease_holder: string | null;
+  lease_expires: number | null;
 }
 
 const INT8_OID = 20;
@@ -304,6 +318,55 @@ export class PgRecordStore implements RecordStore {
     return rows.map(fromFleetRow);
   }
 
+  async insertRollout(r: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void> {
+    await this.query('INSERT INTO rollouts (id, status, started_at, updated_at, state) VALUES ($1, $2, $3, $4, $5)', [r.id, r.status, r.startedAt, r.updatedAt, JSON.stringify(r.state)]);
+  }
+
+  async getRollout(id: string): Promise<StoredRollout | undefined> {
+    const { rows } = await this.query<RolloutRow>('SELECT * FROM rollouts WHERE id = $1', [id]);
+    return rows[0] && fromRolloutRow(rows[0]);
+  }
+
+  async listRollouts(options: { limit?: number } = {}): Promise<StoredRollout[]> {
+    const { rows } = await this.query<RolloutRow>('SELECT * FROM rollouts ORDER BY started_at DESC, id DESC LIMIT $1', [options.limit ?? 100]);
+    return rows.map(fromRolloutRow);
+  }
+
+  async runningRolloutIds(): Promise<string[]> {
+    const { rows } = await this.query<{ id: string }>("SELECT id FROM rollouts WHERE status = 'running' ORDER BY started_at, id");
+    return rows.map((r) => r.id);
+  }
+
+  async claimRollout(id: string, holder: string, now: number, leaseMs: number): Promise<boolean> {
+    // One statement: of two replicas claiming one expired lease, the row lock lets one win; the
+    // other re-checks the condition against the winner's row and changes nothing.
+    const result = await this.query(
+      "UPDATE rollouts SET lease_holder = $1, lease_expires = $2 WHERE id = $3 AND status = 'running' AND (lease_holder IS NULL OR lease_holder = $1 OR lease_expires <= $4)",
+      [holder, now + leaseMs, id, now],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async saveRollout(id: string, holder: string, update: { status: RolloutStatus; state: unknown; updatedAt: number }): Promise<boolean> {
+    const done = update.status !== 'running';
+    const result = await this.query(
+      `UPDATE rollouts SET status = $1, state = $2, updated_at = $3${done ? ', lease_holder = NULL, lease_expires = NULL' : ''}
+        WHERE id = $4 AND lease_holder = $5 AND status = 'running'`,
+      [update.status, JSON.stringify(update.state), update.updatedAt, id, holder],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async releaseRollout(id: string, holder: string): Promise<void> {
+    await this.query('UPDATE rollouts SET lease_holder = NULL, lease_expires = NULL WHERE id = $1 AND lease_holder = $2', [id, holder]);
+  }
+
+  async requestRolloutAbort(id: string, by: string, at: number): Promise<'requested' | 'missing' | 'finished'> {
+    await this.query("UPDATE rollouts SET abort_by = $1, abort_at = $2 WHERE id = $3 AND status = 'running' AND abort_at IS NULL", [by, at, id]);
+    const { rows } = await this.query<{ status: RolloutStatus }>('SELECT status FROM rollouts WHERE id = $1', [id]);
+    return !rows[0] ? 'missing' : rows[0].status === 'running' ? 'requested' : 'finished';
+  }
+
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
@@ -360,5 +423,17 @@ function fromFleetRow(r: FleetRow): FleetDeviceRecord {
     cameras: r.cameras,
     degraded: r.degraded,
     lastSeen: r.last_seen,
+  };
+}
+
+function fromRolloutRow(r: RolloutRow): StoredRollout {
+  return {
+    id: r.id,
+    status: r.status,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    state: r.state,
+    ...(r.abort_at !== null ? { abortRequested: { by: r.abort_by ?? '', at: r.abort_at } } : {}),
+    ...(r.lease_holder !== null ? { lease: { holder: r.lease_holder, expiresAt: r.lease_expires ?? 0 } } : {}),
   };
 }

@@ -53,6 +53,25 @@ CREATE TABLE IF NOT EXISTS fleet_devices (
   last_seen INTEGER NOT NULL
 );;`,
   },
+  {
+    version: 2,
+    name: 'rollouts with a driver lease',
+    sql: `
+CREATE TABLE rollouts (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  -- The rollout module's state (plan, waves, per-device results) as JSON.
+  state TEXT NOT NULL,
+  abort_by TEXT,
+  abort_at INTEGER,
+  -- The replica driving it and until when; NULL: free to claim.
+  lease_holder TEXT,
+  lease_expires INTEGER
+);
+CREATE INDEX rollouts_by_status ON rollouts (status, started_at);`,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));

@@ -9,6 +9,8 @@ import {
   type FleetDeviceRecord,
   type InsertOutcome,
   type RecordStore,
+  type RolloutStatus,
+  type StoredRollout,
   type SampleFilter,
   type SamplePage,
   type SampleRecord,
@@ -56,6 +58,17 @@ interface FleetRow {
   last_seen: number;
 }
 
+interface RolloutRow {
+  id: string;
+  status: RolloutStatus;
+  started_at: number;
+  updated_at: number;
+  state: string;
+  abort_by: string | null;
+  abort_at: number | null;
+  lease_holder: string | null;
+  lease_expires: number | null;
+}
 
 /** The embedded RecordStore: one SQLite file in WAL mode (readers — `kestrel hub export` — never block the service). */
 export class SqliteRecordStore implements RecordStore {
@@ -184,6 +197,50 @@ export class SqliteRecordStore implements RecordStore {
     return this.db.prepare<[], FleetRow>('SELECT * FROM fleet_devices ORDER BY device_id').all().map(fromFleetRow);
   }
 
+  async insertRollout(r: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void> {
+    this.db.prepare('INSERT INTO rollouts (id, status, started_at, updated_at, state) VALUES (?, ?, ?, ?, ?)').run(r.id, r.status, r.startedAt, r.updatedAt, JSON.stringify(r.state));
+  }
+
+  async getRollout(id: string): Promise<StoredRollout | undefined> {
+    const row = this.db.prepare<[string], RolloutRow>('SELECT * FROM rollouts WHERE id = ?').get(id);
+    return row && fromRolloutRow(row);
+  }
+
+  async listRollouts(options: { limit?: number } = {}): Promise<StoredRollout[]> {
+    return this.db.prepare<[number], RolloutRow>('SELECT * FROM rollouts ORDER BY started_at DESC, id DESC LIMIT ?').all(options.limit ?? 100).map(fromRolloutRow);
+  }
+
+  async runningRolloutIds(): Promise<string[]> {
+    return this.db.prepare<[], { id: string }>("SELECT id FROM rollouts WHERE status = 'running' ORDER BY started_at, id").all().map((r) => r.id);
+  }
+
+  async claimRollout(id: string, holder: string, now: number, leaseMs: number): Promise<boolean> {
+    // The condition is in the UPDATE: of two replicas claiming one expired lease, one wins.
+    const result = this.db
+      .prepare("UPDATE rollouts SET lease_holder = ?, lease_expires = ? WHERE id = ? AND status = 'running' AND (lease_holder IS NULL OR lease_holder = ? OR lease_expires <= ?)")
+      .run(holder, now + leaseMs, id, holder, now);
+    return result.changes > 0;
+  }
+
+  async saveRollout(id: string, holder: string, update: { status: RolloutStatus; state: unknown; updatedAt: number }): Promise<boolean> {
+    const done = update.status !== 'running';
+    const result = this.db
+      .prepare(`UPDATE rollouts SET status = ?, state = ?, updated_at = ?${done ? ', lease_holder = NULL, lease_expires = NULL' : ''}
+        WHERE id = ? AND lease_holder = ? AND status = 'running'`)
+      .run(update.status, JSON.stringify(update.state), update.updatedAt, id, holder);
+    return result.changes > 0;
+  }
+
+  async releaseRollout(id: string, holder: string): Promise<void> {
+    this.db.prepare('UPDATE rollouts SET lease_holder = NULL, lease_expires = NULL WHERE id = ? AND lease_holder = ?').run(id, holder);
+  }
+
+  async requestRolloutAbort(id: string, by: string, at: number): Promise<'requested' | 'missing' | 'finished'> {
+    this.db.prepare("UPDATE rollouts SET abort_by = ?, abort_at = ? WHERE id = ? AND status = 'running' AND abort_at IS NULL").run(by, at, id);
+    const row = this.db.prepare<[string], { status: RolloutStatus }>('SELECT status FROM rollouts WHERE id = ?').get(id);
+    return !row ? 'missing' : row.status === 'running' ? 'requested' : 'finished';
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -263,5 +320,17 @@ function fromFleetRow(r: FleetRow): FleetDeviceRecord {
     cameras: JSON.parse(r.cameras) as FleetDeviceRecord['cameras'],
     degraded: JSON.parse(r.degraded) as string[],
     lastSeen: r.last_seen,
+  };
+}
+
+function fromRolloutRow(r: RolloutRow): StoredRollout {
+  return {
+    id: r.id,
+    status: r.status,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    state: JSON.parse(r.state) as unknown,
+    ...(r.abort_at !== null ? { abortRequested: { by: r.abort_by ?? '', at: r.abort_at } } : {}),
+    ...(r.lease_holder !== null ? { lease: { holder: r.lease_holder, expiresAt: r.lease_expires ?? 0 } } : {}),
   };
 }

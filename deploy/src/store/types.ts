@@ -90,6 +90,25 @@ export interface FleetDeviceRecord {
 
 export type InsertOutcome = 'stored' | 'duplicate';
 
+export type RolloutStatus = 'running' | 'completed' | 'aborted';
+
+/**
+ * A rollout as the records store keeps it. The store knows the fields it must query or guard
+ * (status, lease, abort request); `state` — the plan, the waves, each device's result — is the
+ * rollout module's, stored whole and written only by the replica holding the lease.
+ */
+export interface StoredRollout {
+  id: string;
+  status: RolloutStatus;
+  startedAt: number;
+  updatedAt: number;
+  state: unknown;
+  /** An operator asked to stop it; the replica driving it acts on this at its next step. */
+  abortRequested?: { by: string; at: number };
+  /** Which replica drives it, until when (epoch ms of the holder's clock; replicas keep NTP time). */
+  lease?: { holder: string; expiresAt: number };
+}
+
 export interface RecordStore {
   addToken(token: TokenRecord): Promise<void>;
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
@@ -119,6 +138,28 @@ export interface RecordStore {
 
   upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void>;
   listFleetDevices(): Promise<FleetDeviceRecord[]>;
+
+  /** A new rollout, running and unclaimed; an id stored already is refused. */
+  insertRollout(rollout: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void>;
+  getRollout(id: string): Promise<StoredRollout | undefined>;
+  /** Newest first. */
+  listRollouts(options?: { limit?: number }): Promise<StoredRollout[]>;
+  /** Ids of the rollouts still running, oldest first (what replicas try to claim). */
+  runningRolloutIds(): Promise<string[]>;
+  /**
+   * Takes or renews the lease of a running rollout in one atomic step: granted when nobody holds
+   * it, `holder` holds it already, or the lease expired by `now`. Returns whether `holder` holds it.
+   */
+  claimRollout(id: string, holder: string, now: number, leaseMs: number): Promise<boolean>;
+  /**
+   * Writes the rollout's progress, only while `holder` still holds the lease (a replica that lost it
+   * while paused cannot overwrite its successor's work). A finished status lets the lease go.
+   */
+  saveRollout(id: string, holder: string, update: { status: RolloutStatus; state: unknown; updatedAt: number }): Promise<boolean>;
+  /** Lets the lease go at once (a replica stopping cleanly), so another takes over without waiting. */
+  releaseRollout(id: string, holder: string): Promise<void>;
+  /** Asks the driver to abort a running rollout; asking again keeps the first request. */
+  requestRolloutAbort(id: string, by: string, at: number): Promise<'requested' | 'missing' | 'finished'>;
 
   close(): Promise<void>;
 }

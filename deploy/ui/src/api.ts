@@ -124,7 +124,11 @@ export interface Rollout {
   finishedAt?: number;
   status: 'running' | 'completed' | 'aborted';
   reason?: string;
-  waves: { devices: string[]; results: Record<string, { outcome: 'passed' | 'failed' | 'pending'; status?: string; reason?: string }> }[];
+  waves: { devices: string[]; results: Record<string, { outcome: 'passed' | 'failed' | 'pending'; status?: string; reason?: string }>; sentAt?: number }[];
   rolledBack?: Record<string, string>;
   notStarted?: string[];
+  /** Hub-run rollouts: the replica driving it now, and an operator's abort the driver has yet to act on. */
+  driver?: string;
+  abortRequested?: { by: string; at: number };
+  startedBy?: string;
 }

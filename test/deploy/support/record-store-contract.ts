@@ -191,6 +191,58 @@ export function recordStoreContract(kind: string, harness: RecordStoreHarness): 
       await store.close();
     });
 
+    test('rollouts: stored whole, listed newest first; one lease holder at a time, taken over once expired; saves fenced by the lease', async () => {
+      const store = await harness.fresh();
+      const state = { release: 'm@2', waves: [{ devices: ['a', 'b'], results: { a: { outcome: 'passed' } } }], plan: { canary: '10%' } };
+      await store.insertRollout({ id: 'r1', status: 'running', startedAt: 100, updatedAt: 100, state });
+      await store.insertRollout({ id: 'r2', status: 'running', startedAt: 200, updatedAt: 200, state: { n: 2 } });
+      await assert.rejects(store.insertRollout({ id: 'r1', status: 'running', startedAt: 1, updatedAt: 1, state: {} }), 'an id is stored once');
+      assert.deepEqual(await store.getRollout('r1'), { id: 'r1', status: 'running', startedAt: 100, updatedAt: 100, state });
+      assert.equal(await store.getRollout('nope'), undefined);
+      assert.deepEqual((await store.listRollouts()).map((r) => r.id), ['r2', 'r1']);
+      assert.deepEqual((await store.listRollouts({ limit: 1 })).map((r) => r.id), ['r2']);
+      assert.deepEqual(await store.runningRolloutIds(), ['r1', 'r2']);
+
+      // Replica A claims; B cannot until A's lease expired; A renews; B takes over after expiry.
+      assert.equal(await store.claimRollout('r1', 'A', 1000, 5000), true);
+      assert.equal(await store.claimRollout('r1', 'B', 1001, 5000), false, 'held by A');
+      assert.equal(await store.claimRollout('r1', 'A', 3000, 5000), true, 'A renews');
+      assert.equal(await store.claimRollout('r1', 'B', 7999, 5000), false, 'renewed until 8000');
+      assert.deepEqual((await store.getRollout('r1'))!.lease, { holder: 'A', expiresAt: 8000 });
+      const both = await Promise.all([store.claimRollout('r1', 'B', 8000, 5000), store.claimRollout('r1', 'C', 8000, 5000)]);
+      assert.equal(both.filter(Boolean).length, 1, 'of two claims on an expired lease, one wins');
+      const winner = both[0] ? 'B' : 'C';
+      assert.equal(await store.saveRollout('r1', 'A', { status: 'running', state: { stale: true }, updatedAt: 8001 }), false, 'A lost the lease: its write is refused');
+      assert.deepEqual((await store.getRollout('r1'))!.state, state);
+      assert.equal(await store.saveRollout('r1', winner, { status: 'running', state: { step: 2 }, updatedAt: 8002 }), true);
+      assert.deepEqual((await store.getRollout('r1'))!.state, { step: 2 });
+
+      // An abort request is kept (the first one), and reported for a finished or unknown rollout.
+      assert.equal(await store.requestRolloutAbort('r1', 'alice', 8100), 'requested');
+      assert.equal(await store.requestRolloutAbort('r1', 'bob', 8200), 'requested');
+      assert.deepEqual((await store.getRollout('r1'))!.abortRequested, { by: 'alice', at: 8100 });
+      assert.equal(await store.requestRolloutAbort('nope', 'alice', 1), 'missing');
+
+      // Finishing lets the lease go; a finished rollout is not claimed or written again.
+      assert.equal(await store.saveRollout('r1', winner, { status: 'aborted', state: { done: true }, updatedAt: 9000 }), true);
+      const done = (await store.getRollout('r1'))!;
+      assert.equal(done.status, 'aborted');
+      assert.equal(done.lease, undefined);
+      assert.equal(done.updatedAt, 9000);
+      assert.equal(await store.claimRollout('r1', 'A', 99_999, 5000), false);
+      assert.equal(await store.saveRollout('r1', winner, { status: 'running', state: {}, updatedAt: 9001 }), false);
+      assert.equal(await store.requestRolloutAbort('r1', 'alice', 9002), 'finished');
+      assert.deepEqual(await store.runningRolloutIds(), ['r2']);
+
+      // A replica that stops cleanly lets its lease go at once.
+      assert.equal(await store.claimRollout('r2', 'A', 10_000, 60_000), true);
+      await store.releaseRollout('r2', 'B');
+      assert.equal((await store.getRollout('r2'))!.lease?.holder, 'A', 'only the holder releases');
+      await store.releaseRollout('r2', 'A');
+      assert.equal(await store.claimRollout('r2', 'B', 10_001, 5000), true);
+      await store.close();
+    });
+
     test('migrations: reopening an up-to-date database changes nothing; a schema newer than the code is refused with E_HUB_STORE', async () => {
       const store = await harness.fresh();
       const s = sample('pi-1');

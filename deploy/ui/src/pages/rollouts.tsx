@@ -2,15 +2,20 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type FleetDevice, type Rollout } from '../api.js';
 
 /**
- * The rollouts the hub has records of, newest first, with each wave's devices and outcomes. Read
- * only: a rollout is driven by the `kestrel deploy push` process that started it, which the hub
- * does not reach, so the page offers no abort it could not carry out.
+ * The rollouts the hub has records of, newest first, with each wave's devices and outcomes. A
+ * running rollout runs in the hub (one replica drives it), so the page can abort it: the driver
+ * stops at its next step and sends the devices that took the release a signed rollback.
  */
 export function RolloutsPage() {
   const [rollouts, setRollouts] = useState<Rollout[]>();
   // What each device runs now, from the fleet table: live while a wave's results are not yet written.
   const [fleet, setFleet] = useState<Map<string, FleetDevice>>(new Map());
   const [error, setError] = useState('');
+  const [reload, setReload] = useState(0);
+  const abort = (id: string) => {
+    if (!confirm(`Abort rollout ${id}? No further waves are sent, and devices that took the release are sent back.`)) return;
+    api(`/api/v1/rollouts/${encodeURIComponent(id)}/abort`, { method: 'POST', body: {} }).then(() => setReload((n) => n + 1), (err: Error) => setError(err.message));
+  };
   useEffect(() => {
     const load = () => {
       api<{ devices: FleetDevice[] }>('/api/v1/devices').then((a) => setFleet(new Map(a.devices.map((d) => [d.deviceId, d]))), () => undefined);
@@ -19,13 +24,13 @@ export function RolloutsPage() {
     void load();
     const timer = setInterval(load, 5000);
     return () => clearInterval(timer);
-  }, []);
+  }, [reload]);
   return (
     <section class="rollouts">
       <h2>Rollouts</h2>
       <p class="hint">
-        Read only. A rollout is run by the <code>kestrel deploy push</code> that started it; it aborts by itself when its abort rule hits, and
-        <code> kestrel deploy rollback</code> sends devices back. A wave's results appear when the wave ends.
+        Rollouts run in the hub (<code>kestrel deploy push</code> starts one); a rollout aborts by itself when its abort rule hits, or when you abort it
+        here. <code>kestrel deploy rollback</code> sends devices back later. A wave's results appear as its devices answer.
       </p>
       {error && <p class="error">{error}</p>}
       {rollouts && rollouts.length === 0 && <p class="empty">No rollouts yet (kestrel deploy push &lt;release&gt;).</p>}
@@ -37,7 +42,18 @@ export function RolloutsPage() {
               {' '}
               rollout {r.id} · sequence {r.sequence} · started {new Date(r.startedAt).toLocaleString()}
               {r.finishedAt ? ` · finished ${new Date(r.finishedAt).toLocaleString()}` : ''}
+              {r.driver ? ` · driven by ${r.driver}` : ''}
             </span>
+            {/* Only hub-run rollouts (they name who started them) can be aborted; an old CLI-run record cannot. */}
+            {r.status === 'running' && r.startedBy !== undefined ? (
+              r.abortRequested ? (
+                <span class="hint"> · abort requested by {r.abortRequested.by}</span>
+              ) : (
+                <button class="abort" onClick={() => abort(r.id)}>
+                  Abort
+                </button>
+              )
+            ) : null}
           </header>
           {r.reason && <p class="warn">{r.reason}</p>}
           <table class="grid">
