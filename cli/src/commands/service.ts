@@ -1,17 +1,9 @@
 import type { Command } from 'commander';
 import { KestrelError, action, isKestrelError } from '@kestrel/core';
-import { SYSTEM_UNIT_DIR, planInstall, planUninstall, type Plan } from '../service/install.js';
+import { SYSTEM_UNIT_DIR, planInstall, planUninstall, type InstallOptions, type Plan } from '../service/install.js';
 
-interface InstallFlags {
-  config: string;
-  stateDir: string;
-  user: string;
-  unitDir?: string;
-  createUser: boolean;
-  enable: boolean;
-  start: boolean;
-  dryRun?: boolean;
-}
+/** The install's options as commander parses them, plus --dry-run. */
+type InstallFlags = InstallOptions & { dryRun?: boolean };
 
 export function registerServiceCommands(program: Command): void {
   const service = program.command('service').description('run the agent as a systemd service of this install (install, uninstall)');

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { KestrelError } from '@kestrel/core';
 import { assertBlobKey } from './blob-key.js';
 import type { BlobStore, OpenBlob } from './types.js';
+import { singleStreamBlob } from './open-blob.js';
 
 /**
  * The embedded BlobStore: one file per key under a folder. Writes go to a temporary name, are
@@ -76,20 +77,10 @@ export class FsBlobStore implements BlobStore {
     // The size comes from the open file, not the name: a put() that renames a new blob over
     // this key does not change what an already opened reader serves.
     const { size } = await handle.stat();
-    let taken = false;
-    return {
-      size,
-      stream(range) {
-        if (taken) throw new Error(`blob "${key}": one stream per open`);
-        taken = true;
-        // autoClose: the stream closes the file when it ends, errors or is destroyed (a client
-        // that hangs up mid-download).
-        return handle.createReadStream({ autoClose: true, ...(range ? { start: range.start, end: range.end } : {}) });
-      },
-      async close() {
-        if (!taken) await handle.close();
-      },
-    };
+    // autoClose: the stream closes the file when it ends, errors or is destroyed (a client
+    // that hangs up mid-download).
+    const file = handle;
+    return singleStreamBlob(key, size, (range) => file.createReadStream({ autoClose: true, ...(range ? { start: range.start, end: range.end } : {}) }), () => file.close());
   }
 
   async delete(key: string): Promise<void> {

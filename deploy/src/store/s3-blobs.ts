@@ -15,6 +15,7 @@ import type { S3BlobsConfig } from '@kestrel/config/schema/hub-stores';
 import { assertBlobKey } from './blob-key.js';
 import { storeUnavailable } from './errors.js';
 import type { BlobStore, OpenBlob } from './types.js';
+import { singleStreamBlob } from './open-blob.js';
 
 /** Parts of a multipart upload: a stream is held one part at a time per upload, never whole. */
 const PART_BYTES = 8 * 2 ** 20;
@@ -125,19 +126,8 @@ export class S3BlobStore implements BlobStore {
     }
     const size = head.ContentLength ?? 0;
     const etag = head.ETag;
-    const store = this;
-    let taken = false;
-    return {
-      size,
-      stream(range) {
-        if (taken) throw new Error(`blob "${key}": one stream per open`);
-        taken = true;
-        return store.streamObject(key, etag, range);
-      },
-      async close() {
-        // Nothing is held until a stream is taken.
-      },
-    };
+    // Nothing is held until a stream is taken.
+    return singleStreamBlob(key, size, (range) => this.streamObject(key, etag, range));
   }
 
   /**
