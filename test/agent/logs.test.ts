@@ -97,7 +97,7 @@ function agentOnTerminal(configPath: string, until: RegExp, timeoutMs: number): 
   const env = { ...process.env, KESTREL_LOG_LEVEL: 'info' };
   delete env.KESTREL_LOG_FORMAT;
   // -q: no "Script started" lines; -f: flush as it goes; -e: its exit status is the agent's.
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', `exec ${cmd}`, '/dev/null'], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
   let sent = false;
   return new Promise((resolve, reject) => {

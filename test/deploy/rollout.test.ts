@@ -144,3 +144,34 @@ test('kestrel deploy rollback sends a signed rollback to each device\'s previous
   while (dev2.engine.info?.sha256 !== sha(v1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(dev2.engine.info?.sha256, sha(v1));
 });
+
+test('a replica that has not heard the fleet refuses to plan a rollout (it would know no device to send back) rather than plan it blind; once its broker is back, it plans', async () => {
+  // A private broker, down when the replica starts.
+  const late = await startBroker({ private: true });
+  await late.kill();
+  const lateClient = mqtt.connect(late.url, { clientId: `${prefix}-late`, reconnectPeriod: 100, connectTimeout: 500 });
+  lateClient.on('error', () => undefined);
+  const lateRecords = new SqliteRecordStore(join(mkdtempSync(join(tmpdir(), 'kestrel-rollout-')), 'hub.sqlite'));
+  const lateDriver = new RolloutDriver({ records: lateRecords, mqtt: lateClient, prefix, logger: silentLogger, holder: 'late-replica', leaseMs: 5000, tickMs: 100, viewTimeoutMs: 300 });
+  const started = lateDriver.start();
+  try {
+    const request = await signRolloutRequest(hub.releases, { release: 'fixed@2.0.0', to: ['dev1'], waveTimeoutMs: 5000, currentModels: [sha(v1)] });
+    await assert.rejects(lateDriver.create(request, 'test', registered), (err: Error & { code?: string }) => err.code === 'E_ROLLOUT_UNAVAILABLE' && /not heard the fleet/.test(err.message));
+    assert.deepEqual(await lateRecords.listRollouts(), [], 'nothing stored');
+    // The broker is back, with dev1's retained model state: the view fills, the rollout knows what dev1 ran.
+    await late.start();
+    const seed = await mqtt.connectAsync(late.url, { clientId: `${prefix}-seed` });
+    const state = { schema: 1, current: { name: 'fixed', version: '1.0.0', sha256: sha(v1) }, previous: null, status: 'applied', updatedAt: Date.now() };
+    await seed.publishAsync(`${prefix}/dev1/model/state`, JSON.stringify(state), { qos: 1, retain: true });
+    await seed.endAsync();
+    await started;
+    const planned = await lateDriver.create(request, 'test', registered);
+    const stored = (await lateRecords.getRollout(planned.id))!;
+    assert.deepEqual((stored.state as { before: Record<string, string | null> }).before, { dev1: sha(v1) });
+  } finally {
+    await lateDriver.stop();
+    lateClient.end(true);
+    await lateRecords.close();
+    await late.stop();
+  }
+});

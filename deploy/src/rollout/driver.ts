@@ -45,6 +45,17 @@ export interface RolloutDriverDeps {
   /** Release id of a model SHA-256 (for the record of where devices were sent back). */
   releaseIdOf?: (sha256: string) => Promise<string | undefined>;
   now?: () => number;
+  /** How long a new rollout waits for this replica to hear the fleet (VIEW_TIMEOUT_MS). */
+  viewTimeoutMs?: number;
+}
+
+const VIEW_TIMEOUT_MS = 10_000;
+
+/** A rollout that cannot be planned yet (the fleet not heard): the API answers 503, try again. */
+export class RolloutUnavailableError extends KestrelError {
+  constructor(message: string) {
+    super('E_ROLLOUT_UNAVAILABLE', message);
+  }
 }
 
 /**
@@ -63,6 +74,8 @@ export class RolloutDriver {
   private stopped = false;
   /** Rollouts this process held at its last tick (released when it stops). */
   private readonly held = new Set<string>();
+  /** Settles once the fleet's retained status and model state are in (what a new rollout plans from). */
+  private viewReady?: Promise<void>;
 
   constructor(private readonly deps: RolloutDriverDeps) {
     this.view = new FleetView(deps.mqtt, deps.prefix);
@@ -70,7 +83,13 @@ export class RolloutDriver {
 
   /** Follows the fleet's retained status and model state, then ticks. */
   async start(): Promise<void> {
-    await this.view.start();
+    this.viewReady = this.view.start();
+    try {
+      await this.viewReady;
+    } catch (err) {
+      if (this.stopped) return; // stopped while the broker was away
+      throw err;
+    }
     const loop = () => {
       if (this.stopped) return;
       this.ticking = this.tick()
@@ -93,6 +112,7 @@ export class RolloutDriver {
 
   /** Plans and stores a new rollout; a replica's next tick starts sending it. */
   async create(request: RolloutRequest, by: string, registered: ReadonlySet<string>): Promise<RolloutRecord> {
+    await this.whenViewReady();
     const targets = this.targets(request.to, registered);
     if (targets.length === 0) throw new KestrelError('E_ROLLOUT', 'no target devices (no device with a hub token has reported on the broker; name them with "to")');
     const online = (d: string) => this.view.get(d)?.online === true;
@@ -113,6 +133,20 @@ export class RolloutDriver {
     await this.deps.records.insertRollout({ id, status: 'running', startedAt: now, updatedAt: now, state });
     this.deps.logger.info({ rollout: id, release: request.release, waves: waves.map((w) => w.length), sequence: request.manifest.sequence, by }, 'rollout created');
     return publicRollout({ id, status: 'running', startedAt: now, updatedAt: now, state });
+  }
+
+  /**
+   * A replica just started (or whose broker is away) has not heard the fleet yet: planned then, a
+   * rollout would know no device's model, so none could be sent back on abort. Wait a while for it.
+   */
+  private async whenViewReady(): Promise<void> {
+    const ready = this.viewReady;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.deps.viewTimeoutMs ?? VIEW_TIMEOUT_MS)));
+    const heard = ready?.then(() => 'ready' as const, () => 'late' as const);
+    const outcome = heard ? await Promise.race([heard, late]) : 'late';
+    clearTimeout(timer);
+    if (outcome === 'late') throw new RolloutUnavailableError('this replica has not heard the fleet on the MQTT broker yet (is it reachable?); try again');
   }
 
   private targets(to: RolloutRequest['to'], known: ReadonlySet<string>): string[] {

@@ -27,19 +27,34 @@ export class FleetView {
   private readonly listeners = new Set<(device: DeviceView) => void>();
   private readonly onMessage = (topic: string, payload: Buffer) => this.handle(topic, payload);
   private readonly subscriptions: Subscription[];
+  private stopped = false;
 
   constructor(private readonly mqtt: RolloutMqtt, private readonly prefix: string) {
     this.subscriptions = [subscription(prefix, 'status'), subscription(prefix, 'modelState')];
   }
 
-  /** Subscribes; waits `settleMs` for the retained messages to arrive. */
-  async start(settleMs = 500): Promise<void> {
+  /**
+   * Subscribes, again and again while the broker is away (mqtt.js fails a subscribe made offline
+   * when the connection drops, and resubscribes on reconnect only what once succeeded); then
+   * waits `settleMs` for the retained messages to arrive. Settles when the view is filled.
+   */
+  async start(settleMs = 500, retryMs = 1000): Promise<void> {
     this.mqtt.on('message', this.onMessage);
-    await this.mqtt.subscribeAsync(subscriptionMap(this.subscriptions));
+    for (;;) {
+      try {
+        await this.mqtt.subscribeAsync(subscriptionMap(this.subscriptions));
+        break;
+      } catch (err) {
+        if (this.stopped) throw err;
+        await new Promise((r) => setTimeout(r, retryMs));
+        if (this.stopped) throw new Error('stopped before the fleet was heard');
+      }
+    }
     await new Promise((r) => setTimeout(r, settleMs));
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.mqtt.removeListener('message', this.onMessage);
     await this.mqtt.unsubscribeAsync(this.subscriptions.map((s) => s.filter)).catch(() => undefined);
   }

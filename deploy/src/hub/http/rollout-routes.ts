@@ -3,7 +3,7 @@ import { KestrelError } from '@kestrel/core';
 import type { BlobStore, RecordStore } from '../../store/types.js';
 import type { ReleaseService } from '../../release/release-service.js';
 import { readRollouts } from '../../rollout/records.js';
-import { publicRollout, type RolloutDriver } from '../../rollout/driver.js';
+import { publicRollout, RolloutUnavailableError, type RolloutDriver } from '../../rollout/driver.js';
 import { checkRolloutRequest } from '../../rollout/request.js';
 import { sendError } from './errors.js';
 
@@ -44,6 +44,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: RolloutRoutesD
       const rollout = await deps.driver.create(body, request.caller!.name, registered);
       return reply.code(202).send(rollout);
     } catch (err) {
+      if (err instanceof RolloutUnavailableError) return sendError(reply, 503, err.code, err.message);
       if (err instanceof KestrelError && err.code === 'E_ROLLOUT') return sendError(reply, 400, err.code, err.message);
       throw err;
     }
