@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ConfigContext } from '../context.js';
-import { ALWAYS, backoff, filePath, isRecord, fraction, name, positiveInt, reportDuplicates, text } from './common.js';
+import { ALWAYS, backoff, byteSize, filePath, isRecord, fraction, name, positiveInt, reportDuplicates, text } from './common.js';
 
 /** One camera: where frames come from and what is worth reporting. */
 
@@ -184,6 +184,31 @@ const motion = z.strictObject({
     .describe('inference runs at least this often without motion (stationary objects); must be shorter than tracker.stationaryLostSeconds'),
 });
 
+// Frigate's event clips: seconds before and after the object, copied from the camera's own stream
+// (no re-encoding, so they cost almost no CPU). Off by default: they take disk in the state folder.
+const clips = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe('record the camera\'s stream into a short ring of segments and cut an MP4 per tracked object (rtsp and file sources; not with privacy masks)'),
+  preSeconds: z.number().min(0).max(60).default(5).describe('seconds of video before the object was first seen'),
+  postSeconds: z.number().min(0).max(60).default(5).describe('seconds of video after the object was last seen'),
+  segmentSeconds: z
+    .number()
+    .min(1, 'must be at least 1 (seconds per ring segment; ffmpeg cuts only at keyframes)')
+    .max(10)
+    .default(2)
+    .describe('length of the ring\'s segments; a clip\'s start is exact to about one segment (or the camera\'s keyframe interval, if longer)'),
+  maxSeconds: z
+    .number()
+    .positive()
+    .max(3600)
+    .default(300)
+    .describe('longest clip: an object seen for longer gets its last maxSeconds (the ring keeps no more than this)'),
+  retainHours: z.number().positive().max(24 * 365).default(24).describe('finished clips older than this are deleted'),
+  maxBytes: byteSize.default(1024 * 2 ** 20).describe('finished clips of this camera take at most this much disk; the oldest go first (default 1GiB)'),
+});
+
 const watchdog = z.strictObject({
   stallSeconds: z.number().min(1, 'must be at least 1 (seconds without a frame before the source restarts)').default(10).describe('restart the source when no frame arrived for this long'),
   // Capped low: a camera that comes back must stream again within seconds, not after a long backoff.
@@ -201,6 +226,7 @@ export function cameraSchema(ctx: ConfigContext) {
       privacy: privacy.prefault({}),
       tracker: tracker.prefault({}),
       snapshots: snapshots.prefault({}),
+      clips: clips.prefault({}),
       motion: motion.prefault({}),
       watchdog: watchdog.prefault({}),
       eventUpdateIntervalSeconds: z.number().min(0.1, 'must be at least 0.1 (seconds between update events of one object)').default(2).describe('at most one `update` event per tracked object per interval'),
@@ -208,6 +234,7 @@ export function cameraSchema(ctx: ConfigContext) {
     .superRefine((value: unknown, ctx) => {
       if (!isRecord(value)) return;
       checkRecheck(value, ctx);
+      checkClips(value, ctx);
       // The three score thresholds must nest: low (continue) <= filters.minScore (report) <= start.
       if (!isRecord(value.tracker)) return;
       const minScore = isRecord(value.filters) && typeof value.filters.minScore === 'number' ? value.filters.minScore : DEFAULT_MIN_SCORE;
@@ -245,6 +272,32 @@ function checkRecheck(value: Record<string, unknown>, ctx: z.RefinementCtx): voi
       code: 'custom',
       path: ['motion', 'recheckSeconds'],
       message: `must be < tracker.stationaryLostSeconds (${lost}) while motion gating is on, or a stationary object's track ends between two looks (lower it, or raise tracker.stationaryLostSeconds)`,
+    });
+  }
+}
+
+/**
+ * Clips copy the camera's encoded stream as it is: a source without one (the demo picture, a USB
+ * camera's raw frames) has nothing to copy, and copied video cannot carry privacy masks (the
+ * masks are blanked in decoded frames), so a camera with masks gets no clips rather than clips
+ * that show what the masks promise to hide.
+ */
+function checkClips(value: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  if (!isRecord(value.clips) || value.clips.enabled !== true) return;
+  const type = isRecord(value.source) ? value.source.type : undefined;
+  if (type === 'demo' || type === 'v4l2') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clips', 'enabled'],
+      message: `clips need an rtsp or file source (they copy the camera's encoded stream without re-encoding); a ${type} source has none`,
+    });
+  }
+  const masks = isRecord(value.privacy) && Array.isArray(value.privacy.masks) ? value.privacy.masks : [];
+  if (masks.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clips', 'enabled'],
+      message: 'clips cannot be used with privacy masks: video copied from the stream without re-encoding would show the masked areas',
     });
   }
 }
