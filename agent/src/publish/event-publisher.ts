@@ -7,8 +7,9 @@ import type { MqttLink } from './mqtt-link.js';
  * only after its PUBACK. After a reconnect it starts again from the oldest unacknowledged event
  * (duplicates are possible, losses are not).
  *
- * The outbox keeps topic and bytes only, and holds events only: every send, the first and any
- * replay after an outage or a restart, takes the events QoS and retain flag from the table.
+ * The outbox keeps topic and bytes only, and holds events and the clip notices that follow them:
+ * every send, the first and any replay after an outage or a restart, takes its kind's QoS and
+ * retain flag from the table (the kind is the topic's last level).
  */
 export class EventPublisher {
   private cursor = 0;
@@ -35,8 +36,8 @@ export class EventPublisher {
     this.link.off('disconnected', this.onDisconnected);
   }
 
-  /** Accepts an event: durable first, then published when the broker is there. */
-  enqueue(message: OutgoingMessage<'events'>): void {
+  /** Accepts an event (or a clip notice): durable first, then published when the broker is there. */
+  enqueue(message: OutgoingMessage<OutboxKind>): void {
     this.outbox.add(message.topic, Buffer.from(message.payload));
     this.pump();
   }
@@ -75,7 +76,7 @@ export class EventPublisher {
         for (const row of rows) {
           this.cursor = row.seq;
           this.inFlight++;
-          this.link.publishAcked(restored('events', row.topic, row.payload)).then(
+          this.link.publishAcked(restored(outboxKind(row.topic), row.topic, row.payload)).then(
             () => {
               this.outbox.ack(row.seq, row.payload.length);
               this.published++;
@@ -96,4 +97,12 @@ export class EventPublisher {
       this.pumping = false;
     }
   }
+}
+
+/** The kinds the outbox carries. */
+export type OutboxKind = 'events' | 'clip';
+
+/** `<prefix>/<device>/<camera>/clip` or `…/events`: the last level names the kind (topics.ts). */
+function outboxKind(topic: string): OutboxKind {
+  return topic.endsWith('/clip') ? 'clip' : 'events';
 }

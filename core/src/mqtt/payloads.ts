@@ -167,6 +167,35 @@ export const FrameDetectionsSchema = z.object({
 });
 export type FrameDetections = z.infer<typeof FrameDetectionsSchema>;
 
+// ------------------------------------------------------------------------------------ clip
+
+/**
+ * `<prefix>/<device>/<camera>/clip`: an object's clip is ready, some `postSeconds` after its
+ * `end` event (which went out without waiting for it). The MP4 was copied from the camera's
+ * stream without re-encoding; `path` is its route on the agent's HTTP server.
+ */
+export const ClipSchema = z.object({
+  schema: z.literal(1),
+  /** Unique per message and the same on every redelivery: `<trackId>:clip`. */
+  id: z.string().min(1).max(128),
+  deviceId: topicName,
+  camera: topicName,
+  /** The object's `trackId`, as in its events. */
+  trackId: z.string().min(1).max(128),
+  label: text,
+  /** Wall-clock times the clip covers, about one ring segment exact. */
+  start: epochMs,
+  end: epochMs,
+  /** The MP4's own duration. */
+  durationS: z.number().positive(),
+  bytes: z.number().int().positive(),
+  /** On the agent's HTTP server: `/api/cameras/<camera>/clip/<trackId>.mp4`. */
+  path: z.string().startsWith('/'),
+  /** Set when the clip covers less than the object's time with its margins (a longer object than `maxSeconds`, a gap in the recording). */
+  truncated: z.boolean().optional(),
+});
+export type Clip = z.infer<typeof ClipSchema>;
+
 // ----------------------------------------------------------------------------------- stats
 
 export const CameraStatsSchema = z.object({
@@ -391,6 +420,7 @@ export const PAYLOAD_SCHEMAS = {
   samples: SampleSchema,
   events: DetectionEventSchema,
   detections: FrameDetectionsSchema,
+  clip: ClipSchema,
   labelCount: LabelCountSchema,
   snapshot: SnapshotSchema,
   detectSet: DetectSetSchema,
@@ -417,6 +447,7 @@ export const PAYLOAD_FORMATS = {
   samples: 'json',
   events: 'json',
   detections: 'json',
+  clip: 'json',
   labelCount: 'text',
   snapshot: 'binary',
   detectSet: 'text',

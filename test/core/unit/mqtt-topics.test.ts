@@ -12,6 +12,7 @@ test('topics() builds every topic of the contract table', () => {
   assert.equal(t.samples, 'kestrel/pi-1/samples');
   assert.equal(t.events('front_door'), 'kestrel/pi-1/front_door/events');
   assert.equal(t.detections('front_door'), 'kestrel/pi-1/front_door/detections');
+  assert.equal(t.clip('front_door'), 'kestrel/pi-1/front_door/clip');
   assert.equal(t.all, 'kestrel/pi-1/#');
   assert.equal(t.labelCount('front_door', 'person'), 'kestrel/pi-1/front_door/person/count');
   assert.equal(t.snapshot('front_door', 'person'), 'kestrel/pi-1/front_door/person/snapshot');
@@ -27,6 +28,7 @@ test('retain and QoS per topic follow the contract: state topics retained, event
   // model/set is retained so a device that was offline during a push still gets the release.
   assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'snapshot', 'detectState', 'haDiscovery']);
   assert.equal(TOPIC_SPECS.events.qos, 1);
+  assert.equal(TOPIC_SPECS.clip.qos, 1, 'a clip notice is delivered like the event it follows');
   assert.equal(TOPIC_SPECS.detections.qos, 0);
   assert.equal(TOPIC_SPECS.stats.qos, 0);
 });
@@ -48,6 +50,7 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.samples), { deviceId: 'pi-1', kind: 'samples' });
   assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detections('yard')), { deviceId: 'pi-1', kind: 'detections', camera: 'yard' });
+  assert.deepEqual(parseTopic('kestrel', t.clip('yard')), { deviceId: 'pi-1', kind: 'clip', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.labelCount('yard', 'person')), { deviceId: 'pi-1', kind: 'labelCount', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.snapshot('yard', 'person')), { deviceId: 'pi-1', kind: 'snapshot', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.detectSet('yard')), { deviceId: 'pi-1', kind: 'detectSet', camera: 'yard' });
