@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BUNDLED_MODEL_PATH, KESTREL_VERSION, defaultInputSpec, topics, redactUrl, type Detection, type KestrelMetadata, type Logger } from '@kestrel/core';
+import { BUNDLED_MODEL_PATH, KESTREL_VERSION, defaultInputSpec, outgoing, topics, redactUrl, type Detection, type KestrelMetadata, type Logger } from '@kestrel/core';
 import type { AgentConfig } from '@kestrel/config';
 import { PartList } from './lifecycle/parts.js';
 import { EmbeddedBroker, isListening } from './broker/embedded.js';
@@ -29,6 +29,7 @@ import { checkModelFile } from './util/preflight.js';
 import { logFfmpegChoice, resolveFfmpeg } from './source/index.js';
 import { HomeAssistantBridge } from './homeassistant/bridge.js';
 import { snapshotOutlet } from './publish/snapshot-outlet.js';
+import { ClipsPart } from './clips/index.js';
 
 export type { ReloadResult };
 
@@ -128,6 +129,13 @@ export class Agent {
     let engine: InferenceEngine | undefined;
     // Built after the cameras start; the sink hands it every event from then on.
     let homeAssistant: HomeAssistantBridge | undefined;
+    // Each clip is announced on `<camera>/clip` through the outbox, like the `end` it follows.
+    const clips = new ClipsPart({
+      stateDir: config.stateDir,
+      ffmpegPath: ffmpeg.path,
+      onClip: (clip) => publisher.enqueue(outgoing(deviceTopics, 'clip', { schema: 1, id: `${clip.trackId}:clip`, deviceId: config.device.id, ...clip })),
+      logger: log.child({ part: 'clips' }),
+    });
     const cameras = new CameraSet({
       ffmpegPath: ffmpeg.path,
       input: () => engine!.info!.meta.input,
@@ -136,6 +144,7 @@ export class Agent {
       stateDir: config.stateDir,
       sink: new MqttCameraSink({ topics: deviceTopics, publisher, link, metrics: this.metrics, publishDetections: m.publishDetections, logger: log, onEvent: (event) => homeAssistant?.event(event) }),
       snapshots: snapshotOutlet({ topics: deviceTopics, link, sampler: () => running.sampler, modelVersion: () => engine?.info?.meta.version ?? '0', logger: log.child({ part: 'snapshots' }) }),
+      clips,
       scheduler: this.scheduler,
       metrics: this.metrics,
       logger: log,
@@ -195,6 +204,7 @@ export class Agent {
         metrics: () => this.metrics.render(),
         metricsContentType: this.metrics.contentType,
         snapshot: async (camera, key, options) => (await cameras.snapshot(camera, key, options))?.jpeg,
+        clip: (camera, trackId) => clips.find(camera, trackId),
         logger: log.child({ part: 'http' }),
       });
       await parts.start(this.http);
@@ -221,6 +231,8 @@ export class Agent {
     this.metrics.setInfo({ version: KESTREL_VERSION, device: config.device.id, model: info.meta.name ?? 'model', modelVersion: info.meta.version ?? '0', provider: info.provider });
 
     await logFfmpegChoice(ffmpeg, log);
+    // Before the cameras, so it stops after them: their last ends still get clips (ClipsPart).
+    await parts.start(clips);
     await parts.start({ name: 'cameras', start: () => cameras.startAll(config.cameras), stop: () => cameras.stopAll(), degraded: () => cameras.degraded() });
 
     if (config.homeassistant.enabled) {

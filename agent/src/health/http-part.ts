@@ -1,10 +1,10 @@
 import type { Logger } from '@kestrel/core';
 import { parseBind } from '@kestrel/config';
-import { HealthServer, type SnapshotLookup } from './server.js';
+import { HealthServer, type ClipLookup, type SnapshotLookup } from './server.js';
 import type { HealthReport } from './report.js';
 
 /**
- * /healthz, /metrics and the cameras' snapshots. Detection does not need them: when the address cannot be served the
+ * /healthz, /metrics and the cameras' snapshots and clips. Detection does not need them: when the address cannot be served the
  * agent runs without the endpoint and says why in `degraded`.
  */
 export class HttpPart {
@@ -15,12 +15,12 @@ export class HttpPart {
   address?: { host: string; port: number };
 
   constructor(
-    private readonly deps: { bind: string; health: () => HealthReport; metrics: () => Promise<string>; metricsContentType: string; snapshot?: SnapshotLookup; logger: Logger },
+    private readonly deps: { bind: string; health: () => HealthReport; metrics: () => Promise<string>; metricsContentType: string; snapshot?: SnapshotLookup; clip?: ClipLookup; logger: Logger },
   ) {}
 
   async start(): Promise<void> {
     const { host, port } = parseBind(this.deps.bind);
-    const server = new HealthServer({ host, port, health: this.deps.health, metrics: this.deps.metrics, metricsContentType: this.deps.metricsContentType, ...(this.deps.snapshot && { snapshot: this.deps.snapshot }), logger: this.deps.logger });
+    const server = new HealthServer({ host, port, health: this.deps.health, metrics: this.deps.metrics, metricsContentType: this.deps.metricsContentType, ...(this.deps.snapshot && { snapshot: this.deps.snapshot }), ...(this.deps.clip && { clip: this.deps.clip }), logger: this.deps.logger });
     try {
       const address = await server.start();
       this.server = server;

@@ -1,3 +1,4 @@
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KestrelError, type Logger } from '@kestrel/core';
@@ -11,18 +12,25 @@ export interface HealthServerOptions {
   metricsContentType: string;
   /** A camera's snapshot JPEG by event id or label (undefined: none), for GET /api/cameras/<camera>/snapshot/<key>.jpg. */
   snapshot?: SnapshotLookup;
+  /** A finished clip's file by camera and event id (undefined: none), for GET /api/cameras/<camera>/clip/<event id>.mp4. */
+  clip?: ClipLookup;
   logger: Logger;
 }
+
+export type ClipLookup = (camera: string, trackId: string) => string | undefined;
 
 export type SnapshotLookup = (camera: string, key: string, options: { drawBox?: boolean; crop?: boolean }) => Promise<Buffer | undefined>;
 
 /** `/api/cameras/<camera>/snapshot/<event id or label>.jpg`, as Frigate's `/api/<camera>/<label>/snapshot.jpg` serves the latest. */
 const SNAPSHOT_ROUTE = /^\/api\/cameras\/([^/]+)\/snapshot\/([^/]+)\.jpg$/;
+/** `/api/cameras/<camera>/clip/<event id>.mp4`: an object's clip, as Frigate's `/api/events/<id>/clip.mp4`. */
+const CLIP_ROUTE = /^\/api\/cameras\/([^/]+)\/clip\/([^/]+)\.mp4$/;
 
 /**
  * GET /healthz (200 when healthy, else 503; JSON either way), GET /metrics (Prometheus text) and
- * GET /api/cameras/<camera>/snapshot/<event id or label>.jpg (`?bbox=0|1&crop=0|1`).
- * Plain node:http: three read-only routes need no framework. Nothing here can change the agent.
+ * GET /api/cameras/<camera>/snapshot/<event id or label>.jpg (`?bbox=0|1&crop=0|1`) and
+ * GET /api/cameras/<camera>/clip/<event id>.mp4 (byte ranges).
+ * Plain node:http: four read-only routes need no framework. Nothing here can change the agent.
  */
 export class HealthServer {
   private server?: Server;
@@ -74,6 +82,12 @@ export class HealthServer {
         if (camera === undefined || key === undefined) return send(res, 400, 'text/plain', 'bad %-escape in the path\n', req.method);
         return await this.snapshot(req, res, camera, key);
       }
+      const clip = this.options.clip && CLIP_ROUTE.exec(path);
+      if (clip) {
+        const [camera, trackId] = [decoded(clip[1]), decoded(clip[2])];
+        if (camera === undefined || trackId === undefined) return send(res, 400, 'text/plain', 'bad %-escape in the path\n', req.method);
+        return this.clip(req, res, camera, trackId);
+      }
       return send(res, 404, 'text/plain', 'not found: try /healthz or /metrics\n', req.method);
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message, path }, 'health endpoint failed');
@@ -95,6 +109,49 @@ export class HealthServer {
     if (!jpeg) return send(res, 404, 'text/plain', `no snapshot of ${JSON.stringify(key)} on camera ${JSON.stringify(camera)}\n`, req.method);
     return send(res, 200, 'image/jpeg', jpeg, req.method);
   }
+
+  private clip(req: IncomingMessage, res: ServerResponse, camera: string, trackId: string): void {
+    const path = this.options.clip!(camera, trackId);
+    if (!path) return send(res, 404, 'text/plain', `no clip of ${JSON.stringify(trackId)} on camera ${JSON.stringify(camera)}\n`, req.method);
+    serveFile(req, res, path, 'video/mp4');
+  }
+}
+
+/** Serves a clip's MP4, with single byte ranges (a browser's video player seeks with them). */
+function serveFile(req: IncomingMessage, res: ServerResponse, path: string, type: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return send(res, 404, 'text/plain', 'gone\n', req.method);
+  }
+  const range = req.headers.range;
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  if (range !== undefined) {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+    const from = m?.[1] ? Number(m[1]) : undefined;
+    const to = m?.[2] ? Number(m[2]) : undefined;
+    // "bytes=-500" is the last 500 bytes.
+    if (m && from === undefined && to !== undefined) [start, end] = [Math.max(0, size - to), size - 1];
+    else if (m && from !== undefined) [start, end] = [from, Math.min(to ?? size - 1, size - 1)];
+    if (!m || start > end || start >= size) {
+      return send(res, 416, 'text/plain', `range not satisfiable: ${range} (size ${size})\n`, req.method, { 'Content-Range': `bytes */${size}` });
+    }
+    status = 206;
+  }
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': end - start + 1,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'no-store',
+    ...(status === 206 && { 'Content-Range': `bytes ${start}-${end}/${size}` }),
+  });
+  if (req.method === 'HEAD') return void res.end();
+  const stream = createReadStream(path, { start, end });
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
 }
 
 const FLAGS: Record<string, boolean | undefined> = { 1: true, true: true, 0: false, false: false };

@@ -13,6 +13,8 @@ export interface MetricsSnapshot {
     framesSuperseded: number;
     /** When the camera makes snapshots: JPEGs made, better pictures dropped while the encoder was busy, failures. */
     snapshots?: { encoded: number; droppedBusy: number; failed: number };
+    /** When the camera makes clips: the recorder's and the clip maker's totals. */
+    clips?: { made: number; failed: number; dropped: number; bytes: number; segmentsDeleted: number; clipsDeleted: number; recorderRestarts: number };
   }>;
   inferenceUp: boolean;
   outbox?: { depth: number; bytes: number; droppedBudget: number; droppedAge: number; owner: object };
@@ -83,6 +85,11 @@ export class AgentMetrics {
   readonly samplesBacklog = this.gauge('kestrel_samples_backlog', 'Kept samples waiting for upload', []);
   readonly samplesBufferBytes = this.gauge('kestrel_samples_buffer_bytes', 'Size of the sample buffer on disk (JPEGs)', []);
   readonly snapshots = this.counter('kestrel_snapshots_total', 'Snapshot pictures per camera: encoded (a new best picture), dropped_busy (a better picture not taken while the encoder was busy), failed', ['camera', 'result']);
+  readonly clips = this.counter('kestrel_clips_total', 'Event clips per camera: made, failed (no recording of the time, ffmpeg failed), dropped (too many waiting, or the agent stopped first)', ['camera', 'result']);
+  readonly clipBytes = this.counter('kestrel_clip_bytes_total', 'Bytes of the event clips written', ['camera']);
+  readonly clipSegmentsDeleted = this.counter('kestrel_clip_segments_deleted_total', 'Ring segments deleted once no clip could need them', ['camera']);
+  readonly clipsDeleted = this.counter('kestrel_clips_deleted_total', 'Finished clips deleted by age (retainHours) or size (maxBytes)', ['camera']);
+  readonly clipRecorderRestarts = this.counter('kestrel_clip_recorder_restarts_total', 'Clip recorder (ffmpeg) restarts', ['camera']);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {
@@ -116,6 +123,13 @@ export class AgentMetrics {
         this.mirror(this.snapshots, { camera: c.name, result: 'encoded' }, c.owner, c.snapshots.encoded);
         this.mirror(this.snapshots, { camera: c.name, result: 'dropped_busy' }, c.owner, c.snapshots.droppedBusy);
         this.mirror(this.snapshots, { camera: c.name, result: 'failed' }, c.owner, c.snapshots.failed);
+      }
+      if (c.clips) {
+        for (const result of ['made', 'failed', 'dropped'] as const) this.mirror(this.clips, { camera: c.name, result }, c.owner, c.clips[result]);
+        this.mirror(this.clipBytes, { camera: c.name }, c.owner, c.clips.bytes);
+        this.mirror(this.clipSegmentsDeleted, { camera: c.name }, c.owner, c.clips.segmentsDeleted);
+        this.mirror(this.clipsDeleted, { camera: c.name }, c.owner, c.clips.clipsDeleted);
+        this.mirror(this.clipRecorderRestarts, { camera: c.name }, c.owner, c.clips.recorderRestarts);
       }
       this.cameraUp.set({ camera: c.name }, c.state === 'streaming' ? 1 : 0);
       for (const state of CAMERA_STATES) this.cameraState.set({ camera: c.name, state }, state === c.state ? 1 : 0);

@@ -12,6 +12,7 @@ import { LatencyWindow } from '../stats/latency-window.js';
 import { PrivacyMask } from '../privacy/index.js';
 import { CameraSnapshots, type SnapshotOutlet } from '../snapshots/index.js';
 import { MotionGate, type GateDecision } from '../motion/index.js';
+import type { CameraClips } from '../clips/index.js';
 
 /**
  * Where a camera's results go, typed: events to the durable outbox, detections to telemetry. The
@@ -42,6 +43,8 @@ export interface CameraRuntimeDeps {
   sink: CameraSink;
   /** Where the camera's snapshots go; none are made without it or with `snapshots.enabled: false`. */
   snapshots?: SnapshotOutlet;
+  /** The camera's clip recorder (`clips.enabled`), already started: it hears of each object's new and end. */
+  clips?: CameraClips;
   onFrame: (frame: CameraFrame) => void;
   onStateChange: () => void;
 }
@@ -167,7 +170,10 @@ export class CameraRuntime {
     this.lastFrameTime = frame.capturedAt;
     const { sink } = this.deps;
     const events = this.tracker.update(detections, frame.capturedAt);
-    for (const ev of events) sink.event(this.toPayload(ev, frame));
+    for (const ev of events) {
+      sink.event(this.toPayload(ev, frame));
+      this.toClips(ev);
+    }
     // Right after the events are queued, so a crash leaves at most this frame's change unsaved.
     this.openTracks.save(this.tracker.openTracks(), this.tracker.openChanges, Date.now());
     const wanted = this.config.filters.classes;
@@ -208,8 +214,22 @@ export class CameraRuntime {
     for (const ev of this.tracker.flush(at)) {
       this.deps.sink.event(this.toPayload(ev));
       this.snapshots?.end(ev.id);
+      this.toClips(ev);
     }
     this.openTracks.clear();
+  }
+
+  /** The clip recorder keeps an announced object's time in its ring, and cuts the clip after its end. */
+  private toClips(ev: TrackEvent): void {
+    const clips = this.deps.clips;
+    if (!clips) return;
+    if (ev.type === 'new') clips.objectStarted(ev.id, ev.firstSeen);
+    else if (ev.type === 'end') clips.objectEnded({ trackId: ev.id, label: ev.label, firstSeen: ev.firstSeen, lastSeen: ev.lastSeen });
+  }
+
+  /** The camera's clip recorder, when it makes clips. */
+  get clips(): CameraClips | undefined {
+    return this.deps.clips;
   }
 
   private toPayload(ev: TrackEvent, frame?: Frame): DetectionEvent {

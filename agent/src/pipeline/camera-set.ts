@@ -8,6 +8,7 @@ import { CameraRuntime, type CameraFrame, type CameraSink } from './camera-runti
 import { endTracksOfOtherCameras } from './restart-ends.js';
 import { DetectSwitches } from './detect-switches.js';
 import type { Snapshot, SnapshotOutlet } from '../snapshots/index.js';
+import type { ClipsPart } from '../clips/index.js';
 
 export interface CameraSetDeps {
   /** The loaded model's input: every camera's ffmpeg scales and pads to it. */
@@ -18,6 +19,8 @@ export interface CameraSetDeps {
   sink: CameraSink;
   /** Where snapshots go (MQTT, the hub); cameras make none without it. */
   snapshots?: SnapshotOutlet;
+  /** The clip recorders; cameras with `clips.enabled` get one as they start. */
+  clips?: ClipsPart;
   scheduler: FrameScheduler<CameraFrame>;
   metrics: AgentMetrics;
   logger: Logger;
@@ -123,6 +126,7 @@ export class CameraSet {
     const { deps } = this;
     let runtime: CameraRuntime;
     try {
+      const clips = await deps.clips?.forCamera(camera);
       runtime = new CameraRuntime(camera, {
         input: deps.input(),
         deviceId: deps.deviceId,
@@ -132,6 +136,7 @@ export class CameraSet {
         ...(deps.ffmpegPath !== undefined && { ffmpegPath: deps.ffmpegPath }),
         sink: deps.sink,
         ...(deps.snapshots && { snapshots: deps.snapshots }),
+        ...(clips && { clips }),
         onFrame: (scheduled) => {
           this.newest.set(camera.name, scheduled.frame);
           deps.metrics.framesIn.inc({ camera: camera.name });
@@ -150,6 +155,7 @@ export class CameraSet {
         onStateChange: deps.onStateChange,
       });
     } catch (err) {
+      await deps.clips?.release(camera.name);
       if (onError === 'throw') throw err;
       this.problems.set(camera.name, `camera ${camera.name} not started: ${(err as Error).message}`);
       deps.logger.error({ camera: camera.name, err: (err as Error).message }, 'camera not started');
@@ -167,6 +173,8 @@ export class CameraSet {
     if (!runtime) return;
     await runtime.stop();
     runtime.flush();
+    // After the flush: the objects it ended get their clips from what was recorded.
+    await this.deps.clips?.release(name);
     // The last look at its totals, before another runtime takes the name.
     this.deps.metrics.refresh();
     if (this.deps.scheduler.stats()[name]?.pending) this.deps.metrics.framesDropped.inc({ camera: name, reason: 'stopped' });
@@ -208,7 +216,12 @@ export class CameraSet {
     return [...this.cameras].map(([name, rt]) => {
       const s = rt.source.status();
       const snapshots = rt.snapshots?.counters;
-      return { name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0, ...(snapshots && { snapshots: { ...snapshots } }) };
+      const clips = rt.clips;
+      return {
+        name, owner: rt, state: s.state, sourceRestarts: s.counters.restarts, framesSuperseded: queues[name]?.dropped ?? 0,
+        ...(snapshots && { snapshots: { ...snapshots } }),
+        ...(clips && { clips: { ...clips.counters, recorderRestarts: clips.recorderStatus().restarts } }),
+      };
     });
   }
 
