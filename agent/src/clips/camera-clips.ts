@@ -103,7 +103,8 @@ export class CameraClips {
     this.ring = new SegmentRing(join(this.dir, 'ring'), this.segmentMs);
     // A file is always recorded at its own pace: segment times are wall-clock times.
     const input = inputFor(source.type === 'file' ? { ...source, realtime: true } : source);
-    this.recorder = new RingRecorder({ camera, input, dir: this.ring.dir, segmentSeconds: config.segmentSeconds, ffmpegPath: deps.ffmpegPath, logger: deps.logger });
+    const listSize = Math.ceil((config.maxSeconds + config.preSeconds + config.postSeconds) / config.segmentSeconds) + 8;
+    this.recorder = new RingRecorder({ camera, input, dir: this.ring.dir, segmentSeconds: config.segmentSeconds, listSize, ffmpegPath: deps.ffmpegPath, logger: deps.logger });
   }
 
   async start(): Promise<void> {
@@ -222,7 +223,8 @@ export class CameraClips {
         camera: this.camera,
         trackId: p.trackId,
         label: p.label,
-        start: Math.round(first.start),
+        // The file's own length back from its end: exact however well a segment's start was known.
+        start: Math.round(end - made.durationS * 1000),
         end: Math.round(end),
         durationS: made.durationS,
         bytes: made.bytes,

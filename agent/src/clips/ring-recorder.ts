@@ -3,22 +3,24 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '@kestrel/core';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../source/backoff.js';
 import { ffmpegCapabilities, type FfmpegCapabilities, type FfmpegInput } from '../source/ffmpeg-args.js';
-import { segmentPattern } from './segment-ring.js';
+import { segmentListPath, segmentPattern } from './segment-ring.js';
 
 /**
  * The recorder's command line: the camera's own input (the same builder the detection source
  * uses), its first video stream copied as it is (no decode, no encode) into MPEG-TS segments of
- * about `segmentSeconds` (cut at the next keyframe). MPEG-TS because a segment cut short (ffmpeg
+ * about `segmentSeconds` (cut at the next keyframe), listed with their lengths in the run's CSV. MPEG-TS because a segment cut short (ffmpeg
  * killed, power lost) still plays and concatenates; audio is left out because cameras often send
  * G.711, which an MP4 cannot hold.
  */
-export function buildRecorderArgs(input: FfmpegInput, caps: FfmpegCapabilities, segmentSeconds: number, pattern: string): string[] {
+export function buildRecorderArgs(input: FfmpegInput, caps: FfmpegCapabilities, ring: { dir: string; run: number; segmentSeconds: number; listSize: number }): string[] {
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
     ...input.args(caps),
     '-map', '0:v:0', '-c', 'copy', '-an', '-sn', '-dn',
-    '-f', 'segment', '-segment_time', String(segmentSeconds), '-segment_format', 'mpegts', '-reset_timestamps', '1',
-    pattern,
+    '-f', 'segment', '-segment_time', String(ring.segmentSeconds), '-segment_format', 'mpegts', '-reset_timestamps', '1',
+    // Each closed segment's exact length (SegmentRing reads it); only the last listSize, so the list stays small.
+    '-segment_list', segmentListPath(ring.dir, ring.run), '-segment_list_type', 'csv', '-segment_list_size', String(ring.listSize),
+    segmentPattern(ring.dir, ring.run),
   ];
 }
 
@@ -40,6 +42,8 @@ export interface RingRecorderOptions {
   input: FfmpegInput;
   dir: string;
   segmentSeconds: number;
+  /** Most segments the ring can hold: the run's list keeps that many lines. */
+  listSize: number;
   ffmpegPath: string;
   backoff?: BackoffOptions;
   /** After SIGTERM, how long ffmpeg may take to close its segment before SIGKILL. Default 2000 ms. */
@@ -115,7 +119,7 @@ export class RingRecorder {
     let args: string[];
     const run = Date.now();
     try {
-      args = buildRecorderArgs(options.input, await ffmpegCapabilities(options.ffmpegPath), options.segmentSeconds, segmentPattern(options.dir, run));
+      args = buildRecorderArgs(options.input, await ffmpegCapabilities(options.ffmpegPath), { dir: options.dir, run, segmentSeconds: options.segmentSeconds, listSize: options.listSize });
     } catch (err) {
       this.failed(`could not run ffmpeg at "${options.ffmpegPath}": ${(err as Error).message}`);
       return;

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One MPEG-TS segment the recorder wrote, with the wall-clock time it covers. */
@@ -8,7 +8,7 @@ export interface Segment {
   /** The recorder run (its ffmpeg's spawn time, epoch ms) and the segment's number in it. */
   run: number;
   seq: number;
-  /** Epoch ms: the end is the file's last write, the start the previous segment's end in the run. */
+  /** Epoch ms: the end is the file's last write, the start that less the segment's length in the run's list. */
   start: number;
   end: number;
   bytes: number;
@@ -16,27 +16,36 @@ export interface Segment {
   closed: boolean;
 }
 
-/** `<run ms>-<6-digit seq>.ts`, what RingRecorder asks the segment muxer for. */
+/** `<run ms>-<6-digit seq>.ts`, what RingRecorder asks the segment muxer for, and the run's segment list. */
 const SEGMENT_NAME = /^(\d{13})-(\d{6})\.ts$/;
+const LIST_NAME = /^(\d{13})\.csv$/;
 
 /** The muxer's file pattern for one run. */
 export function segmentPattern(dir: string, run: number): string {
   return join(dir, `${run}-%06d.ts`);
 }
 
+/** The run's segment list (`-segment_list … -segment_list_type csv`): one `name,start,end` line per closed segment. */
+export function segmentListPath(dir: string, run: number): string {
+  return join(dir, `${run}.csv`);
+}
+
 /**
  * The recorder's folder of segments (`<stateDir>/clips/<camera>/ring/`). Times come from the
  * files themselves: ffmpeg closes a segment when the next one's first keyframe arrives, so a
- * file's mtime is its end, and the previous segment's end is its start. Nothing else needs to
- * be kept, so segments written before a restart of the agent are understood the same way.
+ * file's mtime is its end (wall clock), and the run's segment list gives its exact length in
+ * stream time, hence its start. Nothing else needs to be kept, so segments written before a
+ * restart of the agent are understood the same way.
  */
 export class SegmentRing {
-  /** Ends of segments seen before, by name: a segment's start stays known once its predecessor is deleted. */
-  private readonly ends = new Map<string, number>();
+  /** Lengths (ms) of closed segments read from the runs' lists, by name. */
+  private readonly lengths = new Map<string, number>();
+  /** Each list's mtime when last read: a list is read again only when ffmpeg rewrote it. */
+  private readonly listRead = new Map<number, number>();
 
   constructor(
     readonly dir: string,
-    /** A segment's nominal length, for the rare start that cannot be read from a predecessor. */
+    /** A segment's nominal length, for the rare start that neither the list nor a predecessor gives. */
     private readonly segmentMs: number,
   ) {}
 
@@ -56,7 +65,10 @@ export class SegmentRing {
       return [];
     }
     const found: Array<Omit<Segment, 'start' | 'closed'>> = [];
+    const runs = new Set<number>();
     for (const name of names) {
+      const list = LIST_NAME.exec(name);
+      if (list) runs.add(Number(list[1]));
       const m = SEGMENT_NAME.exec(name);
       if (!m) continue;
       const path = join(this.dir, name);
@@ -67,31 +79,36 @@ export class SegmentRing {
         // Deleted between the listing and the stat: not there.
       }
     }
+    for (const run of runs) this.readList(run);
     found.sort((a, b) => a.run - b.run || a.seq - b.seq);
     const present = new Set(found.map((s) => s.name));
-    for (const name of this.ends.keys()) if (!present.has(name) && !this.isPredecessorOfPresent(name, present)) this.ends.delete(name);
+    for (const name of this.lengths.keys()) if (!present.has(name)) this.lengths.delete(name);
     const segments: Segment[] = [];
     for (let i = 0; i < found.length; i++) {
       const s = found[i]!;
-      const prev = i > 0 && found[i - 1]!.run === s.run && found[i - 1]!.seq === s.seq - 1 ? found[i - 1]!.end : this.ends.get(nameOf(s.run, s.seq - 1));
-      const start = s.seq === 0 ? s.run : (prev ?? s.end - this.segmentMs);
+      const length = this.lengths.get(s.name);
+      const prev = i > 0 && found[i - 1]!.run === s.run && found[i - 1]!.seq === s.seq - 1 ? found[i - 1]!.end : undefined;
       const next = found[i + 1];
-      const closed = s.run !== liveRun || (next !== undefined && next.run === s.run);
-      this.ends.set(s.name, s.end);
+      const closed = length !== undefined || s.run !== liveRun || (next !== undefined && next.run === s.run);
+      const start = length !== undefined ? s.end - length : (prev ?? (s.seq === 0 ? s.run : s.end - this.segmentMs));
       segments.push({ ...s, start: Math.min(start, s.end), closed });
     }
     return segments;
   }
 
   /**
-   * Deletes the closed segments that end before `keepFrom` (epoch ms), oldest first; an open
-   * segment is never deleted (ffmpeg still writes it).
+   * Deletes the closed segments that end before `keepFrom` (epoch ms), oldest first, and the lists
+   * of finished runs that have no segment left; an open segment is never deleted (ffmpeg still writes it).
    */
   sweep(keepFrom: number, liveRun?: number): { deleted: number; bytes: number } {
     let deleted = 0;
     let bytes = 0;
+    const runsLeft = new Set<number>();
     for (const s of this.list(liveRun)) {
-      if (!s.closed || s.end >= keepFrom) continue;
+      if (!s.closed || s.end >= keepFrom) {
+        runsLeft.add(s.run);
+        continue;
+      }
       try {
         unlinkSync(s.path);
         deleted++;
@@ -99,6 +116,11 @@ export class SegmentRing {
       } catch {
         // Already gone.
       }
+    }
+    for (const run of this.listRead.keys()) {
+      if (run === liveRun || runsLeft.has(run)) continue;
+      rmSync(segmentListPath(this.dir, run), { force: true });
+      this.listRead.delete(run);
     }
     return { deleted, bytes };
   }
@@ -110,15 +132,25 @@ export class SegmentRing {
     return newest;
   }
 
-  /** A deleted segment's end is still wanted while the one after it is there. */
-  private isPredecessorOfPresent(name: string, present: Set<string>): boolean {
-    const m = SEGMENT_NAME.exec(name);
-    return m !== null && present.has(nameOf(Number(m[1]), Number(m[2]) + 1));
+  /** Reads a run's list when ffmpeg has rewritten it; a line cut short by a rewrite in progress is skipped. */
+  private readList(run: number): void {
+    const path = segmentListPath(this.dir, run);
+    let text: string;
+    try {
+      const mtime = statSync(path).mtimeMs;
+      if (this.listRead.get(run) === mtime) return;
+      text = readFileSync(path, 'utf8');
+      this.listRead.set(run, mtime);
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      const [name, from, to] = line.split(',');
+      if (!name || !SEGMENT_NAME.test(name) || from === undefined || to === undefined) continue;
+      const length = (Number(to) - Number(from)) * 1000;
+      if (Number.isFinite(length) && length > 0) this.lengths.set(name, length);
+    }
   }
-}
-
-function nameOf(run: number, seq: number): string {
-  return `${run}-${String(seq).padStart(6, '0')}.ts`;
 }
 
 /** The segments that cover [from, to] (epoch ms), oldest first. */
