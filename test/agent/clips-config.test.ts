@@ -2,9 +2,13 @@
 // privacy settings that cannot have clips, and the recorder's ffmpeg command line built from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkConfig, type CameraConfig } from '@kestrel/config';
+import { createLogger } from '@kestrel/core';
 import { inputFor } from '@kestrel/agent';
-import { buildRecorderArgs } from '@kestrel/agent/clips/index';
+import { buildRecorderArgs, ClipsPart } from '@kestrel/agent/clips/index';
 
 function check(camera: string): ReturnType<typeof checkConfig> {
   return checkConfig({ text: `cameras:\n  - { name: door, ${camera} }\n` });
@@ -80,4 +84,22 @@ test('the recorder copies the camera\'s first video stream into MPEG-TS segments
   assert.equal(args.at(-1), '/state/clips/door/ring/1765000000000-%06d.ts');
   // Nothing that would make ffmpeg decode or re-encode.
   for (const flag of ['-vf', '-filter_complex', '-pix_fmt', '-c:v', '-vcodec']) assert.ok(!args.includes(flag), flag);
+});
+
+test('a state folder the clips cannot be written to leaves the camera without clips, and says why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-clips-cfg-'));
+  try {
+    // A file where the state folder should be: nothing can be made under it.
+    const stateDir = join(dir, 'state');
+    writeFileSync(stateDir, 'not a folder');
+    const r = check(`${FILE}, clips: { enabled: true }`);
+    assert.ok(r.ok);
+    const part = new ClipsPart({ stateDir, ffmpegPath: 'ffmpeg', onClip: () => undefined, logger: createLogger('clips-cfg', { level: 'silent' }) });
+    assert.equal(await part.forCamera(r.config.cameras[0]!), undefined);
+    const [reason] = part.degraded();
+    assert.match(reason ?? '', /camera door records no clips: cannot make the clips folder .*state\/clips\/door/);
+    await part.stop(1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, statSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '@kestrel/core';
+import { KestrelError, type Logger } from '@kestrel/core';
 import type { CameraConfig } from '@kestrel/config';
 import { inputFor, type SourceSpec } from '../source/create.js';
 import { makeClip } from './clip-maker.js';
@@ -107,9 +107,14 @@ export class CameraClips {
     this.recorder = new RingRecorder({ camera, input, dir: this.ring.dir, segmentSeconds: config.segmentSeconds, listSize, ffmpegPath: deps.ffmpegPath, logger: deps.logger });
   }
 
+  /** Throws when the clips folder cannot be made (E_STATE_DIR); ffmpeg's own trouble is the recorder's state. */
   async start(): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
-    this.ring.ensure();
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      this.ring.ensure();
+    } catch (err) {
+      throw new KestrelError('E_STATE_DIR', `cannot make the clips folder ${this.dir}: ${(err as Error).message}`);
+    }
     this.ticker = setInterval(() => this.tick(), Math.min(1000, this.segmentMs / 2));
     this.ticker.unref();
     await this.recorder.start();

@@ -20,14 +20,20 @@ export interface ClipsPartDeps {
 export class ClipsPart implements Part {
   readonly name = 'clips';
   private readonly cameras = new Map<string, CameraClips>();
+  /** Cameras whose recorder could not start (an unwritable state folder), by name. */
+  private readonly problems = new Map<string, string>();
   private stopping = false;
 
   constructor(private readonly deps: ClipsPartDeps) {}
 
   start(): void {}
 
-  /** Starts the camera's recorder when its config asks for clips; undefined when it does not. */
+  /**
+   * Starts the camera's recorder when its config asks for clips; undefined when it does not, or
+   * when it cannot start (then the camera detects without clips, and `degraded` says why).
+   */
   async forCamera(camera: CameraConfig): Promise<CameraClips | undefined> {
+    this.problems.delete(camera.name);
     if (!camera.clips.enabled || this.stopping) return undefined;
     const source = camera.source;
     if (source.type !== 'rtsp' && source.type !== 'file') {
@@ -42,13 +48,22 @@ export class ClipsPart implements Part {
       onClip: this.deps.onClip,
       logger: this.deps.logger.child({ camera: camera.name, part: 'clips' }),
     });
+    try {
+      await clips.start();
+    } catch (err) {
+      const problem = `camera ${camera.name} records no clips: ${(err as Error).message}`;
+      this.problems.set(camera.name, problem);
+      this.deps.logger.error({ camera: camera.name, err: (err as Error).message, dir: clips.dir }, 'clip recorder not started');
+      await clips.stop(0);
+      return undefined;
+    }
     this.cameras.set(camera.name, clips);
-    await clips.start();
     return clips;
   }
 
   /** A camera stopped (reload, removal): its recorder stops and its waiting clips are made. */
   async release(name: string, timeoutMs?: number): Promise<void> {
+    this.problems.delete(name);
     const clips = this.cameras.get(name);
     if (!clips) return;
     this.cameras.delete(name);
@@ -71,6 +86,6 @@ export class ClipsPart implements Part {
   }
 
   degraded(): string[] {
-    return [...this.cameras.values()].flatMap((c) => c.degraded());
+    return [...this.problems.values(), ...[...this.cameras.values()].flatMap((c) => c.degraded())];
   }
 }
