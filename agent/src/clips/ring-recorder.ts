@@ -95,9 +95,13 @@ export class RingRecorder {
 
   /** Ends the running ffmpeg on purpose (no video written for too long); the exit handler restarts it. */
   restart(why: string): void {
-    if (!this.child || this.stopping) return;
+    const child = this.child;
+    if (!child || this.stopping || this.restartReason) return;
     this.restartReason = why;
-    this.child.kill('SIGTERM');
+    child.kill('SIGTERM');
+    // An ffmpeg stuck in a read may not act on SIGTERM.
+    const kill = setTimeout(() => child.kill('SIGKILL'), this.options.stopGraceMs ?? 2000);
+    child.once('close', () => clearTimeout(kill));
   }
 
   async stop(): Promise<void> {
