@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { checkConfig, type CameraConfig } from '@kestrel/config';
 import { createLogger } from '@kestrel/core';
 import { inputFor } from '@kestrel/agent';
-import { buildRecorderArgs, ClipsPart } from '@kestrel/agent/clips/index';
+import { buildRecorderArgs, CameraClips, ClipsPart, MAX_PENDING } from '@kestrel/agent/clips/index';
 
 function check(camera: string): ReturnType<typeof checkConfig> {
   return checkConfig({ text: `cameras:\n  - { name: door, ${camera} }\n` });
@@ -99,6 +99,27 @@ test('a state folder the clips cannot be written to leaves the camera without cl
     const [reason] = part.degraded();
     assert.match(reason ?? '', /camera door records no clips: cannot make the clips folder .*state\/clips\/door/);
     await part.stop(1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the clips waiting for their post window are bounded: one more is dropped and counted, and a stop out of time drops the rest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-clips-cfg-'));
+  try {
+    const r = check(`${FILE}, clips: { enabled: true, postSeconds: 60 }`);
+    assert.ok(r.ok);
+    const camera = r.config.cameras[0]!;
+    const clips = new CameraClips(camera.name, camera.clips, camera.source, { stateDir: dir, ffmpegPath: 'ffmpeg', onClip: () => assert.fail('no clip is due'), logger: createLogger('clips-cfg', { level: 'silent' }) });
+    const now = Date.now();
+    for (let i = 0; i <= MAX_PENDING; i++) clips.objectEnded({ trackId: `${now}-${String(i).padStart(8, '0')}`, label: 'person', firstSeen: now - 1000, lastSeen: now });
+    assert.equal(clips.counters.dropped, 1, 'the one over the bound');
+    // An id that is no file name gets no clip (and climbs no folder).
+    clips.objectEnded({ trackId: '../../etc/passwd', label: 'person', firstSeen: now - 1000, lastSeen: now });
+    assert.equal(clips.counters.failed, 1);
+    await clips.stop(0);
+    assert.equal(clips.counters.dropped, 1 + MAX_PENDING, 'no time left to make the waiting ones');
+    assert.equal(clips.counters.made, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
