@@ -44,6 +44,8 @@ export interface CameraClipsDeps {
   /** Called once per clip written. */
   onClip: (clip: ClipNotice) => void;
   logger: Logger;
+  /** A recorder that wrote nothing for this long is restarted. Default max(20 s, 4 segments). */
+  stallMs?: number;
 }
 
 /** Ended objects waiting for their clip per camera (post window, then ffmpeg); more are dropped, counted. */
@@ -264,7 +266,7 @@ export class CameraClips {
     // A recorder that writes nothing (a camera that stopped sending, ffmpeg stuck) is restarted.
     if (status.liveRun !== undefined) {
       const lastWrite = Math.max(this.ring.lastWriteAt() ?? 0, status.liveRun);
-      const stallMs = Math.max(20_000, 4 * this.segmentMs);
+      const stallMs = this.deps.stallMs ?? Math.max(20_000, 4 * this.segmentMs);
       if (this.now() - lastWrite > stallMs) this.recorder.restart(`no video written for ${Math.round(stallMs / 1000)}s`);
       else if (lastWrite > status.liveRun) this.recorder.recovered();
     }
