@@ -58,6 +58,9 @@ test('clips need an encoded stream to copy, and refuse a camera with privacy mas
     assert.equal(e!.path, 'cameras[0].clips.enabled');
     assert.match(e!.message, /need an rtsp or file source/);
   }
+  const [fast] = errors('source: { type: file, path: /videos/door.mp4, realtime: false }, clips: { enabled: true }');
+  assert.equal(fast!.path, 'cameras[0].clips.enabled');
+  assert.match(fast!.message, /realtime: true/);
   // Off, the same cameras are fine.
   assert.ok(check('source: { type: demo }, clips: { enabled: false }').ok);
   const [masked] = errors(`${RTSP}, privacy: { masks: [{ polygon: [[0, 0], [100, 0], [100, 100]] }] }, clips: { enabled: true }`);

@@ -103,7 +103,7 @@ export class CameraClips {
     this.dir = join(deps.stateDir, 'clips', camera);
     this.segmentMs = config.segmentSeconds * 1000;
     this.ring = new SegmentRing(join(this.dir, 'ring'), this.segmentMs);
-    // A file is always recorded at its own pace: segment times are wall-clock times.
+    // A file is recorded at its own pace (the config refuses clips of a file read flat out): segment times are wall-clock times.
     const input = inputFor(source.type === 'file' ? { ...source, realtime: true } : source);
     const listSize = Math.ceil((config.maxSeconds + config.preSeconds + config.postSeconds) / config.segmentSeconds) + 8;
     this.recorder = new RingRecorder({ camera, input, dir: this.ring.dir, segmentSeconds: config.segmentSeconds, listSize, ffmpegPath: deps.ffmpegPath, logger: deps.logger });

@@ -292,6 +292,10 @@ function checkClips(value: Record<string, unknown>, ctx: z.RefinementCtx): void 
       message: `clips need an rtsp or file source (they copy the camera's encoded stream without re-encoding); a ${type} source has none`,
     });
   }
+  // Clips are cut by wall-clock time: a file read faster than its own pace has events at times no recording has.
+  if (type === 'file' && isRecord(value.source) && value.source.realtime === false) {
+    ctx.addIssue({ code: 'custom', path: ['clips', 'enabled'], message: 'clips need the file read at its own pace (source.realtime: true): they are cut by the events\' wall-clock times' });
+  }
   const masks = isRecord(value.privacy) && Array.isArray(value.privacy.masks) ? value.privacy.masks : [];
   if (masks.length > 0) {
     ctx.addIssue({
