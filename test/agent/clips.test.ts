@@ -188,7 +188,7 @@ test('the recorder comes back after its ffmpeg dies, and an object ended just be
   assert.ok(made.duration >= 1.5, `${made.duration}s`);
 });
 
-test('finished clips go by age and by the camera\'s byte budget, the newest kept', { timeout: 30_000 }, async () => {
+test('finished clips go by age and by the camera\'s byte budget, the newest kept; a ring left by an earlier run is swept', { timeout: 30_000 }, async () => {
   const stateDir = join(dir, 'three');
   const config = camera('{ enabled: true, preSeconds: 1, postSeconds: 0, segmentSeconds: 1, retainHours: 1, maxBytes: 2MB }');
   const clipDir = join(stateDir, 'clips', 'door');
@@ -201,10 +201,22 @@ test('finished clips go by age and by the camera\'s byte budget, the newest kept
   const minuteAgo = (Date.now() - 60_000) / 1000;
   utimesSync(join(clipDir, 'big.mp4'), minuteAgo, minuteAgo);
 
+  // A ring left by an agent that ran an hour ago: its segments and list go at the first sweep.
+  const ring = join(clipDir, 'ring');
+  mkdirSync(ring);
+  const oldRun = Date.now() - 3_600_000;
+  for (const seq of ['000000', '000001']) {
+    writeFileSync(join(ring, `${oldRun}-${seq}.ts`), Buffer.alloc(188));
+    utimesSync(join(ring, `${oldRun}-${seq}.ts`), oldRun / 1000, oldRun / 1000);
+  }
+  writeFileSync(join(ring, `${oldRun}.csv`), `${oldRun}-000000.ts,0.000000,2.000000\n`);
+
   const notices: ClipNotice[] = [];
   const clips = clipsFor(config, stateDir, (c) => notices.push(c));
   await clips.start();
   await sleep(2500);
+  assert.deepEqual(readdirSync(ring).filter((n) => n.startsWith(String(oldRun))), [], 'the old run is swept');
+  assert.ok(clips.counters.segmentsDeleted >= 2);
   const now = Date.now();
   clips.objectEnded({ trackId: '1700000000002-00000002', label: 'dog', firstSeen: now - 500, lastSeen: now });
   await waitFor('the clip', 10_000, () => notices[0]);
