@@ -1,11 +1,13 @@
 // The trainer's commands for the `kestrel` CLI: dataset import|stats|synth|split|show, train,
-// eval, export, distill. Each reporting command takes --json (one JSON document on stdout; logs
+// eval, export, distill, tune. Each reporting command takes --json (one JSON document on stdout; logs
 // go to stderr).
 import type { Command } from 'commander';
 import { registerDatasetCommands } from './cli/dataset-commands.js';
 import { registerModelCommands } from './cli/model-commands.js';
+import { registerTuneCommands } from './cli/tune-commands.js';
 
 export function registerTrainerCommands(program: Command): void {
   registerDatasetCommands(program);
   registerModelCommands(program);
+  registerTuneCommands(program);
 }

@@ -3,6 +3,6 @@
 import { Command } from 'commander';
 import { registerTrainerCommands } from '@kestrel/trainer/commands';
 
-const program = new Command('kestrel');
+const program = new Command('kestrel').enablePositionalOptions();
 registerTrainerCommands(program);
 await program.parseAsync(process.argv);

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { train } from '../train/trainer.js';
 import { summariseMetrics } from '../train/trainer.js';
-import { stripUndefined } from '../train/options.js';
+import { stripUndefined, type TrainOptions } from '../train/options.js';
+import { readParamsFile } from '../tune/tune.js';
 import { evaluate } from '../eval/evaluate.js';
 import { exportCheckpoint } from '../export/export-onnx.js';
 import { distill } from '../distill/distill.js';
@@ -34,6 +36,7 @@ interface TrainFlags {
   project?: string;
   name?: string;
   existOk?: boolean;
+  params?: string;
   json?: boolean;
 }
 
@@ -63,19 +66,24 @@ export function registerModelCommands(program: Command): void {
     .option('--project <dir>', 'where run folders go (default runs/train)')
     .option('--name <name>', 'run folder name (default exp; exp2, exp3... if taken)')
     .option('--exist-ok', 'reuse the run folder')
+    .option('--params <best.json>', 'start from the options a `kestrel tune` search found best (flags given here win)')
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (f: TrainFlags) => {
       if (!f.data && !f.resume) throw new KestrelError('E_USAGE', 'train needs --data <dataset> (or --resume <run>)');
       if (f.block && f.block !== 'conv' && f.block !== 'dws') throw new KestrelError('E_USAGE', `--block must be conv or dws, got "${f.block}"`);
       const share = (v: string | undefined, flag: string): number | undefined => num(v, flag, (n) => n >= 0 && n <= 1, 'in [0, 1]');
       const augment = stripUndefined({ mosaic: share(f.mosaic, '--mosaic'), scale: num(f.scale, '--scale', (n) => n >= 0 && n < 1, 'in [0, 1)'), flipLR: share(f.fliplr, '--fliplr'), flipUD: share(f.flipud, '--flipud') });
+      const tuned: Omit<TrainOptions, 'data'> = f.params ? readParamsFile(f.params, (p) => readFileSync(p, 'utf8')) : {};
       const r = await train({
-        data: f.data as string, from: f.from, resume: f.resume, augment: Object.keys(augment).length > 0 ? augment : undefined,
-        epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
-        width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, boxBins: num(f.boxBins, '--box-bins', isBoxBins, `0, or a whole number from 2 to ${MAX_BOX_BINS}`), patience: int(f.patience, '--patience'),
-        timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), threads: int(f.threads, '--threads'), project: f.project, name: f.name, existOk: f.existOk,
-        progress: f.json ? false : undefined,
-      });
+        ...tuned,
+        ...stripUndefined({
+          data: f.data as string, from: f.from, resume: f.resume, augment: Object.keys(augment).length > 0 || tuned.augment ? { ...tuned.augment, ...augment } : undefined,
+          epochs: int(f.epochs, '--epochs'), batch: int(f.batch, '--batch'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), lr: positive(f.lr, '--lr'),
+          width: positive(f.width, '--width'), block: f.block as 'conv' | 'dws' | undefined, boxBins: num(f.boxBins, '--box-bins', isBoxBins, `0, or a whole number from 2 to ${MAX_BOX_BINS}`), patience: int(f.patience, '--patience'),
+          timeMinutes: positive(f.time, '--time'), seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), threads: int(f.threads, '--threads'), project: f.project, name: f.name, existOk: f.existOk,
+          progress: f.json ? false : undefined,
+        }),
+      } as TrainOptions);
       const out = { ...r, metrics: summariseMetrics(r.metrics) };
       if (f.json) printJson(out);
       else process.stdout.write(`best: ${r.best}\nval mAP@0.5 ${r.metrics.map50.toFixed(3)}, mAP@0.5:0.95 ${r.metrics.map50to95.toFixed(3)} (epoch ${r.bestEpoch} of ${r.epochs}, ${r.seconds} s)\nrun folder: ${r.runDir}\n`);

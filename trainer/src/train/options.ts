@@ -3,10 +3,13 @@ import { KestrelError } from '@kestrel/core/util/errors';
 import type { Logger } from '@kestrel/core/util/log';
 import type { AugmentOptions } from '../data/augment/pipeline.js';
 import type { DetectorConfig } from '../model/config.js';
+import type { SplitName } from '../data/types.js';
 
 export interface TrainOptions {
   /** Dataset folder (dataset.json or data.yaml). */
   data: string;
+  /** Image ids per split, instead of the dataset's own (k-fold tuning deals its own folds). */
+  splits?: Record<SplitName, string[]>;
   /** Fine-tune from this checkpoint or exported .onnx; a different class list re-initialises only the class outputs. */
   from?: string;
   /** Continue an interrupted run: its folder (or its weights/last checkpoint). */
@@ -49,7 +52,7 @@ export interface TrainOptions {
   progress?: boolean;
 }
 
-type Optional = 'from' | 'resume' | 'timeMinutes' | 'strides' | 'boxBins' | 'logger' | 'augment' | 'progress' | 'cropSize' | 'threads';
+type Optional = 'splits' | 'from' | 'resume' | 'timeMinutes' | 'strides' | 'boxBins' | 'logger' | 'augment' | 'progress' | 'cropSize' | 'threads';
 export type ResolvedTrainOptions = Required<Omit<TrainOptions, Optional>> & Pick<TrainOptions, Optional>;
 
 export const TRAIN_DEFAULTS = {

@@ -60,7 +60,7 @@ export async function train(input: TrainOptions): Promise<TrainResult> {
   const backend = await selectBackend({ logger });
 
   const ds = loadDataset(o.data);
-  const splits = effectiveSplits(ds, o.seed);
+  const splits = o.splits ?? effectiveSplits(ds, o.seed);
   const trainItems = splitItems({ ...ds, splits }, 'train');
   const valItems = splitItems({ ...ds, splits }, 'val');
   const hash = datasetHash(ds);
