@@ -1,16 +1,8 @@
 import { jsDistance, psi } from './distance.js';
 import { total, type DriftHistograms } from './histograms.js';
+import type { DriftFigure } from '../mqtt/payloads.js';
 
-/** Which histogram of which class a figure is about; `count` is the per-frame detection count. */
-export interface DriftFigure {
-  histogram: 'score' | 'area' | 'count';
-  /** Absent for `count`, which covers all classes. */
-  label?: string;
-  psi: number;
-  js: number;
-  /** Samples in the window's histogram (detections, or frames for `count`). */
-  n: number;
-}
+export type { DriftFigure };
 
 export interface DriftComparison {
   /** The largest PSI of the figures that had enough samples; 0 when none had. */

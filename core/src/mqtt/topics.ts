@@ -8,14 +8,15 @@ import { KestrelError } from '../util/errors.js';
  *   <prefix>/<device>/status | state | stats | samples        device topics
  *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
  *   <prefix>/<device>/<camera>/events | detections            per-camera topics
+ *   <prefix>/<device>/<camera>/drift                           the camera's drift against the model's baseline
  *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
  *   <prefix>/<device>/<camera>/<label>/snapshot                the best JPEG of that label's latest object
  *   <prefix>/<device>/<camera>/detect/set | detect/state       detection on/off (Home Assistant switch)
  *   <discovery>/status                                         Home Assistant's birth and will
  *   <discovery>/<component>/<node>/<object>/config             Home Assistant MQTT discovery
  *
- * The layout is unambiguous even for a camera named `model`: camera topics end in `events` or
- * `detections`, model topics in `set` or `state`; of the four-level topics, counts end in
+ * The layout is unambiguous even for a camera named `model`: camera topics end in `events`,
+ * `detections` or `drift`, model topics in `set` or `state`; of the four-level topics, counts end in
  * `count`, snapshots in `snapshot` and the switch in `detect/set` or `detect/state`. There is deliberately no
  * `<camera>/<label>` topic (Frigate's ON/OFF): a broker ACL that let a device write
  * `<prefix>/<device>/+/+` would let it overwrite its own `model/set` and `keys/set`, the hub's retained word.
@@ -24,10 +25,10 @@ import { KestrelError } from '../util/errors.js';
 
 export const TOPIC_KINDS = [
   'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections',
-  'labelCount', 'snapshot', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
+  'drift', 'labelCount', 'snapshot', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
-export type CameraTopicKind = 'events' | 'detections';
+export type CameraTopicKind = 'events' | 'detections' | 'drift';
 
 /** Home Assistant entity platforms Kestrel announces (MQTT discovery's `<component>` level). */
 export const HA_COMPONENTS = ['binary_sensor', 'sensor', 'switch', 'camera'] as const;
@@ -75,6 +76,11 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   samples: { levels: ['samples'], retain: false, qos: 1 },
   events: { levels: ['{camera}', 'events'], retain: false, qos: 1 },
   detections: { levels: ['{camera}', 'detections'], retain: false, qos: 0 },
+  // Retained, like the detect switch's state: the latest comparison (and whether the camera is
+  // drifted) is a state, so a dashboard or a hub replica that subscribes later knows it at once;
+  // QoS 1 so a raised or cleared alert is not lost on the way. One message per comparison
+  // (drift.intervalS, 5 min by default) per camera.
+  drift: { levels: ['{camera}', 'drift'], retain: true, qos: 1 },
   // Not retained, as Frigate publishes its counts: a retained count outlives the agent that
   // counted (a crash leaves "2 persons" forever). The agent resends every current value on each
   // connect and on Home Assistant's birth message instead, so a subscriber is never long unknown.
@@ -106,6 +112,7 @@ export interface DeviceTopics {
   readonly samples: string;
   events(camera: string): string;
   detections(camera: string): string;
+  drift(camera: string): string;
   labelCount(camera: string, label: string): string;
   snapshot(camera: string, label: string): string;
   detectSet(camera: string): string;
@@ -212,6 +219,7 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
     samples: `${base}/samples`,
     events: (name) => camera(name, 'events'),
     detections: (name) => camera(name, 'detections'),
+    drift: (name) => camera(name, 'drift'),
     labelCount: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/count`,
     snapshot: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/snapshot`,
     detectSet: (name) => `${cameraLevel(name)}/detect/set`,
@@ -268,7 +276,7 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
     if (first === 'model' && second === 'set') return { deviceId, kind: 'modelSet' };
     if (first === 'keys' && second === 'set') return { deviceId, kind: 'keysSet' };
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
-    if (second === 'events' || second === 'detections') return { deviceId, kind: second, camera: first };
+    if (second === 'events' || second === 'detections' || second === 'drift') return { deviceId, kind: second, camera: first };
   }
   if (levels.length === 4) {
     const third = levels[3];
