@@ -29,6 +29,7 @@ import { checkModelFile } from './util/preflight.js';
 import { logFfmpegChoice, resolveFfmpeg } from './source/index.js';
 import { HomeAssistantBridge } from './homeassistant/bridge.js';
 import { snapshotOutlet } from './publish/snapshot-outlet.js';
+import { DriftMonitor } from './drift/index.js';
 
 export type { ReloadResult };
 
@@ -245,6 +246,20 @@ export class Agent {
       await parts.start(new AgentUpdates({ config, mqttUrl: this.mqttUrl, configuredModelPath, engine: model, load, recentFrames, counters, logger: log.child({ part: 'update' }) }));
     }
 
+    // Before the loop, so it sees the first frame the model answers.
+    const drift = (running.drift = new DriftMonitor({
+      config: config.drift,
+      deviceId: config.device.id,
+      topics: deviceTopics,
+      link,
+      sampler,
+      model: () => model.info,
+      minScore: (camera) => cameras.configs().find((c) => c.name === camera)?.filters.minScore ?? 0,
+      stateDir: config.stateDir,
+      logger: log.child({ part: 'drift' }),
+    }));
+    await parts.start(drift);
+
     this.loop = new InferenceLoop({
       engine: model,
       scheduler: this.scheduler,
@@ -254,6 +269,7 @@ export class Agent {
       latency: this.inferenceMs,
       metrics: this.metrics,
       sampler,
+      ...(config.drift.enabled && { drift }),
       logger: log.child({ part: 'inference' }),
     });
     await parts.start(this.loop);
