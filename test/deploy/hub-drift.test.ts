@@ -9,6 +9,7 @@ import { outgoing, topics, type DriftAlert } from '@kestrel/core';
 import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { uniquePrefix } from '../support/ports.js';
 import { getJson, startHub, type HubProcess } from './support/hub-process.js';
+import { runKestrel } from '../support/cli.js';
 
 let broker: BrokerHandle;
 let hub: HubProcess;
@@ -82,6 +83,14 @@ test('drift alerts are stored per camera, served to operators and shown by deplo
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /drifted must be true or false, got "maybe"/);
   assert.equal((await getJson(`${hub.url}/api/v1/drift`, device)).status, 403, 'operators only');
+
+  // `kestrel deploy status`: the alert in its text, every camera in its JSON.
+  const text = await runKestrel(['deploy', 'status', '--hub-config', hub.configPath], { env: { KESTREL_HUB_TOKEN: operator } });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^drift cam-1\/door {2}PSI 0\.71 > 0\.25 \(score of person\), JS 0\.36, model 2\.0\.0, since /m);
+  assert.doesNotMatch(text.stdout, /cam-1\/yard/, 'a camera without an alert is not listed');
+  const json = JSON.parse((await runKestrel(['deploy', 'status', '--hub-config', hub.configPath, '--json'], { env: { KESTREL_HUB_TOKEN: operator } })).stdout);
+  assert.deepEqual(json.drift.map((c: { camera: string }) => c.camera), ['door', 'yard']);
 
   // The alert clears: a newer comparison replaces it; an older one arriving late does not.
   await publish(alert('cam-1', 'door', t0 + 300_000, false));
