@@ -58,7 +58,7 @@ export class Agent {
   private readonly scheduler = new FrameScheduler<CameraFrame>();
   private readonly liveness = new InferenceLiveness();
   private readonly inferenceMs = new LatencyWindow(512);
-  private readonly updateCounters = new InferenceCounters();
+  private readonly updateCounters: InferenceCounters;
   private readonly systemd: SystemdService;
   private status?: AgentStatus;
   private reloader?: Reloader;
@@ -79,6 +79,8 @@ export class Agent {
   ) {
     const log = deps.logger;
     this.parts = new PartList(log);
+    // The confidence histogram the post-update watch compares counts from the lowest score any camera reports.
+    this.updateCounters = new InferenceCounters(Math.min(...config.cameras.map((c) => c.filters.minScore)));
     // Both are read only once start() has built the status (the metrics at a scrape, the watchdog after ready).
     this.metrics = new AgentMetrics(() => this.status!.metricsSnapshot());
     this.systemd = new SystemdService({

@@ -128,7 +128,7 @@ export class InferenceLoop {
       this.deps.sampler?.consider(frame, result.detections, engine.info?.meta.version ?? '0');
       // Every detection the model returned (boxes in source pixels): the histograms count those at their minScore and up.
       this.deps.drift?.observe(camera, result.detections, frame.geometry.srcWidth * frame.geometry.srcHeight);
-      counters.ok(camera, result.detections.length, result.inferenceMs);
+      counters.ok(camera, result.detections.length, result.inferenceMs, result.detections.map((d) => d.score));
       liveness.processed();
       metrics.framesProcessed.inc({ camera });
       metrics.endToEndSeconds.observe({ camera }, (Date.now() - frame.capturedAt) / 1000);

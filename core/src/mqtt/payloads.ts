@@ -296,6 +296,12 @@ export const ModelStateSchema = z.object({
   status: z.enum(MODEL_UPDATE_STATUSES),
   /** Why the last update was rejected, failed or rolled back. */
   reason: z.string().optional(),
+  /**
+   * Why a rollback happened, for machines: `crash`, `failures`, `latency`, or `quality` (the new
+   * model ran but detected less, or less surely, than the one it replaced). A string, not an enum,
+   * so an older reader accepts a code added later.
+   */
+  reasonCode: z.string().max(64).optional(),
   /** `sequence` of the last manifest the device acted on. */
   sequence: nonNegativeInt.optional(),
   /** The hub release number of `current`, when it came from a release. */
