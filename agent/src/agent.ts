@@ -258,6 +258,7 @@ export class Agent {
       model: () => model.info,
       minScore: (camera) => cameras.configs().find((c) => c.name === camera)?.filters.minScore ?? 0,
       stateDir: config.stateDir,
+      metrics: this.metrics,
       logger: log.child({ part: 'drift' }),
     }));
     await parts.start(drift);

@@ -106,6 +106,11 @@ test('a baseline far from the scene raises a retained drift alert, puts the figu
   assert.ok(alert.window && alert.window.frames >= 5, 'the compared window travels with it');
   assert.equal(alert.since, alert.at, 'the alert began with this comparison');
 
+  // And the gauges.
+  const metrics = await agent!.metrics.render();
+  assert.match(metrics, /^kestrel_drift_alert\{camera="demo"\} 1$/m);
+  assert.match(metrics, new RegExp(`^kestrel_drift_psi\\{camera="demo"\\} ${alert.psi}$`, 'm'));
+
   // The figures reach the next stats message once.
   const withDrift = await waitFor('stats with drift figures', 10_000, () => stats.find((s) => s.cameras.demo?.drift));
   assert.equal(withDrift.cameras.demo.drift!.at, alert.at);

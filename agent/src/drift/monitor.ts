@@ -18,8 +18,14 @@ export interface DriftMonitorDeps {
   /** A camera's `filters.minScore`: what a learned baseline counts from. */
   minScore: (camera: string) => number;
   stateDir: string;
+  /** Each comparison's figures as gauges (AgentMetrics). */
+  metrics?: { driftPsi: DriftGauge; driftJs: DriftGauge; driftAlert: DriftGauge };
   logger: Logger;
   now?: () => number;
+}
+
+interface DriftGauge {
+  set(labels: { camera: string }, value: number): void;
 }
 
 /**
@@ -104,6 +110,10 @@ export class DriftMonitor {
       this.lastAlert.set(camera, alert);
       this.unsent.set(camera, withoutSince(drift));
       this.deps.link.publishIfConnected(outgoing(this.deps.topics, 'drift', alert));
+      const m = this.deps.metrics;
+      m?.driftPsi.set({ camera }, drift.psi);
+      m?.driftJs.set({ camera }, drift.js);
+      m?.driftAlert.set({ camera }, drift.drifted ? 1 : 0);
       if (changed) {
         const log = drift.drifted ? this.deps.logger.warn.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
         log({ camera, psi: drift.psi, js: drift.js, threshold: drift.threshold, worst: drift.worst }, drift.drifted ? 'drift alert raised' : 'no drift');

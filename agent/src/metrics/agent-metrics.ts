@@ -83,6 +83,9 @@ export class AgentMetrics {
   readonly samplesBacklog = this.gauge('kestrel_samples_backlog', 'Kept samples waiting for upload', []);
   readonly samplesBufferBytes = this.gauge('kestrel_samples_buffer_bytes', 'Size of the sample buffer on disk (JPEGs)', []);
   readonly snapshots = this.counter('kestrel_snapshots_total', 'Snapshot pictures per camera: encoded (a new best picture), dropped_busy (a better picture not taken while the encoder was busy), failed', ['camera', 'result']);
+  readonly driftPsi = this.gauge('kestrel_drift_psi', 'The largest PSI of the camera\'s latest drift comparison with the model\'s baseline', ['camera']);
+  readonly driftJs = this.gauge('kestrel_drift_js', 'The largest Jensen-Shannon distance (0-1) of the camera\'s latest drift comparison', ['camera']);
+  readonly driftAlert = this.gauge('kestrel_drift_alert', '1 while the camera is drifted (PSI above drift.threshold)', ['camera']);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {
