@@ -1,7 +1,6 @@
-import { driftBaselineOf, outgoing, type BinnedDetection, type CameraDrift, type DeviceTopics, type DriftAlert, type Logger } from '@kestrel/core';
+import { driftBaselineOf, outgoing, type BinnedDetection, type CameraDrift, type DeviceTopics, type DriftAlert, type Logger, type OutgoingMessage } from '@kestrel/core';
 import type { DriftConfig } from '@kestrel/config';
 import type { ModelInfo } from '../inference/protocol.js';
-import type { OutgoingMessage } from '@kestrel/core';
 import { CameraDriftState, type BaselineSource } from './camera-drift.js';
 import { LearnedBaselines } from './learned-baselines.js';
 

@@ -1,5 +1,4 @@
-import type { CameraDrift } from '@kestrel/core';
-import type { DeviceState, Stats } from '@kestrel/core';
+import type { CameraDrift, DeviceState, Stats } from '@kestrel/core';
 import type { CameraSet } from '../pipeline/camera-set.js';
 import type { FrameScheduler } from '../schedule/index.js';
 import type { CameraFrame } from '../pipeline/camera-runtime.js';
