@@ -290,6 +290,8 @@ export class Agent {
         if (applied) this.progressSince = Date.now();
         // Cameras added or removed: their entities come or go (an empty retained config removes one).
         if (applied) homeAssistant?.sync();
+        // Removed cameras' drift states and retained drift messages go.
+        if (applied) drift.keepOnly(cameras.names());
         this.stateChanged();
       },
     });

@@ -1,4 +1,4 @@
-import { driftBaselineOf, outgoing, type BinnedDetection, type CameraDrift, type DeviceTopics, type DriftAlert, type Logger, type OutgoingMessage } from '@kestrel/core';
+import { driftBaselineOf, outgoing, restored, type BinnedDetection, type CameraDrift, type DeviceTopics, type DriftAlert, type Logger, type OutgoingMessage } from '@kestrel/core';
 import type { DriftConfig } from '@kestrel/config';
 import type { ModelInfo } from '../inference/protocol.js';
 import { CameraDriftState, type BaselineSource } from './camera-drift.js';
@@ -86,6 +86,22 @@ export class DriftMonitor {
   /** Whether a camera's alert is on now. */
   isDrifted(camera: string): boolean {
     return this.cameras.get(camera)?.isDrifted ?? false;
+  }
+
+  /**
+   * Only these cameras run now (a reload removed the others): a removed camera's state goes, and
+   * its retained drift message is removed (an empty retained payload, MQTT's way), so no dashboard
+   * shows an alert of a camera that is gone. Its learned baseline stays on disk for its return.
+   */
+  keepOnly(cameras: readonly string[]): void {
+    const keep = new Set(cameras);
+    for (const camera of new Set([...this.cameras.keys(), ...this.lastAlert.keys()])) {
+      if (keep.has(camera)) continue;
+      this.deps.sampler?.setDrifted(camera, false);
+      this.cameras.delete(camera);
+      this.unsent.delete(camera);
+      if (this.lastAlert.delete(camera)) this.deps.link.publishIfConnected(restored('drift', this.deps.topics.drift(camera), ''));
+    }
   }
 
   /** The interval's end: every camera compared (or its learning finished), results published. */
