@@ -30,6 +30,7 @@ import { logFfmpegChoice, resolveFfmpeg } from './source/index.js';
 import { HomeAssistantBridge } from './homeassistant/bridge.js';
 import { snapshotOutlet } from './publish/snapshot-outlet.js';
 import { ClipsPart } from './clips/index.js';
+import { DriftMonitor } from './drift/index.js';
 
 export type { ReloadResult };
 
@@ -58,7 +59,7 @@ export class Agent {
   private readonly scheduler = new FrameScheduler<CameraFrame>();
   private readonly liveness = new InferenceLiveness();
   private readonly inferenceMs = new LatencyWindow(512);
-  private readonly updateCounters = new InferenceCounters();
+  private readonly updateCounters: InferenceCounters;
   private readonly systemd: SystemdService;
   private status?: AgentStatus;
   private reloader?: Reloader;
@@ -79,6 +80,8 @@ export class Agent {
   ) {
     const log = deps.logger;
     this.parts = new PartList(log);
+    // The confidence histogram the post-update watch compares counts from the lowest score any camera reports.
+    this.updateCounters = new InferenceCounters(Math.min(...config.cameras.map((c) => c.filters.minScore)));
     // Both are read only once start() has built the status (the metrics at a scrape, the watchdog after ready).
     this.metrics = new AgentMetrics(() => this.status!.metricsSnapshot());
     this.systemd = new SystemdService({
@@ -257,6 +260,21 @@ export class Agent {
       await parts.start(new AgentUpdates({ config, mqttUrl: this.mqttUrl, configuredModelPath, engine: model, load, recentFrames, counters, logger: log.child({ part: 'update' }) }));
     }
 
+    // Before the loop, so it sees the first frame the model answers.
+    const drift = (running.drift = new DriftMonitor({
+      config: config.drift,
+      deviceId: config.device.id,
+      topics: deviceTopics,
+      link,
+      sampler,
+      model: () => model.info,
+      minScore: (camera) => cameras.configs().find((c) => c.name === camera)?.filters.minScore ?? 0,
+      stateDir: config.stateDir,
+      metrics: this.metrics,
+      logger: log.child({ part: 'drift' }),
+    }));
+    await parts.start(drift);
+
     this.loop = new InferenceLoop({
       engine: model,
       scheduler: this.scheduler,
@@ -266,6 +284,7 @@ export class Agent {
       latency: this.inferenceMs,
       metrics: this.metrics,
       sampler,
+      ...(config.drift.enabled && { drift }),
       logger: log.child({ part: 'inference' }),
     });
     await parts.start(this.loop);
@@ -283,6 +302,8 @@ export class Agent {
         if (applied) this.progressSince = Date.now();
         // Cameras added or removed: their entities come or go (an empty retained config removes one).
         if (applied) homeAssistant?.sync();
+        // Removed cameras' drift states and retained drift messages go.
+        if (applied) drift.keepOnly(cameras.names());
         this.stateChanged();
       },
     });

@@ -12,8 +12,10 @@ export {
   type MqttConfig,
   type ModelConfig,
   type HomeAssistantConfig,
+  type AgentDriftConfig,
   type ConfigSchema,
 } from './schema/agent.js';
+export { driftSchema, type DriftConfig } from './schema/drift.js';
 export { DEFAULT_MQTT_URL } from './schema/mqtt.js';
 export { NAME_PATTERN, LOG_LEVELS } from './schema/common.js';
 export { STRATEGY_NAMES, type StrategyName, type SamplingConfig, type SamplingQuota, type SamplingUploadConfig } from './schema/sampling.js';

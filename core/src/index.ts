@@ -24,3 +24,4 @@ export * from './release/index.js';
 export * from './util/cli.js';
 export * from './util/table.js';
 export * from './util/run-dir.js';
+export * from './drift/index.js';

@@ -167,11 +167,24 @@ test('a model that loads but stops detecting after the swap is rolled back by th
   const release = await hub.releases.create({ bytes: blind, name: 'fixed', version: '3.0.0' });
   const state = await send(await hub.releases.issueManifest(release));
   assert.equal(state.status, 'rollback');
-  assert.match(state.reason!, /fixed 3\.0\.0 rolled back to fixed 2\.0\.0: detections per frame fell from 1\.00 to 0\.[0-2]\d on cameras cam1/);
+  assert.match(state.reason!, /fixed 3\.0\.0 rolled back to fixed 2\.0\.0: quality: detections per frame fell from 1\.00 to 0\.[0-2]\d on cameras cam1/);
+  assert.equal(state.reasonCode, 'quality');
   assert.equal(state.current?.sha256, sha(v2));
   assert.equal(state.previous?.sha256, sha(v1), 'previous is the last model that passed its watch, never the one rolled back');
   await assertServing(v2, 1);
   assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [], 'a watch adds no listener per tick');
+});
+
+test('a model that still finds the object but with far lower confidence is rolled back for quality', async () => {
+  // v2 scores its box 0.8; this one 0.4, still above the counters' minScore (0.35): as many detections, much less sure.
+  const dim = fixedDetector(SIZE, 0.4, '3.2.0');
+  const release = await hub.releases.create({ bytes: dim, name: 'fixed', version: '3.2.0' });
+  const state = await send(await hub.releases.issueManifest(release));
+  assert.equal(state.status, 'rollback', JSON.stringify(state));
+  assert.equal(state.reasonCode, 'quality');
+  assert.match(state.reason!, /fixed 3\.2\.0 rolled back to fixed 2\.0\.0: quality: the confidence histogram shifted down against the previous model's \(PSI \d+\.\d\d, limit 0\.25; mean score 0\.80 → 0\.40, more than 0\.15 lower\) on cameras cam1/);
+  assert.equal(state.current?.sha256, sha(v2));
+  await assertServing(v2, 1);
 });
 
 test('a model whose outputs are NaN on real frames is refused at its smoke test as a failed inference, not taken for an empty scene; the old model keeps serving', async () => {

@@ -75,7 +75,7 @@ test('the shipped ACL: a device publishes only its own topics and reads only its
   await devA.subscribeAsync(['kestrel/devA/model/set', 'kestrel/devA/keys/set', 'kestrel/devB/model/set', 'kestrel/devB/#'], { qos: 1 });
 
   // What a device really sends, each on its own subtree.
-  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections']) {
+  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections', 'door/clip', 'door/drift']) {
     await devA.publishAsync(`kestrel/devA/${topic}`, 'own', { qos: 1 });
   }
   await devA.publishAsync('kestrel/devB/door/events', 'forged', { qos: 1 });
@@ -89,7 +89,7 @@ test('the shipped ACL: a device publishes only its own topics and reads only its
   await devB.publishAsync('kestrel/devB/door/events', 'B speaks', { qos: 1 });
   await sleep(500);
 
-  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections']) {
+  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections', 'door/clip', 'door/drift']) {
     assert.ok(hubSees.includes(`kestrel/devA/${topic} own`), `the hub should receive devA's ${topic}: ${hubSees.join(', ')}`);
   }
   assert.ok(!hubSees.some((m) => m.endsWith('forged')), `devA spoke for devB: ${hubSees.join(', ')}`);

@@ -131,7 +131,8 @@ test('a release that fails its health watch on the canary stops the rollout at t
   const record = await push('fixed@3.0.0', { to: ['dev1', 'dev2', 'dev3'], canary: 1, abortIf: 'failures>2', waveTimeoutMs: 30_000 });
   assert.equal(record.status, 'aborted');
   assert.equal(record.waves[0].results.dev1.status, 'rollback');
-  assert.match(record.reason!, /wave 1 \(canary\): 1 device\(s\) failed: dev1: rollback \(fixed 3\.0\.0 rolled back to fixed 2\.0\.0: detections per frame fell/);
+  assert.equal(record.waves[0].results.dev1.reasonCode, 'quality', 'the canary judged the release worse than the model it replaced');
+  assert.match(record.reason!, /wave 1 \(canary\): 1 device\(s\) failed: dev1: rollback \(fixed 3\.0\.0 rolled back to fixed 2\.0\.0: quality: detections per frame fell/);
   assert.deepEqual(record.notStarted, ['dev2', 'dev3']);
   for (const id of ['dev1', 'dev2', 'dev3']) assert.equal(devices.get(id)!.engine.info?.sha256, sha(v2), id);
 });

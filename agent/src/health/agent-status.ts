@@ -1,4 +1,4 @@
-import type { DeviceState, Stats } from '@kestrel/core';
+import type { CameraDrift, DeviceState, Stats } from '@kestrel/core';
 import type { CameraSet } from '../pipeline/camera-set.js';
 import type { FrameScheduler } from '../schedule/index.js';
 import type { CameraFrame } from '../pipeline/camera-runtime.js';
@@ -25,6 +25,8 @@ export interface RunningParts {
   outboxDurable?: boolean;
   publisher?: EventPublisher;
   sampler?: Sampler;
+  /** Drift per camera: each comparison rides in the next stats message once. */
+  drift?: { takeStats(camera: string): CameraDrift | undefined };
 }
 
 export interface AgentStatusDeps {
@@ -122,11 +124,21 @@ export class AgentStatus {
       intervalSeconds: Math.round(intervalSeconds * 1000) / 1000,
       uptimeSeconds: Math.round((now - this.deps.startedAt()) / 1000),
       inference: { ms: inferenceMs.percentiles(), queue: scheduler.pendingCount, provider: parts.engine?.info?.provider },
-      cameras: this.deps.cameras.takeStats(intervalSeconds),
+      cameras: this.camerasStats(intervalSeconds),
       outbox: { depth: outbox.depth, dropped: outbox.droppedEvents },
       ...(samples?.enabled ? { samples: statsSamples(samples) } : {}),
     };
     inferenceMs.reset();
     return stats;
+  }
+
+  private camerasStats(intervalSeconds: number): Stats['cameras'] {
+    const cameras = this.deps.cameras.takeStats(intervalSeconds);
+    const drift = this.deps.parts.drift;
+    if (!drift) return cameras;
+    return Object.fromEntries(Object.entries(cameras).map(([name, stats]) => {
+      const d = drift.takeStats(name);
+      return [name, d ? { ...stats, drift: d } : stats];
+    }));
   }
 }

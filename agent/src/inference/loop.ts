@@ -23,6 +23,8 @@ export interface InferenceLoopDeps {
   metrics: AgentMetrics;
   /** Sees every processed frame with its detections (active learning), when enabled. */
   sampler?: { consider(frame: Frame, detections: Detection[], modelVersion: string): void };
+  /** Sees every processed frame's detections (drift histograms), when enabled. */
+  drift?: { observe(camera: string, detections: readonly Detection[], frameArea: number): void };
   logger: Logger;
 }
 
@@ -124,7 +126,9 @@ export class InferenceLoop {
       }
       pipeline.handleDetections(frame, result.detections, result.inferenceMs);
       this.deps.sampler?.consider(frame, result.detections, engine.info?.meta.version ?? '0');
-      counters.ok(camera, result.detections.length, result.inferenceMs);
+      // Every detection the model returned (boxes in source pixels): the histograms count those at their minScore and up.
+      this.deps.drift?.observe(camera, result.detections, frame.geometry.srcWidth * frame.geometry.srcHeight);
+      counters.ok(camera, result.detections.length, result.inferenceMs, result.detections.map((d) => d.score));
       liveness.processed();
       metrics.framesProcessed.inc({ camera });
       metrics.endToEndSeconds.observe({ camera }, (Date.now() - frame.capturedAt) / 1000);

@@ -90,6 +90,9 @@ export class AgentMetrics {
   readonly clipSegmentsDeleted = this.counter('kestrel_clip_segments_deleted_total', 'Ring segments deleted once no clip could need them', ['camera']);
   readonly clipsDeleted = this.counter('kestrel_clips_deleted_total', 'Finished clips deleted by age (retainHours) or size (maxBytes)', ['camera']);
   readonly clipRecorderRestarts = this.counter('kestrel_clip_recorder_restarts_total', 'Clip recorder (ffmpeg) restarts', ['camera']);
+  readonly driftPsi = this.gauge('kestrel_drift_psi', 'The largest PSI of the camera\'s latest drift comparison with the model\'s baseline', ['camera']);
+  readonly driftJs = this.gauge('kestrel_drift_js', 'The largest Jensen-Shannon distance (0-1) of the camera\'s latest drift comparison', ['camera']);
+  readonly driftAlert = this.gauge('kestrel_drift_alert', '1 while the camera is drifted (PSI above drift.threshold)', ['camera']);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {

@@ -1,6 +1,6 @@
 import type { SamplingConfig, SamplingQuota, StrategyConfigs, StrategyName } from '@kestrel/config/schema/sampling';
 import { Quota } from './quota.js';
-import { CountChangeStrategy, DisagreementStrategy, RandomStrategy, RareClassStrategy, UncertaintyStrategy } from './strategies/index.js';
+import { CountChangeStrategy, DisagreementStrategy, DriftStrategy, RandomStrategy, RareClassStrategy, UncertaintyStrategy } from './strategies/index.js';
 import type { SamplingStrategy } from './types.js';
 
 /** One enabled strategy of one camera, with its own quota (cameras never share buckets). */
@@ -23,8 +23,11 @@ export function cameraSamplingEnabled(config: Pick<SamplingConfig, 'cameras'>, c
   return config.cameras[camera]?.enabled !== false;
 }
 
-/** Builds the enabled strategies of one camera, each with a fresh quota. */
-export function buildCameraStrategies(configs: StrategyConfigs, now: number, random: () => number = Math.random): CameraStrategy[] {
+/**
+ * Builds the enabled strategies of one camera, each with a fresh quota. `drifted`: whether a
+ * camera's drift alert is on now (the drift strategy acts only then; never, without it).
+ */
+export function buildCameraStrategies(configs: StrategyConfigs, now: number, random: () => number = Math.random, drifted: (camera: string) => boolean = () => false): CameraStrategy[] {
   const built: CameraStrategy[] = [];
   const add = (enabled: boolean, strategy: SamplingStrategy, quota: SamplingQuota) => {
     if (enabled) built.push({ strategy, quota: new Quota(quota, now) });
@@ -35,5 +38,6 @@ export function buildCameraStrategies(configs: StrategyConfigs, now: number, ran
   add(s.rareClass.enabled, new RareClassStrategy(s.rareClass), s.rareClass.quota);
   add(s.countChange.enabled, new CountChangeStrategy(s.countChange), s.countChange.quota);
   add(s.disagreement.enabled, new DisagreementStrategy(s.disagreement), s.disagreement.quota);
+  add(s.drift.enabled, new DriftStrategy(s.drift.probability, drifted, random), s.drift.quota);
   return built;
 }

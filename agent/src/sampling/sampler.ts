@@ -79,6 +79,8 @@ export class Sampler {
   private globalQuota?: Quota;
   private recent?: RecentHashes;
   private readonly cameras = new Map<string, CameraState>();
+  /** Cameras whose drift alert is on (setDrifted): the drift strategy keeps a share of their frames. */
+  private readonly drifted = new Set<string>();
   private readonly counters = Object.fromEntries(
     STRATEGY_NAMES.map((name) => [name, { fired: 0, kept: 0, droppedQuota: 0, droppedGlobalQuota: 0, droppedDuplicate: 0 }]),
   ) as Record<StrategyName, StrategyCounters>;
@@ -271,10 +273,16 @@ export class Sampler {
     if (!state) {
       const { config } = this.deps;
       const enabled = cameraSamplingEnabled(config, name);
-      state = { enabled, strategies: enabled ? buildCameraStrategies(cameraStrategyConfigs(config, name), now, this.deps.random) : [], considered: 0, kept: 0 };
+      state = { enabled, strategies: enabled ? buildCameraStrategies(cameraStrategyConfigs(config, name), now, this.deps.random, (camera) => this.drifted.has(camera)) : [], considered: 0, kept: 0 };
       this.cameras.set(name, state);
     }
     return state;
+  }
+
+  /** A camera's drift alert went on or off (the drift monitor, with drift.boostSampler). */
+  setDrifted(camera: string, drifted: boolean): void {
+    if (drifted) this.drifted.add(camera);
+    else this.drifted.delete(camera);
   }
 
   /** Stops taking frames, finishes the writes in progress (bounded), stops the uploader, closes the buffer. */

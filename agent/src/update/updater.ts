@@ -9,7 +9,7 @@ import type { Frame } from '../source/types.js';
 import { downloadArtifact } from './download.js';
 import { ModelFolder } from './model-folder.js';
 import { KeyTrust } from './key-trust.js';
-import { DEFAULT_HEALTH_POLICY, judge, type HealthPolicy } from './health-watch.js';
+import { DEFAULT_HEALTH_POLICY, judge, type HealthPolicy, type VerdictCode } from './health-watch.js';
 import { difference, type InferenceTotals } from './inference-counters.js';
 import { smokeTest } from './smoke-test.js';
 import { UpdateStateStore, type InstalledModel, type UpdateState } from './state-store.js';
@@ -348,10 +348,10 @@ export class ModelUpdater {
       return;
     }
     if (verdict.stopped) return;
-    await this.rollback(verdict.reason!, manifest.sequence, log);
+    await this.rollback(verdict.reason!, manifest.sequence, log, verdict.code);
   }
 
-  private async watch(before: InferenceTotals, baseline: InferenceTotals, restartsBefore: number, until: number): Promise<{ healthy: boolean; reason?: string; stopped?: boolean }> {
+  private async watch(before: InferenceTotals, baseline: InferenceTotals, restartsBefore: number, until: number): Promise<{ healthy: boolean; reason?: string; code?: VerdictCode; stopped?: boolean }> {
     const abort = new AbortController();
     this.watchAbort = abort;
     const interval = this.options.checkIntervalMs ?? 1000;
@@ -365,12 +365,12 @@ export class ModelUpdater {
       if (abort.signal.aborted) return { healthy: false, stopped: true };
       const after = difference(this.options.counters(), before);
       const verdict = judge(after, baseline, this.policy, this.options.engine.restarts > restartsBefore);
-      if (!verdict.healthy) return { healthy: false, reason: verdict.reason };
+      if (!verdict.healthy) return { healthy: false, reason: verdict.reason, ...(verdict.code && { code: verdict.code }) };
       if (this.now() >= until) return { healthy: true };
     }
   }
 
-  private async rollback(reason: string, sequence: number, log: Logger): Promise<void> {
+  private async rollback(reason: string, sequence: number, log: Logger, code?: VerdictCode): Promise<void> {
     const bad = this.state.current!;
     const back = this.state.previous;
     if (!back) {
@@ -388,8 +388,8 @@ export class ModelUpdater {
     await this.models.prune([this.state.current?.path, this.state.previous?.path]);
     this.stats.rolledBack++;
     const why = `${bad.name} ${bad.version} rolled back to ${back.name} ${back.version}: ${reason}`;
-    log.warn({ reason }, 'model rolled back');
-    await this.publish('rollback', why, sequence);
+    log.warn({ reason, code }, 'model rolled back');
+    await this.publish('rollback', why, sequence, code ? { reasonCode: code } : {});
   }
 
   /** The previous model's totals over the last watch-length window before the swap. */

@@ -9,6 +9,7 @@ import { mqttSchema } from './mqtt.js';
 import { updateSchema } from './update.js';
 import { samplingSchema } from './sampling.js';
 import { homeAssistantSchema } from './homeassistant.js';
+import { driftSchema } from './drift.js';
 
 /**
  * The agent's whole configuration, declared once. Every default is here (or, where it depends on
@@ -81,6 +82,7 @@ export function createConfigSchema(ctx: ConfigContext) {
       sampling: samplingSchema(ctx).prefault({}),
       update: updateSchema.prefault({}),
       homeassistant: homeAssistantSchema.prefault({}),
+      drift: driftSchema.prefault({}),
     })
     .superRefine((config, refinement) => {
       // A snapshot goes to the hub through the sample buffer and its uploader, which exist only with sampling on.
@@ -116,3 +118,4 @@ export type MqttConfig = AgentConfig['mqtt'];
 export type ModelConfig = AgentConfig['model'];
 export type AgentSamplingConfig = AgentConfig['sampling'];
 export type HomeAssistantConfig = AgentConfig['homeassistant'];
+export type AgentDriftConfig = AgentConfig['drift'];

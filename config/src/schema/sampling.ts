@@ -8,7 +8,7 @@ import { ALWAYS, backoff, byteSize, filePath, fraction, isRecord, name, nonNegat
  * may be overridden per camera under `cameras.<name>.strategies` (only the fields that differ).
  */
 
-export const STRATEGY_NAMES = ['uncertainty', 'random', 'rareClass', 'countChange', 'disagreement'] as const;
+export const STRATEGY_NAMES = ['uncertainty', 'random', 'rareClass', 'countChange', 'disagreement', 'drift'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** Token buckets: at most this many kept frames per minute / hour / day; a horizon left out is unlimited. */
@@ -54,6 +54,11 @@ const strategyShapes = {
     iou: fraction.describe('a primary and a shadow detection of the same label match at this IoU or more'),
     minScore: fraction,
     minUnmatched: positiveInt.describe('keep a frame when at least this many detections have no match in the other model'),
+    quota,
+  },
+  drift: {
+    enabled,
+    probability: fraction.describe('chance that a processed frame is kept while its camera is drifted'),
     quota,
   },
 } as const;
@@ -112,6 +117,15 @@ const strategyDefaults = z
         quota: quota.prefault({ perMinute: 2, perHour: 30, perDay: 300 }),
       })
       .prefault({}),
+    // Acts only while the drift monitor says the camera drifted (drift.boostSampler): what the
+    // model now sees differs from what it was validated on, so those frames are worth labelling.
+    drift: z
+      .strictObject({
+        enabled: enabled.default(true),
+        probability: strategyShapes.drift.probability.default(0.05),
+        quota: quota.prefault({ perMinute: 2, perHour: 30, perDay: 200 }),
+      })
+      .prefault({}),
   })
   .describe('what makes a frame worth keeping, for every camera (all enabled strategies are combined: any may keep a frame)');
 
@@ -122,6 +136,7 @@ const strategyOverrides = z.strictObject({
   rareClass: z.strictObject(strategyShapes.rareClass).partial().optional(),
   countChange: z.strictObject(strategyShapes.countChange).partial().optional(),
   disagreement: z.strictObject(strategyShapes.disagreement).partial().optional(),
+  drift: z.strictObject(strategyShapes.drift).partial().optional(),
 });
 
 const cameraOverride = z.strictObject({

@@ -49,6 +49,13 @@ export const updateSchema = z
         maxInferenceMs: positiveInt.optional(),
         minDetectionRatio: fraction.optional(),
         minBaselineDetections: positiveInt.optional(),
+        maxConfidencePsi: z
+          .number()
+          .positive()
+          .nullable()
+          .optional()
+          .describe('roll back (reason code quality) when the new model\'s confidence histogram shifts down from the previous model\'s by more than this PSI (default 0.25; null: never) and its mean score is lower by more than maxConfidenceDrop'),
+        maxConfidenceDrop: fraction.optional().describe('how much lower the new model\'s mean score may be before a confidence shift counts (default 0.15)'),
       })
       .prefault({}),
     download: z.strictObject({ deadlineMs: positiveInt.optional(), idleTimeoutMs: positiveInt.optional() }).prefault({}),

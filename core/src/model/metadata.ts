@@ -1,5 +1,6 @@
 import type { ModelProto } from '../onnx/io.js';
 import { KestrelError } from '../util/errors.js';
+import { DRIFT_BASELINE_KEY, parseDriftBaseline, type DriftBaseline } from '../drift/baseline.js';
 
 /** Decoders the agent knows; each turns raw model outputs into boxes in model-input pixels. */
 export const DECODERS = ['yolov8', 'nanodet', 'kestrel'] as const;
@@ -226,4 +227,20 @@ export function writeMetadata(model: ModelProto, meta: KestrelMetadata): void {
   const kept = (model.metadataProps ?? []).filter((p) => !p.key?.startsWith(PREFIX));
   const props = metadataToProps(meta);
   model.metadataProps = [...kept, ...Object.entries(props).map(([key, value]) => ({ key, value }))] as ModelProto['metadataProps'];
+}
+
+/**
+ * The drift baseline a model carries (`kestrel.drift_baseline`, written by `kestrel eval
+ * --baseline`), or undefined when it carries none. Kept among `extra` so a model's metadata
+ * round-trips unchanged; parsed only by who needs it, since a model with a damaged baseline still
+ * detects (the agent then learns one instead, and says why).
+ */
+export function driftBaselineOf(meta: Pick<KestrelMetadata, 'extra'>, source = 'model'): DriftBaseline | undefined {
+  const text = meta.extra?.[DRIFT_BASELINE_KEY.slice(PREFIX.length)];
+  return text === undefined ? undefined : parseDriftBaseline(text, source);
+}
+
+/** `meta` with `baseline` as its drift baseline (replacing any). */
+export function withDriftBaseline(meta: KestrelMetadata, baseline: DriftBaseline): KestrelMetadata {
+  return { ...meta, extra: { ...meta.extra, [DRIFT_BASELINE_KEY.slice(PREFIX.length)]: JSON.stringify(baseline) } };
 }

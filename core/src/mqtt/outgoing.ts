@@ -23,7 +23,7 @@ export interface OutgoingMessage<K extends TopicKind = TopicKind> {
 export type AddressArgs<K extends TopicKind> = K extends keyof TopicAddress ? [at: TopicAddress[K]] : [];
 
 /**
- * The message for one payload. Per-camera kinds (events, detections, clip) take the camera level of
+ * The message for one payload. Per-camera kinds (events, detections, clip, drift) take the camera level of
  * the topic from the payload's own `camera`, so topic and payload cannot name different cameras;
  * kinds whose payload is a bare value (label counts, snapshots, ON/OFF, discovery configs) take it from
  * `at`, which the compiler asks for exactly for those kinds. Throws E_TOPIC when a name is not topic-safe.
@@ -60,6 +60,7 @@ function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: Payload
     case 'events':
     case 'detections':
     case 'clip':
+    case 'drift':
       break;
     default: {
       // Only a caller the compiler does not check gets here without an address.
@@ -80,7 +81,7 @@ function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: Payload
       issues: [{ path: 'camera', message: 'expected a string' }],
     });
   }
-  return kind === 'events' ? t.events(camera) : kind === 'clip' ? t.clip(camera) : t.detections(camera);
+  return kind === 'events' ? t.events(camera) : kind === 'clip' ? t.clip(camera) : kind === 'drift' ? t.drift(camera) : t.detections(camera);
 }
 
 export interface Subscription {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { topicLevelProblem, type TopicKind } from './topics.js';
 import { ReleaseManifestSchema } from '../release/manifest.js';
 import { KeySetSchema } from '../release/key-set.js';
+import { DriftHistogramsSchema } from '../drift/baseline.js';
 
 /**
  * Every MQTT payload Kestrel publishes or accepts, declared once with zod: the TypeScript types
@@ -195,6 +196,59 @@ export const ClipSchema = z.object({
   truncated: z.boolean().optional(),
 });
 export type Clip = z.infer<typeof ClipSchema>;
+// ----------------------------------------------------------------------------------- drift
+
+/** One compared histogram: `score` or `area` of one class, or `count` (reported detections per frame). */
+export const DriftFigureSchema = z.object({
+  histogram: z.enum(['score', 'area', 'count']),
+  label: text.optional(),
+  psi: z.number().nonnegative(),
+  /** Jensen–Shannon distance (log base 2), 0..1. */
+  js: z.number().min(0).max(1),
+  /** Detections (frames, for `count`) in the window's histogram. */
+  n: nonNegativeInt,
+});
+export type DriftFigure = z.infer<typeof DriftFigureSchema>;
+
+/** Where a camera's baseline came from: the model's metadata, learned on this device, still being learned. */
+export const DRIFT_BASELINE_SOURCES = ['model', 'learned', 'learning'] as const;
+
+/** A camera's latest comparison: the figures, in stats; the whole of a drift message. */
+export const CameraDriftSchema = z.object({
+  /** When the comparison was made. */
+  at: epochMs,
+  /** Whether the largest PSI is above the threshold (the alert is on). */
+  drifted: z.boolean(),
+  /** The largest PSI and JS distance of the figures compared (0 until a histogram had enough samples). */
+  psi: z.number().nonnegative(),
+  js: z.number().min(0).max(1),
+  threshold: z.number().positive(),
+  worst: DriftFigureSchema.optional(),
+  /** Every figure compared this time (at most 32, the largest PSI first). */
+  figures: z.array(DriftFigureSchema).max(32),
+  /** Reported detections per frame in the window and in the baseline. */
+  perFrame: z.number().nonnegative(),
+  baselinePerFrame: z.number().nonnegative(),
+  baseline: z.enum(DRIFT_BASELINE_SOURCES),
+  /** The window's histograms (a few classes at most: the bytes, never pictures). */
+  window: DriftHistogramsSchema.optional(),
+});
+export type CameraDrift = z.infer<typeof CameraDriftSchema>;
+
+/**
+ * `<prefix>/<device>/<camera>/drift`, retained, QoS 1: the camera's drift against its model's
+ * baseline after each comparison. `drifted` turning true is the alert; turning false clears it;
+ * `since` says when the current state began.
+ */
+export const DriftAlertSchema = CameraDriftSchema.extend({
+  schema: z.literal(1),
+  deviceId: topicName,
+  camera: topicName,
+  modelVersion: text,
+  /** When `drifted` last changed (the alert was raised or cleared), or the first comparison. */
+  since: epochMs,
+});
+export type DriftAlert = z.infer<typeof DriftAlertSchema>;
 
 // ----------------------------------------------------------------------------------- stats
 
@@ -214,6 +268,8 @@ export const CameraStatsSchema = z.object({
   framesSkipped: nonNegativeInt.optional(),
   /** Motion boxes in the camera's latest frame; absent when its motion detection is off. */
   motionBoxes: nonNegativeInt.optional(),
+  /** The latest drift comparison, in the first stats after it was made only (a low rate: one per drift.intervalS). */
+  drift: CameraDriftSchema.optional(),
 });
 export type CameraStats = z.infer<typeof CameraStatsSchema>;
 
@@ -268,6 +324,12 @@ export const ModelStateSchema = z.object({
   status: z.enum(MODEL_UPDATE_STATUSES),
   /** Why the last update was rejected, failed or rolled back. */
   reason: z.string().optional(),
+  /**
+   * Why a rollback happened, for machines: `crash`, `failures`, `latency`, or `quality` (the new
+   * model ran but detected less, or less surely, than the one it replaced). A string, not an enum,
+   * so an older reader accepts a code added later.
+   */
+  reasonCode: z.string().max(64).optional(),
   /** `sequence` of the last manifest the device acted on. */
   sequence: nonNegativeInt.optional(),
   /** The hub release number of `current`, when it came from a release. */
@@ -421,6 +483,7 @@ export const PAYLOAD_SCHEMAS = {
   events: DetectionEventSchema,
   detections: FrameDetectionsSchema,
   clip: ClipSchema,
+  drift: DriftAlertSchema,
   labelCount: LabelCountSchema,
   snapshot: SnapshotSchema,
   detectSet: DetectSetSchema,
@@ -448,6 +511,7 @@ export const PAYLOAD_FORMATS = {
   events: 'json',
   detections: 'json',
   clip: 'json',
+  drift: 'json',
   labelCount: 'text',
   snapshot: 'binary',
   detectSet: 'text',

@@ -8,14 +8,15 @@ import { KestrelError } from '../util/errors.js';
  *   <prefix>/<device>/status | state | stats | samples        device topics
  *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
  *   <prefix>/<device>/<camera>/events | detections | clip     per-camera topics (clip: an object's MP4 is ready)
+ *   <prefix>/<device>/<camera>/drift                           the camera's drift against the model's baseline
  *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
  *   <prefix>/<device>/<camera>/<label>/snapshot                the best JPEG of that label's latest object
  *   <prefix>/<device>/<camera>/detect/set | detect/state       detection on/off (Home Assistant switch)
  *   <discovery>/status                                         Home Assistant's birth and will
  *   <discovery>/<component>/<node>/<object>/config             Home Assistant MQTT discovery
  *
- * The layout is unambiguous even for a camera named `model`: camera topics end in `events` or
- * `detections` or `clip`, model topics in `set` or `state`; of the four-level topics, counts end in
+ * The layout is unambiguous even for a camera named `model`: camera topics end in `events`,
+ * `detections`, `clip` or `drift`, model topics in `set` or `state`; of the four-level topics, counts end in
  * `count`, snapshots in `snapshot` and the switch in `detect/set` or `detect/state`. There is deliberately no
  * `<camera>/<label>` topic (Frigate's ON/OFF): a broker ACL that let a device write
  * `<prefix>/<device>/+/+` would let it overwrite its own `model/set` and `keys/set`, the hub's retained word.
@@ -24,10 +25,10 @@ import { KestrelError } from '../util/errors.js';
 
 export const TOPIC_KINDS = [
   'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections', 'clip',
-  'labelCount', 'snapshot', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
+  'drift', 'labelCount', 'snapshot', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
-export type CameraTopicKind = 'events' | 'detections' | 'clip';
+export type CameraTopicKind = 'events' | 'detections' | 'clip' | 'drift';
 
 /** Home Assistant entity platforms Kestrel announces (MQTT discovery's `<component>` level). */
 export const HA_COMPONENTS = ['binary_sensor', 'sensor', 'switch', 'camera'] as const;
@@ -78,6 +79,11 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   // Like an event (it is the follow-up of one, sent postSeconds after its `end`): QoS 1 through the
   // outbox, not retained (a retained clip would speak of one object forever).
   clip: { levels: ['{camera}', 'clip'], retain: false, qos: 1 },
+  // Retained, like the detect switch's state: the latest comparison (and whether the camera is
+  // drifted) is a state, so a dashboard or a hub replica that subscribes later knows it at once;
+  // QoS 1 so a raised or cleared alert is not lost on the way. One message per comparison
+  // (drift.intervalS, 5 min by default) per camera.
+  drift: { levels: ['{camera}', 'drift'], retain: true, qos: 1 },
   // Not retained, as Frigate publishes its counts: a retained count outlives the agent that
   // counted (a crash leaves "2 persons" forever). The agent resends every current value on each
   // connect and on Home Assistant's birth message instead, so a subscriber is never long unknown.
@@ -110,6 +116,7 @@ export interface DeviceTopics {
   events(camera: string): string;
   detections(camera: string): string;
   clip(camera: string): string;
+  drift(camera: string): string;
   labelCount(camera: string, label: string): string;
   snapshot(camera: string, label: string): string;
   detectSet(camera: string): string;
@@ -217,6 +224,7 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
     events: (name) => camera(name, 'events'),
     detections: (name) => camera(name, 'detections'),
     clip: (name) => camera(name, 'clip'),
+    drift: (name) => camera(name, 'drift'),
     labelCount: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/count`,
     snapshot: (name, label) => `${cameraLevel(name)}/${assertTopicLevel(label, 'label')}/snapshot`,
     detectSet: (name) => `${cameraLevel(name)}/detect/set`,
@@ -273,7 +281,7 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
     if (first === 'model' && second === 'set') return { deviceId, kind: 'modelSet' };
     if (first === 'keys' && second === 'set') return { deviceId, kind: 'keysSet' };
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
-    if (second === 'events' || second === 'detections' || second === 'clip') return { deviceId, kind: second, camera: first };
+    if (second === 'events' || second === 'detections' || second === 'clip' || second === 'drift') return { deviceId, kind: second, camera: first };
   }
   if (levels.length === 4) {
     const third = levels[3];

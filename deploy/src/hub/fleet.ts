@@ -15,11 +15,14 @@ export interface FleetStats {
   /** status/state messages of device ids the hub issued no token to (ignored, never a row). */
   unknownDevices: number;
   samples: { stored: number; duplicates: number; refused: number };
+  /** Drift comparisons stored (each camera's latest is kept). */
+  drift: number;
 }
 
 /**
  * Follows the fleet over MQTT: the retained `status` (online/offline, the agents' last will) and
- * `state` topics keep the device table current, and — when enabled — samples published on
+ * `state` topics keep the device table current, each camera's retained `drift` keeps its latest
+ * drift comparison (the alerts among them), and — when enabled — samples published on
  * `<prefix>/+/samples` are ingested. The session is persistent (clean: false, a client id fixed per
  * replica) so the broker queues QoS 1 samples while the hub is away.
  *
@@ -30,7 +33,7 @@ export interface FleetStats {
  */
 export class FleetListener {
   private client?: MqttClient;
-  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 } };
+  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 }, drift: 0 };
   /** Messages are handled one at a time, in order (a state after a status stays after it). */
   private queue: Promise<void> = Promise.resolve();
   /** When an ignored unknown device was last logged: a flood of fake topics makes one line a minute, not one each. */
@@ -54,7 +57,7 @@ export class FleetListener {
     };
     const client = mqtt.connect(config.url, options);
     this.client = client;
-    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
+    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), subscription(config.prefix, 'drift'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
     // The broker strips `$share/<group>/` before matching, so topics arrive as the devices sent them.
     const subscriptions = Object.fromEntries(Object.entries(plain).map(([filter, options]) => [sharedFilter(config.shareGroup, filter), options]));
     const filters = Object.keys(subscriptions);
@@ -78,7 +81,7 @@ export class FleetListener {
     this.counters.messages++;
     const now = this.deps.now?.() ?? Date.now();
     try {
-      if ((parsed.kind === 'status' || parsed.kind === 'state') && !(await this.isRegistered(parsed.deviceId, now))) return;
+      if ((parsed.kind === 'status' || parsed.kind === 'state' || parsed.kind === 'drift') && !(await this.isRegistered(parsed.deviceId, now))) return;
       switch (parsed.kind) {
         case 'status': {
           const status = parsePayload('status', payload);
@@ -101,6 +104,27 @@ export class FleetListener {
         case 'samples':
           await this.ingestSample(parsed.deviceId, payload);
           return;
+        case 'drift': {
+          // An empty retained payload is how a retained message is removed: nothing to store.
+          if (payload.length === 0) return;
+          const d = parsePayload('drift', payload);
+          // The topic names the device and camera (the broker binds a device to its own topics); the payload must agree.
+          if (d.deviceId !== parsed.deviceId || d.camera !== parsed.camera) throw new Error(`payload names ${d.deviceId}/${d.camera}, the topic ${parsed.deviceId}/${parsed.camera}`);
+          await records.upsertDrift({
+            deviceId: d.deviceId,
+            camera: d.camera,
+            at: d.at,
+            since: d.since,
+            drifted: d.drifted,
+            psi: d.psi,
+            js: d.js,
+            modelVersion: d.modelVersion,
+            receivedAt: now,
+            detail: { threshold: d.threshold, baseline: d.baseline, perFrame: d.perFrame, baselinePerFrame: d.baselinePerFrame, ...(d.worst && { worst: d.worst }), figures: d.figures },
+          });
+          this.counters.drift++;
+          return;
+        }
         default:
           return;
       }
@@ -159,7 +183,7 @@ export class FleetListener {
   }
 
   stats(): FleetStats {
-    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples } };
+    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples }, drift: this.counters.drift };
   }
 
   /** Waits for messages already received to be handled. */

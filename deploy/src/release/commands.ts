@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { action, createLogger, KestrelError, printJson } from '@kestrel/core';
 import { DEFAULT_GATE_MARGIN, parseGateMargin } from './gate/gate.js';
+import type { DriftRecord } from '../store/types.js';
 
 interface HubFlags {
   hubConfig?: string;
@@ -190,7 +191,7 @@ export function registerDeployReleaseCommands(deploy: Command): void {
       return record.status === 'completed' ? 0 : 1;
     }));
 
-  apiOptions(hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; the hub\'s last rollouts, and the last releases with their gate figures')))
+  apiOptions(hubOptions(deploy.command('status').description('each device\'s model, last update result and reason; cameras whose drift alert is on; the hub\'s last rollouts, and the last releases with their gate figures')))
     .option('--json', 'print one JSON document on stdout')
     .action(action(async (flags: HubFlags & ApiFlags) => {
       const { FleetView } = await import('../rollout/fleet-view.js');
@@ -202,13 +203,19 @@ export function registerDeployReleaseCommands(deploy: Command): void {
         const devices = view.list();
         await view.stop();
         const rollouts = (await api.call<{ rollouts: RolloutView[] }>('GET', '/api/v1/rollouts')).rollouts.slice(0, 5).reverse();
+        // Each camera's latest drift (the JSON has all; the text the alerts only: the rest is fine).
+        const drift = (await api.call<{ cameras: DriftRecord[] }>('GET', '/api/v1/drift')).cameras;
         // The newest releases with the gate each passed: what a rollout would put on devices, and on what evidence.
         const releases = (await ctx.releases.list()).slice(-5);
-        if (flags.json) return printJson({ devices, rollouts, releases });
+        if (flags.json) return printJson({ devices, drift, rollouts, releases });
         for (const d of devices) {
           const m = d.model;
           const model = m?.current ? `${m.current.name} ${m.current.version}` : '-';
           process.stdout.write(`${d.deviceId.padEnd(20)} ${d.online ? 'online ' : 'offline'} ${model.padEnd(24)} ${m ? `${m.status}${m.health ? `/${m.health}` : ''}` : '-'}${m?.reason ? `  ${m.reason}` : ''}\n`);
+        }
+        for (const d of drift.filter((c) => c.drifted)) {
+          const worst = d.detail.worst ? ` (${d.detail.worst.histogram}${d.detail.worst.label ? ` of ${d.detail.worst.label}` : ''})` : '';
+          process.stdout.write(`drift ${d.deviceId}/${d.camera}  PSI ${d.psi.toFixed(2)} > ${d.detail.threshold}${worst}, JS ${d.js.toFixed(2)}, model ${d.modelVersion}, since ${new Date(d.since).toISOString()}\n`);
         }
         for (const r of rollouts) process.stdout.write(`rollout ${r.id} ${r.release} ${r.status}${r.driver ? ` (driven by ${r.driver})` : ''}${r.reason ? ` — ${r.reason}` : ''}\n`);
         const { gateSummary } = await import('./gate/format.js');

@@ -10,6 +10,8 @@ export interface DeviceResult {
   /** The device's model/state status and reason, as last seen. */
   status?: string;
   reason?: string;
+  /** A rollback's `reasonCode` (`quality`: the device judged the release worse than the model it replaced). */
+  reasonCode?: string;
 }
 
 export interface RolloutRecord {

@@ -224,7 +224,7 @@ export class RolloutDriver {
       const state = this.view.get(id)?.model;
       if (!state || state.sequence !== sequence) continue;
       if (state.status === 'applied' && state.health === 'passed') out[id] = { outcome: 'passed', status: state.status };
-      else if (state.status === 'rejected' || state.status === 'failed' || state.status === 'rollback') out[id] = { outcome: 'failed', status: state.status, reason: state.reason };
+      else if (state.status === 'rejected' || state.status === 'failed' || state.status === 'rollback') out[id] = { outcome: 'failed', status: state.status, reason: state.reason, ...(state.reasonCode && { reasonCode: state.reasonCode }) };
     }
     return out;
   }

@@ -73,6 +73,25 @@ CREATE TABLE rollouts (
 );
 CREATE INDEX rollouts_by_status ON rollouts (status, started_at);`,
   },
+  {
+    version: 3,
+    name: 'drift per camera',
+    sql: `
+CREATE TABLE drift_cameras (
+  device_id text COLLATE "C" NOT NULL,
+  camera text COLLATE "C" NOT NULL,
+  at bigint NOT NULL,
+  since bigint NOT NULL,
+  drifted boolean NOT NULL,
+  psi double precision NOT NULL,
+  js double precision NOT NULL,
+  model_version text NOT NULL,
+  received_at bigint NOT NULL,
+  -- threshold, baseline, per-frame rates, the worst and every compared figure.
+  detail jsonb NOT NULL,
+  PRIMARY KEY (device_id, camera)
+);`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

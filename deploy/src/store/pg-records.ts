@@ -3,10 +3,11 @@ import { KestrelError } from '@kestrel/core';
 import type { PostgresRecordsConfig } from '@kestrel/config/schema/hub-stores';
 import { storeUnavailable } from './errors.js';
 import { migratePostgres } from './pg-migrations.js';
-import { decodeCursor, encodeCursor, pageLimit, sampleColumns } from './record-rows.js';
+import { decodeCursor, encodeCursor, fromDriftRow, pageLimit, sampleColumns, type DriftRow } from './record-rows.js';
 import {
   sampleKey,
   type FleetDeviceRecord,
+  type DriftRecord,
   type InsertOutcome,
   type RecordStore,
   type RolloutStatus,
@@ -316,6 +317,31 @@ export class PgRecordStore implements RecordStore {
   async listFleetDevices(): Promise<FleetDeviceRecord[]> {
     const { rows } = await this.query<FleetRow>('SELECT * FROM fleet_devices ORDER BY device_id');
     return rows.map(fromFleetRow);
+  }
+
+  async upsertDrift(r: DriftRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO drift_cameras (device_id, camera, at, since, drifted, psi, js, model_version, received_at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (device_id, camera) DO UPDATE SET at = EXCLUDED.at, since = EXCLUDED.since, drifted = EXCLUDED.drifted, psi = EXCLUDED.psi, js = EXCLUDED.js,
+        model_version = EXCLUDED.model_version, received_at = EXCLUDED.received_at, detail = EXCLUDED.detail
+        WHERE EXCLUDED.at >= drift_cameras.at`,
+      [r.deviceId, r.camera, r.at, r.since, r.drifted, r.psi, r.js, r.modelVersion, r.receivedAt, JSON.stringify(r.detail)],
+    );
+  }
+
+  async listDrift(filter: { deviceId?: string; drifted?: boolean } = {}): Promise<DriftRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.deviceId !== undefined) {
+      params.push(filter.deviceId);
+      where.push(`device_id = $${params.length}`);
+    }
+    if (filter.drifted !== undefined) {
+      params.push(filter.drifted);
+      where.push(`drifted = $${params.length}`);
+    }
+    const { rows } = await this.query<DriftRow>(`SELECT * FROM drift_cameras${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY device_id, camera`, params);
+    return rows.map(fromDriftRow);
   }
 
   async insertRollout(r: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void> {

@@ -1,5 +1,5 @@
 import { KestrelError } from '@kestrel/core';
-import type { SampleRecord } from './types.js';
+import type { DriftRecord, SampleRecord } from './types.js';
 
 /**
  * What the record stores share beyond SQL: page sizes, the paging cursor and the sample row's
@@ -52,4 +52,33 @@ export function sampleColumns(): { column: string; value: (s: SampleRecord) => u
     { column: 'blob_key', value: (s) => s.blobKey },
     { column: 'bytes', value: (s) => s.bytes },
   ];
+}
+
+/** A drift_cameras row as both stores read it (SQLite's 0/1 and JSON text turned to boolean and object first). */
+export interface DriftRow {
+  device_id: string;
+  camera: string;
+  at: number;
+  since: number;
+  drifted: boolean | number;
+  psi: number;
+  js: number;
+  model_version: string;
+  received_at: number;
+  detail: DriftRecord['detail'] | string;
+}
+
+export function fromDriftRow(r: DriftRow): DriftRecord {
+  return {
+    deviceId: r.device_id,
+    camera: r.camera,
+    at: r.at,
+    since: r.since,
+    drifted: Boolean(r.drifted),
+    psi: r.psi,
+    js: r.js,
+    modelVersion: r.model_version,
+    receivedAt: r.received_at,
+    detail: (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as DriftRecord['detail'],
+  };
 }

@@ -72,6 +72,25 @@ CREATE TABLE rollouts (
 );
 CREATE INDEX rollouts_by_status ON rollouts (status, started_at);`,
   },
+  {
+    version: 3,
+    name: 'drift per camera',
+    sql: `
+CREATE TABLE drift_cameras (
+  device_id TEXT NOT NULL,
+  camera TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  drifted INTEGER NOT NULL,
+  psi REAL NOT NULL,
+  js REAL NOT NULL,
+  model_version TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  -- threshold, baseline, per-frame rates, the worst and every compared figure, as JSON.
+  detail TEXT NOT NULL,
+  PRIMARY KEY (device_id, camera)
+);`,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));

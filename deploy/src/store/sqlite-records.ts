@@ -2,11 +2,12 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KestrelError } from '@kestrel/core';
-import { decodeCursor, encodeCursor, pageLimit } from './record-rows.js';
+import { decodeCursor, encodeCursor, fromDriftRow, pageLimit, type DriftRow } from './record-rows.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import {
   sampleKey,
   type FleetDeviceRecord,
+  type DriftRecord,
   type InsertOutcome,
   type RecordStore,
   type RolloutStatus,
@@ -195,6 +196,30 @@ export class SqliteRecordStore implements RecordStore {
 
   async listFleetDevices(): Promise<FleetDeviceRecord[]> {
     return this.db.prepare<[], FleetRow>('SELECT * FROM fleet_devices ORDER BY device_id').all().map(fromFleetRow);
+  }
+
+  async upsertDrift(r: DriftRecord): Promise<void> {
+    this.db
+      .prepare(`INSERT INTO drift_cameras (device_id, camera, at, since, drifted, psi, js, model_version, received_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (device_id, camera) DO UPDATE SET at = excluded.at, since = excluded.since, drifted = excluded.drifted, psi = excluded.psi, js = excluded.js,
+        model_version = excluded.model_version, received_at = excluded.received_at, detail = excluded.detail
+        WHERE excluded.at >= drift_cameras.at`)
+      .run(r.deviceId, r.camera, r.at, r.since, r.drifted ? 1 : 0, r.psi, r.js, r.modelVersion, r.receivedAt, JSON.stringify(r.detail));
+  }
+
+  async listDrift(filter: { deviceId?: string; drifted?: boolean } = {}): Promise<DriftRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.deviceId !== undefined) {
+      where.push('device_id = ?');
+      params.push(filter.deviceId);
+    }
+    if (filter.drifted !== undefined) {
+      where.push('drifted = ?');
+      params.push(filter.drifted ? 1 : 0);
+    }
+    const sql = `SELECT * FROM drift_cameras${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY device_id, camera`;
+    return this.db.prepare<unknown[], DriftRow>(sql).all(...params).map(fromDriftRow);
   }
 
   async insertRollout(r: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void> {

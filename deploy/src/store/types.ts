@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { DriftAlert } from '@kestrel/core';
 
 /**
  * The hub's storage, behind two small interfaces (ARCHITECTURE.md, "The hub at fleet scale"): records (tokens,
@@ -88,6 +89,24 @@ export interface FleetDeviceRecord {
   lastSeen: number;
 }
 
+/** A camera's latest drift comparison, from its retained `<prefix>/<device>/<camera>/drift`. */
+export interface DriftRecord {
+  deviceId: string;
+  camera: string;
+  /** When the device compared (epoch ms, the device's clock). */
+  at: number;
+  /** When `drifted` last changed on the device. */
+  since: number;
+  drifted: boolean;
+  psi: number;
+  js: number;
+  modelVersion: string;
+  /** When the hub stored it. */
+  receivedAt: number;
+  /** The rest of the device's message (the window's histograms are left out: the figures say enough). */
+  detail: Pick<DriftAlert, 'threshold' | 'baseline' | 'perFrame' | 'baselinePerFrame' | 'worst' | 'figures'>;
+}
+
 export type InsertOutcome = 'stored' | 'duplicate';
 
 export type RolloutStatus = 'running' | 'completed' | 'aborted';
@@ -138,6 +157,14 @@ export interface RecordStore {
 
   upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void>;
   listFleetDevices(): Promise<FleetDeviceRecord[]>;
+
+  /**
+   * Keeps a camera's latest drift comparison: replaces the stored one only when `at` is not older,
+   * in one statement, so a redelivered or late message never overwrites a newer one.
+   */
+  upsertDrift(record: DriftRecord): Promise<void>;
+  /** Every camera's latest, by device then camera; `drifted: true` for the alerts only. */
+  listDrift(filter?: { deviceId?: string; drifted?: boolean }): Promise<DriftRecord[]>;
 
   /** A new rollout, running and unclaimed; an id stored already is refused. */
   insertRollout(rollout: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void>;

@@ -169,3 +169,30 @@ test('the device-wide quota caps all cameras together; cameras can override stra
     await sampler.stop();
   }
 });
+
+test('the drift strategy keeps frames of a camera only while its drift alert is on', async () => {
+  const clock = manualClock(at);
+  const config = samplingConfig({
+    dedup: { enabled: false },
+    strategies: { uncertainty: { enabled: false }, drift: { probability: 1, quota: { perMinute: 10 } } },
+  });
+  const sampler = new Sampler({ config, deviceId: 'pi', mqttPrefix: 'kestrel', logger: quietLogger, now: clock.now });
+  await sampler.start();
+  try {
+    const look = (camera: string) => sampler.consider(noiseFrame({ camera, capturedAt: clock.now() }), [det('person', 0.9)], 'v1');
+    look('door');
+    sampler.setDrifted('door', true);
+    look('door');
+    look('yard');
+    sampler.setDrifted('door', false);
+    look('door');
+    await sampler.flush();
+    const s = sampler.stats();
+    assert.equal(s.kept, 1, 'only the frame seen while door was drifted');
+    assert.equal(s.strategies.drift.kept, 1);
+    assert.deepEqual(sampler.cameraStats().door, { considered: 3, kept: 1 });
+    assert.equal(sampler.cameraStats().yard.kept, 0, 'another camera is not boosted');
+  } finally {
+    await sampler.stop();
+  }
+});

@@ -28,6 +28,7 @@ test('the example config validates, with rtsp, v4l2 and file cameras, zones and 
   assert.equal(config.outbox.maxBytes, 64 * 2 ** 20);
   assert.equal(config.origin.brokerExplicit, true);
   assert.deepEqual(config.homeassistant, { enabled: false, discoveryPrefix: 'homeassistant', labels: ['person', 'bicycle', 'car'] });
+  assert.deepEqual(config.drift, { enabled: true, intervalS: 300, threshold: 0.25, minCount: 200, boostSampler: true, learnMinutes: 30 });
 });
 
 /** The emitted JSON Schema, turned back into a validator (no ajv here; zod reads JSON Schema too). */
@@ -43,7 +44,7 @@ test('the JSON Schema is draft 2020-12, strict about unknown keys, and shows def
   };
   assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
   assert.equal(schema.additionalProperties, false);
-  assert.deepEqual(Object.keys(schema.properties).sort(), ['cameras', 'device', 'homeassistant', 'http', 'log', 'model', 'mqtt', 'outbox', 'sampling', 'stateDir', 'update']);
+  assert.deepEqual(Object.keys(schema.properties).sort(), ['cameras', 'device', 'drift', 'homeassistant', 'http', 'log', 'model', 'mqtt', 'outbox', 'sampling', 'stateDir', 'update']);
   assert.equal(schema.properties.mqtt.properties?.url.default, 'mqtt://127.0.0.1:1883');
   assert.equal(schema.properties.mqtt.properties?.prefix.default, 'kestrel');
   assert.ok(JSON.stringify(schema).includes('"const":"rtsp"'), 'the source union lists its types');

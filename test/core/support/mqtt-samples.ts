@@ -1,5 +1,6 @@
 // One valid payload of every MQTT topic kind, for the codec and outgoing-message tests.
 import type {
+  DriftAlert,
   DetectionEvent,
   DeviceState,
   FrameDetections,
@@ -121,6 +122,24 @@ export const sample: Sample = {
   image: { contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff, 0xd9]).toString('base64') },
 };
 
+export const driftAlert: DriftAlert = {
+  schema: 1,
+  deviceId: 'pi-1',
+  camera: 'door',
+  modelVersion: '1.0.0',
+  at: T0,
+  since: T0,
+  drifted: true,
+  psi: 0.61,
+  js: 0.33,
+  threshold: 0.25,
+  worst: { histogram: 'score', label: 'person', psi: 0.61, js: 0.33, n: 240 },
+  figures: [{ histogram: 'score', label: 'person', psi: 0.61, js: 0.33, n: 240 }, { histogram: 'count', psi: 0.02, js: 0.05, n: 300 }],
+  perFrame: 0.8,
+  baselinePerFrame: 1.1,
+  baseline: 'model',
+};
+
 export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   status: 'online',
   state,
@@ -144,6 +163,7 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
     bytes: 812_345,
     path: '/api/cameras/door/clip/t7.mp4',
   },
+  drift: driftAlert,
   labelCount: 2,
   snapshot: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0xff, 0xd9]),
   detectSet: 'OFF',

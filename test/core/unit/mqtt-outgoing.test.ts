@@ -21,7 +21,7 @@ import { event, SAMPLES, stats } from '../support/mqtt-samples.js';
 const t = topics('kestrel', 'pi-1');
 
 const ADDRESS: { [K in TopicKind]: AddressArgs<K> } = {
-  status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], samples: [], events: [], detections: [], clip: [], haStatus: [],
+  status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], samples: [], events: [], detections: [], clip: [], drift: [], haStatus: [],
   labelCount: [{ camera: 'door', label: 'person' }],
   snapshot: [{ camera: 'door', label: 'person' }],
   detectSet: [{ camera: 'door' }],
@@ -45,6 +45,7 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     events: t.events('door'),
     detections: t.detections('door'),
     clip: t.clip('door'),
+    drift: t.drift('door'),
     labelCount: t.labelCount('door', 'person'),
     snapshot: t.snapshot('door', 'person'),
     detectSet: t.detectSet('door'),

@@ -26,7 +26,8 @@ test('topics() builds every topic of the contract table', () => {
 test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
   const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retain);
   // model/set is retained so a device that was offline during a push still gets the release.
-  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'snapshot', 'detectState', 'haDiscovery']);
+  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'drift', 'snapshot', 'detectState', 'haDiscovery']);
+  assert.equal(TOPIC_SPECS.drift.qos, 1);
   assert.equal(TOPIC_SPECS.events.qos, 1);
   assert.equal(TOPIC_SPECS.clip.qos, 1, 'a clip notice is delivered like the event it follows');
   assert.equal(TOPIC_SPECS.detections.qos, 0);
@@ -51,6 +52,9 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.events('yard')), { deviceId: 'pi-1', kind: 'events', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.detections('yard')), { deviceId: 'pi-1', kind: 'detections', camera: 'yard' });
   assert.deepEqual(parseTopic('kestrel', t.clip('yard')), { deviceId: 'pi-1', kind: 'clip', camera: 'yard' });
+  assert.equal(t.drift('yard'), 'kestrel/pi-1/yard/drift');
+  assert.deepEqual(parseTopic('kestrel', t.drift('yard')), { deviceId: 'pi-1', kind: 'drift', camera: 'yard' });
+  assert.deepEqual(parseTopic('kestrel', t.drift('model')), { deviceId: 'pi-1', kind: 'drift', camera: 'model' });
   assert.deepEqual(parseTopic('kestrel', t.labelCount('yard', 'person')), { deviceId: 'pi-1', kind: 'labelCount', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.snapshot('yard', 'person')), { deviceId: 'pi-1', kind: 'snapshot', camera: 'yard', label: 'person' });
   assert.deepEqual(parseTopic('kestrel', t.detectSet('yard')), { deviceId: 'pi-1', kind: 'detectSet', camera: 'yard' });

@@ -191,6 +191,30 @@ export function recordStoreContract(kind: string, harness: RecordStoreHarness): 
       await store.close();
     });
 
+    test('drift: the latest comparison per camera, an older or redelivered one never overwrites a newer one, filtered by device and alert', async () => {
+      const store = await harness.fresh();
+      const detail = {
+        threshold: 0.25, baseline: 'model' as const, perFrame: 0.4, baselinePerFrame: 1.2,
+        worst: { histogram: 'score' as const, label: 'person', psi: 0.61, js: 0.33, n: 240 },
+        figures: [{ histogram: 'score' as const, label: 'person', psi: 0.61, js: 0.33, n: 240 }, { histogram: 'count' as const, psi: 0.1, js: 0.05, n: 300 }],
+      };
+      const record = (deviceId: string, camera: string, at: number, drifted: boolean) => ({ deviceId, camera, at, since: at - 5, drifted, psi: drifted ? 0.61 : 0.02, js: drifted ? 0.33 : 0.01, modelVersion: '1.0.0', receivedAt: at + 1, detail });
+      await store.upsertDrift(record('pi-2', 'yard', 100, false));
+      await store.upsertDrift(record('pi-1', 'door', 100, false));
+      await store.upsertDrift(record('pi-1', 'door', 200, true));
+      await store.upsertDrift(record('pi-1', 'door', 150, false));
+      await store.upsertDrift(record('pi-1', 'door', 200, true));
+      const all = await store.listDrift();
+      assert.deepEqual(all.map((r) => [r.deviceId, r.camera, r.at, r.drifted]), [['pi-1', 'door', 200, true], ['pi-2', 'yard', 100, false]]);
+      assert.deepEqual(all[0], record('pi-1', 'door', 200, true), 'stored whole, figures included');
+      assert.deepEqual((await store.listDrift({ drifted: true })).map((r) => r.camera), ['door']);
+      assert.deepEqual((await store.listDrift({ deviceId: 'pi-2' })).map((r) => r.camera), ['yard']);
+      assert.deepEqual(await store.listDrift({ deviceId: 'pi-3' }), []);
+      const reopened = await harness.reopen(store);
+      assert.equal((await reopened.listDrift()).length, 2, 'kept across a restart');
+      await reopened.close();
+    });
+
     test('rollouts: stored whole, listed newest first; one lease holder at a time, taken over once expired; saves fenced by the lease', async () => {
       const store = await harness.fresh();
       const state = { release: 'm@2', waves: [{ devices: ['a', 'b'], results: { a: { outcome: 'passed' } } }], plan: { canary: '10%' } };

@@ -101,12 +101,15 @@ export function registerModelCommands(program: Command): void {
     .option('--name <name>', 'run folder name; name2, name3, ... when taken', 'exp')
     .option('--exist-ok', 'write into an existing run folder instead of making name2')
     .option('--no-plots', 'no run folder: print (or --json) the figures only')
+    .option('--baseline-out <model.onnx>', 'also write the model with this split\'s drift baseline (kestrel.drift_baseline) to this file: what the agent compares its cameras with')
+    .option('--baseline-min-score <s>', 'the lowest score the baseline counts: the cameras\' filters.minScore', '0.35')
     .option('--json', 'print one JSON document on stdout')
-    .action(action(async (f: { model: string; data: string; split: string; batch: string; threads?: string; project: string; name: string; existOk?: boolean; plots: boolean; json?: boolean }) => {
+    .action(action(async (f: { model: string; data: string; split: string; batch: string; threads?: string; project: string; name: string; existOk?: boolean; plots: boolean; baselineOut?: string; baselineMinScore: string; json?: boolean }) => {
       if (!['train', 'val', 'test'].includes(f.split)) throw new KestrelError('E_USAGE', `--split must be train, val or test, got "${f.split}"`);
       const r = await evaluate({
         model: f.model, data: f.data, split: f.split as SplitName, batch: int(f.batch, '--batch'), threads: int(f.threads, '--threads'),
         ...(f.plots && { run: { project: f.project, name: f.name, existOk: Boolean(f.existOk) } }),
+        ...(f.baselineOut && { baseline: { out: f.baselineOut, minScore: Number(f.baselineMinScore) } }),
       });
       if (f.json) {
         printJson(r);
@@ -118,6 +121,7 @@ export function registerModelCommands(program: Command): void {
         `best F1 ${m.f1.toFixed(3)} at score ${m.scoreThreshold.toFixed(2)}: precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}; ${r.msPerImage.toFixed(1)} ms/image`,
         ...m.perClass.map((c) => `  ${(c.label ?? String(c.classId)).padEnd(16)} AP50 ${c.ap50.toFixed(3)}  AP ${c.ap50to95.toFixed(3)}  P ${c.precision.toFixed(3)}  R ${c.recall.toFixed(3)}  (${c.truths} truths)`),
         ...(r.runDir ? [`run folder: ${r.runDir}`] : []),
+        ...(r.baseline ? [`drift baseline (${r.baseline.frames} images, ${r.baseline.detections} detections at ${r.baseline.minScore} and up, ${r.baseline.classes} classes) written with the model to ${r.baseline.path}`] : []),
       ];
       process.stdout.write(lines.join('\n') + '\n');
     }));

@@ -14,6 +14,7 @@ import { CheckpointPredictor, OnnxPredictor, type Predictor } from './predictors
 import { createRunDir } from '@kestrel/core/util/run-dir';
 import { writeValidationReport } from '../report/run-report.js';
 import { RunFolder } from '../train/run-folder.js';
+import { driftBaselineOf, writeModelWithBaseline } from './drift-baseline.js';
 
 export interface EvaluateOptions {
   /** An .onnx file or a checkpoint folder. */
@@ -26,6 +27,11 @@ export interface EvaluateOptions {
   threads?: number;
   /** Write a run folder (`<project>/<name>`, name2, ... as createRunDir makes it) with the plots. */
   run?: { project: string; name: string; existOk?: boolean };
+  /**
+   * Write a copy of the (ONNX) model to `out` carrying the drift baseline of this split
+   * (`kestrel.drift_baseline`): the histograms the agent compares its cameras with.
+   */
+  baseline?: { out: string; minScore: number };
 }
 
 export interface EvalRun {
@@ -46,9 +52,13 @@ export interface EvalReport {
   metrics: DetectionMetrics;
   /** The run folder with PR curves, confusion matrix, sample predictions, val_metrics.json. */
   runDir?: string;
+  /** The model written with its drift baseline (`baseline` option). */
+  baseline?: { path: string; frames: number; classes: number; detections: number; minScore: number };
 }
 
 export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
+  // Before the dataset is read: a baseline that could not be written is not worth a whole eval run.
+  if (options.baseline) checkBaselineOptions(options.model, options.baseline);
   const ds = loadDataset(options.data);
   const split = options.split ?? 'test';
   const splits = effectiveSplits(ds, options.seed ?? 0);
@@ -64,10 +74,24 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
       await writeValidationReport(folder, run.metrics, run.predictions, run.truths, items, predictor.meta.labels);
       report.runDir = folder.dir;
     }
+    if (options.baseline) {
+      const baseline = await driftBaselineOf(run.predictions, items, options.baseline.minScore, `eval ${ds.root} ${split}`);
+      await writeModelWithBaseline(options.model, options.baseline.out, baseline);
+      const detections = Object.values(baseline.classes).reduce((n, c) => n + c.score.reduce((a, b) => a + b, 0), 0);
+      report.baseline = { path: options.baseline.out, frames: baseline.frames, classes: Object.keys(baseline.classes).length, detections, minScore: baseline.minScore };
+    }
     return report;
   } finally {
     await predictor.close();
   }
+}
+
+function checkBaselineOptions(model: string, baseline: { out: string; minScore: number }): void {
+  if (!model.endsWith('.onnx') || (existsSync(model) && statSync(model).isDirectory())) {
+    throw new KestrelError('E_USAGE', `--baseline-out writes an ONNX model with its drift baseline; ${model} is not an .onnx file (export the checkpoint first: kestrel export)`);
+  }
+  if (!baseline.out.endsWith('.onnx')) throw new KestrelError('E_USAGE', `--baseline-out must name an .onnx file, got "${baseline.out}"`);
+  if (!(baseline.minScore >= 0 && baseline.minScore < 1)) throw new KestrelError('E_USAGE', `--baseline-min-score must be at least 0 and below 1, got ${baseline.minScore}`);
 }
 
 export async function openPredictor(path: string, batch?: number, threads?: number): Promise<Predictor> {

@@ -3,3 +3,4 @@ export { RandomStrategy } from './random.js';
 export { RareClassStrategy } from './rare-class.js';
 export { CountChangeStrategy } from './count-change.js';
 export { DisagreementStrategy, unmatched } from './disagreement.js';
+export { DriftStrategy } from './drift.js';
