@@ -10,6 +10,7 @@ import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { uniquePrefix } from '../support/ports.js';
 import { getJson, startHub, type HubProcess } from './support/hub-process.js';
 import { runKestrel } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
 
 let broker: BrokerHandle;
 let hub: HubProcess;
@@ -30,15 +31,6 @@ after(async () => {
   await broker?.stop();
 });
 
-async function waitFor<T>(what: string, timeoutMs: number, poll: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await poll();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 function alert(deviceId: string, camera: string, at: number, drifted: boolean): DriftAlert {
   const worst = { histogram: 'score' as const, label: 'person', psi: drifted ? 0.71 : 0.03, js: drifted ? 0.36 : 0.04, n: 260 };

@@ -10,6 +10,7 @@ import { runKestrel } from '../support/cli.js';
 import { uniquePrefix } from '../support/ports.js';
 import { getJson, startHub, type HubProcess } from './support/hub-process.js';
 import { det, noiseFrame, quietLogger, samplingConfig } from '../agent/sampling/support/frames.js';
+import { waitFor } from '../support/wait.js';
 
 let broker: BrokerHandle;
 let hub: HubProcess;
@@ -27,15 +28,6 @@ after(async () => {
   await broker?.stop();
 });
 
-async function waitFor<T>(what: string, timeoutMs: number, poll: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await poll();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 function state(deviceId: string): DeviceState {
   const now = Date.now();

@@ -17,6 +17,7 @@ import { fixedDetector, SimDevice } from '../agent/support/update-kit.js';
 import { startTestHub, type TestHub } from '../agent/support/update-hub.js';
 import { getJson, startHub, type HubProcess } from './support/hub-process.js';
 import { testSchema, type TestSchema } from './support/postgres.js';
+import { waitFor } from '../support/wait.js';
 
 const SIZE = 32;
 const LEASE_SECONDS = 3;
@@ -41,15 +42,6 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
   return { status: res.status, body: await res.json() };
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 before(async () => {
   broker = await startBroker();

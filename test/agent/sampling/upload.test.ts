@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../../support/images.js';
 import { startHub, type HubProcess } from '../../deploy/support/hub-process.js';
 import { photoJpeg } from '../../deploy/support/samples.js';
 import { det, noiseFrame, quietLogger, samplingConfig } from './support/frames.js';
+import { waitFor } from '../../support/wait.js';
 
 let hub: HubProcess;
 let token: string;
@@ -22,15 +23,6 @@ before(async () => {
 });
 after(() => hub?.stop());
 
-async function waitFor<T>(what: string, timeoutMs: number, poll: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await poll();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function bufferIds(dir: string): string[] {
   const db = new Database(join(dir, 'index.sqlite'), { readonly: true });

@@ -139,23 +139,7 @@ export async function stopAgent(agent: AgentProcess, signal: NodeJS.Signals = 'S
   return { code, ms: Date.now() - t0 };
 }
 
-export function waitFor<T>(what: string, timeoutMs: number, poll: () => T | undefined | Promise<T | undefined>, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = async () => {
-      let v: T | undefined;
-      try {
-        v = await poll();
-      } catch {
-        v = undefined;
-      }
-      if (v !== undefined) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(() => void tick(), everyMs);
-    };
-    void tick();
-  });
-}
+export { waitFor } from '../../support/wait.js';
 
 export interface Received {
   topic: string;
