@@ -1,6 +1,7 @@
 // The Kestrel detector's shape: everything needed to rebuild the same network, stored in every
 // checkpoint so a checkpoint alone is enough to resume, fine-tune, evaluate or export.
 import { KestrelError } from '@kestrel/core/util/errors';
+import type { ImportedNetwork } from './spec.js';
 
 export interface DetectorConfig {
   labels: string[];
@@ -25,6 +26,12 @@ export interface DetectorConfig {
    * side (models exported before bins existed, which carry no `boxBins`, load as 0).
    */
   boxBins: number;
+  /**
+   * A network rebuilt from an imported ONNX model (`kestrel train --from models/nanodet-416.onnx`):
+   * when present it replaces the layers width/block/depth/headConvs describe; strides and boxBins
+   * then come from it.
+   */
+  network?: ImportedNetwork;
 }
 
 export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
