@@ -77,6 +77,9 @@ export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { label
   if (!isBoxBins(cfg.boxBins)) {
     throw new KestrelError('E_MODEL_CONFIG', `boxBins must be 0 (one value per box side) or a whole number from 2 to ${MAX_BOX_BINS}, got ${cfg.boxBins}`);
   }
+  if (cfg.network && cfg.network.levels.map((l) => l.stride).join(',') !== strides.join(',')) {
+    throw new KestrelError('E_MODEL_CONFIG', `strides ${strides.join(',')} differ from the rebuilt ${cfg.network.family} network's head (${cfg.network.levels.map((l) => l.stride).join(',')})`);
+  }
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
   return cfg;
 }
