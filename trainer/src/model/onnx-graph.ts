@@ -81,6 +81,8 @@ export function rebuildOnnxGraph(proto: ModelProto, meta: KestrelMetadata, path:
   const levels: HeadLevel[] = [];
   let bins = 0;
   let convs = 0;
+  /** Values on a head's tail after its Split (checked by headLevel; decodeHead and the export rebuild them). */
+  const tail = new Set<string>();
   const value = (name: string, node: NodeProto) => values.get(name) ?? fail(`node ${label(node)} reads ${name}, which is not the output of a node the trainer rebuilt`);
 
   for (const node of graph.node ?? []) {
@@ -186,9 +188,9 @@ export function rebuildOnnxGraph(proto: ModelProto, meta: KestrelMetadata, path:
       weights.set(cls, { dims: [C, ...dims.slice(1)], data: data.slice(0, C * perOut), bias: bias.slice(0, C) });
       weights.set(box, { dims: [dims[0] - C, ...dims.slice(1)], data: data.slice(C * perOut), bias: bias.slice(C) });
       levels.push({ stride: level.stride, cls, box });
-    } else if (op === 'Sigmoid' || op === 'Reshape' || op === 'Transpose') {
-      // The head's tail, checked from its Split (headLevel); decodeHead and the export make it.
-      continue;
+      for (const o of node.output ?? []) tail.add(o);
+    } else if ((op === 'Sigmoid' || op === 'Reshape' || op === 'Transpose') && tail.has(node.input?.[0] ?? '')) {
+      for (const o of node.output ?? []) tail.add(o);
     } else {
       fail(`node ${label(node)} is a ${op}, which the trainer cannot rebuild`);
     }
