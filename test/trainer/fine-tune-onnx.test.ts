@@ -19,6 +19,7 @@ import { synthFactoryDataset } from '@kestrel/trainer/data/synth/factory';
 import { readManifest } from '@kestrel/trainer/data/dataset';
 import { train } from '@kestrel/trainer/train/trainer';
 import { readModel, writeModel } from '@kestrel/core/onnx/io';
+import { readMetadata, writeMetadata } from '@kestrel/core/model/metadata';
 import { tempDir } from './support/tmp.js';
 
 /** Non-trivial BatchNorm statistics, so folding and unfolding are really tested. */
@@ -116,6 +117,11 @@ test('--from an ONNX model whose graph the trainer cannot rebuild, or that is mi
     assert.match(err.message, /Conv, LeakyRelu, Relu, MaxPool/);
     return true;
   });
+  // A model whose metadata names a decoder whose head the trainer does not rebuild (YOLOv8).
+  const yolo = await readModel(BUNDLED_MODEL_PATH);
+  writeMetadata(yolo, { ...readMetadata(yolo), decoder: 'yolov8' });
+  await writeModel(yolo, join(dir, 'yolo.onnx'));
+  await assert.rejects(train({ ...opts, from: join(dir, 'yolo.onnx'), name: 'y' }), /yolo\.onnx: decoder yolov8 is not one whose head the trainer rebuilds.*NanoDet-style graphs only/);
   await assert.rejects(train({ ...opts, from: join(dir, 'missing.onnx'), name: 'b' }), /cannot read .*missing\.onnx: ENOENT/);
   writeFileSync(join(dir, 'junk.onnx'), 'not a model');
   await assert.rejects(train({ ...opts, from: join(dir, 'junk.onnx'), name: 'c' }), /junk\.onnx/);
