@@ -18,6 +18,8 @@ import { exportCheckpoint } from '@kestrel/trainer/export/export-onnx';
 import { synthFactoryDataset } from '@kestrel/trainer/data/synth/factory';
 import { readManifest } from '@kestrel/trainer/data/dataset';
 import { train } from '@kestrel/trainer/train/trainer';
+import { readModel, writeModel } from '@kestrel/core/onnx/io';
+import { readMetadata, writeMetadata } from '@kestrel/core/model/metadata';
 import { tempDir } from './support/tmp.js';
 
 /** Non-trivial BatchNorm statistics, so folding and unfolding are really tested. */
@@ -100,11 +102,26 @@ test('train --from model.onnx fine-tunes an exported model for other classes, ke
   assert.ok(Number.isFinite(tuned.metrics.map50));
 });
 
-test('--from an ONNX model that kestrel export did not make, or that is missing, says so', async () => {
+test('--from an ONNX model whose graph the trainer cannot rebuild, or that is missing, says so', async () => {
   const dir = tempDir();
   await synthFactoryDataset(join(dir, 'ds'), { count: 4, seed: 1, size: 96 });
   const opts = { data: join(dir, 'ds'), imgsz: 96, epochs: 1, batch: 2, logger: silentLogger, progress: false, project: join(dir, 'runs') };
-  await assert.rejects(train({ ...opts, from: BUNDLED_MODEL_PATH, name: 'a' }), /nanodet model without kestrel\.architecture: only models made by `kestrel export`/);
+  // NanoDet with one activation swapped for an op the rebuild lacks: the error names node and op.
+  const proto = await readModel(BUNDLED_MODEL_PATH);
+  const relu = proto.graph!.node!.find((n) => n.opType === 'LeakyRelu')!;
+  relu.opType = 'Elu';
+  relu.attribute = [];
+  await writeModel(proto, join(dir, 'elu.onnx'));
+  await assert.rejects(train({ ...opts, from: join(dir, 'elu.onnx'), name: 'a' }), (err: Error) => {
+    assert.match(err.message, /elu\.onnx: node "[^"]+" is a Elu, which the trainer cannot rebuild/);
+    assert.match(err.message, /Conv, LeakyRelu, Relu, MaxPool/);
+    return true;
+  });
+  // A model whose metadata names a decoder whose head the trainer does not rebuild (YOLOv8).
+  const yolo = await readModel(BUNDLED_MODEL_PATH);
+  writeMetadata(yolo, { ...readMetadata(yolo), decoder: 'yolov8' });
+  await writeModel(yolo, join(dir, 'yolo.onnx'));
+  await assert.rejects(train({ ...opts, from: join(dir, 'yolo.onnx'), name: 'y' }), /yolo\.onnx: decoder yolov8 is not one whose head the trainer rebuilds.*NanoDet-style graphs only/);
   await assert.rejects(train({ ...opts, from: join(dir, 'missing.onnx'), name: 'b' }), /cannot read .*missing\.onnx: ENOENT/);
   writeFileSync(join(dir, 'junk.onnx'), 'not a model');
   await assert.rejects(train({ ...opts, from: join(dir, 'junk.onnx'), name: 'c' }), /junk\.onnx/);

@@ -45,7 +45,7 @@ export function registerModelCommands(program: Command): void {
     .command('train')
     .description('train (or fine-tune, or resume) a Kestrel detector; writes a run folder with weights, metrics and plots')
     .option('--data <path>', 'dataset: its folder (with dataset.json or data.yaml) or its data.yaml')
-    .option('--from <model>', 'fine-tune from a checkpoint or an .onnx made by kestrel export (new classes re-initialise only the class head)')
+    .option('--from <model>', 'fine-tune from a checkpoint, an .onnx made by kestrel export, or an imported NanoDet such as models/nanodet-416.onnx (new classes re-initialise only the class head)')
     .option('--resume <run>', 'continue an interrupted run (its folder)')
     .option('--epochs <n>', 'epochs (default 30)')
     .option('--batch <n>', 'batch size (default 16)')

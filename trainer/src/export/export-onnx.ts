@@ -21,6 +21,7 @@ import { loadCheckpoint, readCheckpointFile } from '../model/checkpoint.js';
 import { ARCHITECTURE_KEY, architectureOf } from '../model/onnx-import.js';
 import { selectBackend } from '../backend/select.js';
 import { forEachKernelWeight, onnxKernelDims } from '../model/kernel-layout.js';
+import { resizedSize } from '../model/graph-layers.js';
 
 export interface ExportOptions {
   checkpoint: string;
@@ -81,8 +82,11 @@ export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorM
     if (node.op === 'conv') {
       const inShape = shapes.get(node.input)!;
       const { weight, bias } = foldedConv(node, layer(node.name), node.bn ? layer(`${node.name}_bn`) : undefined);
-      const out = { h: Math.ceil(inShape.h / node.stride), w: Math.ceil(inShape.w / node.stride), c: node.depthwise ? inShape.c : node.filters };
-      const pads = [samePad(inShape.h, node.kernel, node.stride), samePad(inShape.w, node.kernel, node.stride)];
+      const pads = node.pad !== undefined
+        ? [[node.pad, node.pad], [node.pad, node.pad]]
+        : [samePad(inShape.h, node.kernel, node.stride), samePad(inShape.w, node.kernel, node.stride)];
+      const outSide = (n: number, p: number[]) => Math.floor((n + p[0] + p[1] - node.kernel) / node.stride) + 1;
+      const out = { h: outSide(inShape.h, pads[0]), w: outSide(inShape.w, pads[1]), c: node.depthwise ? inShape.c : node.filters };
       const wName = float(`${node.name}.weight`, weight.dims, weight.data);
       const bName = float(`${node.name}.bias`, [out.c], bias);
       const conv = g.node('Conv', [node.input === 'input' ? 'input' : node.input, wName, bName], node.relu ? `${node.name}.conv` : node.name, {
@@ -92,13 +96,33 @@ export function buildOnnx(model: KestrelModel, meta: KestrelMetadata = detectorM
         group: attr.int(node.depthwise ? inShape.c : 1),
         dilations: attr.ints([1, 1]),
       }, node.name);
-      if (node.relu) g.node('Relu', [conv], node.name, {}, `${node.name}.relu`);
+      if (node.relu && node.leakyAlpha !== undefined) g.node('LeakyRelu', [conv], node.name, { alpha: attr.float(node.leakyAlpha) }, `${node.name}.relu`);
+      else if (node.relu) g.node('Relu', [conv], node.name, {}, `${node.name}.relu`);
       shapes.set(node.name, out);
     } else if (node.op === 'upsample') {
       const s = shapes.get(node.input)!;
       const scales = float(`${node.name}.scales`, [4], [1, 1, 2, 2]);
       g.node('Resize', [node.input, '', scales], node.name, { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') });
       shapes.set(node.name, { h: s.h * 2, w: s.w * 2, c: s.c });
+    } else if (node.op === 'resize') {
+      const s = shapes.get(node.input)!;
+      const out = { h: resizedSize(s.h, node.factor)!, w: resizedSize(s.w, node.factor)!, c: s.c };
+      const sizes = int64(`${node.name}.sizes`, [1, s.c, out.h, out.w]);
+      g.node('Resize', [node.input, '', '', sizes], node.name, { mode: attr.string('linear'), coordinate_transformation_mode: attr.string('half_pixel') });
+      shapes.set(node.name, out);
+    } else if (node.op === 'maxpool') {
+      const s = shapes.get(node.input)!;
+      const side = (n: number) => Math.floor((n + 2 * node.pad - node.kernel) / node.stride) + 1;
+      g.node('MaxPool', [node.input], node.name, {
+        kernel_shape: attr.ints([node.kernel, node.kernel]),
+        strides: attr.ints([node.stride, node.stride]),
+        pads: attr.ints([node.pad, node.pad, node.pad, node.pad]),
+      });
+      shapes.set(node.name, { h: side(s.h), w: side(s.w), c: s.c });
+    } else if (node.op === 'concat') {
+      g.node('Concat', node.inputs, node.name, { axis: attr.int(1) });
+      const parts = node.inputs.map((n) => shapes.get(n)!);
+      shapes.set(node.name, { ...parts[0], c: parts.reduce((c, p) => c + p.c, 0) });
     } else {
       g.node('Add', node.inputs, node.name);
       shapes.set(node.name, shapes.get(node.inputs[0])!);

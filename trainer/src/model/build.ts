@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { detectorSpec, type DetectorSpec } from './spec.js';
 import { levelSizes, type DetectorConfig } from './config.js';
 import { fastBatchNormalization } from './batch-norm.js';
+import { HalfPixelResize, SymmetricMaxPool } from './graph-layers.js';
 
 /** BatchNorm momentum: short training runs need the running statistics to keep up. */
 export const BN_MOMENTUM = 0.97;
@@ -25,23 +26,38 @@ export function buildDetector(config: DetectorConfig, seed?: number): KestrelMod
   const init = (): tf.serialization.Serializable => tf.initializers.heNormal({ seed: seed === undefined ? undefined : seed + k++ });
   for (const node of spec.nodes) {
     if (node.op === 'conv') {
-      const common = { name: node.name, kernelSize: node.kernel, strides: node.stride, padding: 'same' as const, useBias: !node.bn };
+      // 'same' unless the node pads explicitly in a way 'same' does not (stride 2: TF puts the odd pixel at the end).
+      const samePads = node.pad === undefined || (node.stride === 1 && 2 * node.pad === node.kernel - 1);
+      const common = { name: node.name, kernelSize: node.kernel, strides: node.stride, padding: samePads ? 'same' as const : 'valid' as const, useBias: !node.bn, trainable: !node.frozen };
       const biasInitializer = node.biasInit !== undefined ? tf.initializers.constant({ value: node.biasInit }) : 'zeros';
       const layer = node.depthwise
         ? tf.layers.depthwiseConv2d({ ...common, depthwiseInitializer: init() as never, biasInitializer })
         : tf.layers.conv2d({ ...common, filters: node.filters, kernelInitializer: (node.bn || node.relu ? init() : tf.initializers.randomNormal({ stddev: 0.01, seed: seed === undefined ? undefined : seed + k++ })) as never, biasInitializer });
-      let y = layer.apply(out.get(node.input)!) as tf.SymbolicTensor;
+      let x = out.get(node.input)!;
+      if (!samePads && node.pad) x = tf.layers.zeroPadding2d({ name: `${node.name}_pad`, padding: node.pad }).apply(x) as tf.SymbolicTensor;
+      let y = layer.apply(x) as tf.SymbolicTensor;
       if (node.bn) y = fastBatchNormalization({ name: `${node.name}_bn`, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }).apply(y) as tf.SymbolicTensor;
-      if (node.relu) y = tf.layers.reLU({ name: `${node.name}_relu` }).apply(y) as tf.SymbolicTensor;
+      if (node.relu) {
+        y = (node.leakyAlpha !== undefined
+          ? tf.layers.leakyReLU({ name: `${node.name}_relu`, alpha: node.leakyAlpha })
+          : tf.layers.reLU({ name: `${node.name}_relu` })).apply(y) as tf.SymbolicTensor;
+      }
       out.set(node.name, y);
     } else if (node.op === 'upsample') {
       out.set(node.name, tf.layers.upSampling2d({ name: node.name, size: [2, 2], interpolation: 'nearest' }).apply(out.get(node.input)!) as tf.SymbolicTensor);
+    } else if (node.op === 'maxpool') {
+      out.set(node.name, new SymmetricMaxPool({ name: node.name, kernel: node.kernel, stride: node.stride, pad: node.pad }).apply(out.get(node.input)!) as tf.SymbolicTensor);
+    } else if (node.op === 'resize') {
+      out.set(node.name, new HalfPixelResize({ name: node.name, factor: node.factor }).apply(out.get(node.input)!) as tf.SymbolicTensor);
+    } else if (node.op === 'concat') {
+      out.set(node.name, tf.layers.concatenate({ name: node.name, axis: -1 }).apply(node.inputs.map((n) => out.get(n)!)) as tf.SymbolicTensor);
     } else {
       out.set(node.name, tf.layers.add({ name: node.name }).apply(node.inputs.map((n) => out.get(n)!)) as tf.SymbolicTensor);
     }
   }
   const outputs = spec.levels.flatMap((l) => [out.get(l.cls)!, out.get(l.box)!]);
   const net = tf.model({ inputs: input, outputs, name: 'kestrel_detector' });
+  for (const node of spec.nodes) if (node.op === 'conv' && node.frozen && node.fixedWeights) setFixedWeights(net.getLayer(node.name), node.fixedWeights);
   return { config, spec, net };
 }
 
@@ -109,4 +125,12 @@ export function anchorPoints(config: DetectorConfig): { points: Float32Array; st
     }
   }
   return { points, strides };
+}
+
+/** A frozen conv's weights as the spec gives them: TF.js kernel [kh,kw,cin,cout] flattened, and the bias. */
+function setFixedWeights(layer: tf.layers.Layer, w: { kernel: number[]; bias: number[] }): void {
+  const [kernel] = layer.getWeights();
+  const values = [tf.tensor(w.kernel, kernel.shape), tf.tensor1d(w.bias)];
+  layer.setWeights(values);
+  tf.dispose(values);
 }

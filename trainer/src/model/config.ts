@@ -1,6 +1,7 @@
 // The Kestrel detector's shape: everything needed to rebuild the same network, stored in every
 // checkpoint so a checkpoint alone is enough to resume, fine-tune, evaluate or export.
 import { KestrelError } from '@kestrel/core/util/errors';
+import type { ImportedNetwork } from './spec.js';
 
 export interface DetectorConfig {
   labels: string[];
@@ -25,6 +26,12 @@ export interface DetectorConfig {
    * side (models exported before bins existed, which carry no `boxBins`, load as 0).
    */
   boxBins: number;
+  /**
+   * A network rebuilt from an imported ONNX model (`kestrel train --from models/nanodet-416.onnx`):
+   * when present it replaces the layers width/block/depth/headConvs describe; strides and boxBins
+   * then come from it.
+   */
+  network?: ImportedNetwork;
 }
 
 export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
@@ -69,6 +76,9 @@ export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { label
   }
   if (!isBoxBins(cfg.boxBins)) {
     throw new KestrelError('E_MODEL_CONFIG', `boxBins must be 0 (one value per box side) or a whole number from 2 to ${MAX_BOX_BINS}, got ${cfg.boxBins}`);
+  }
+  if (cfg.network && cfg.network.levels.map((l) => l.stride).join(',') !== strides.join(',')) {
+    throw new KestrelError('E_MODEL_CONFIG', `strides ${strides.join(',')} differ from the rebuilt ${cfg.network.family} network's head (${cfg.network.levels.map((l) => l.stride).join(',')})`);
   }
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
   return cfg;

@@ -18,6 +18,8 @@ import { KestrelError } from '@kestrel/core/util/errors';
 import { buildDetector, BN_EPSILON, type KestrelModel } from './build.js';
 import { resolveDetectorConfig, withSavedDefaults, type DetectorConfig } from './config.js';
 import type { ConvNode } from './spec.js';
+import { rebuildOnnxGraph } from './onnx-graph.js';
+import type { KestrelMetadata } from '@kestrel/core/model/metadata';
 import { forEachKernelWeight, onnxKernelDims } from './kernel-layout.js';
 
 /** The metadata key `kestrel export` writes the architecture under (without `kestrel.`). */
@@ -36,10 +38,13 @@ export interface ImportedDetector {
   reinitialised: string[];
   /** The exported model's own classes. */
   labels: string[];
+  /** Whether the network has BatchNorms that export folded away (to measure again on the new data). */
+  foldedBatchNorm: boolean;
 }
 
 /**
- * Rebuilds a Kestrel detector from an ONNX file made by `kestrel export`; `overrides` change the
+ * Rebuilds a Kestrel detector from an ONNX file made by `kestrel export`, or from an imported
+ * detector whose graph the trainer can rebuild (NanoDet: model/onnx-graph.ts); `overrides` change the
  * classes (the class outputs are then initialised afresh) or the input size (weights carry over:
  * the network is fully convolutional).
  */
@@ -53,12 +58,7 @@ export function loadOnnxDetector(path: string, overrides: Partial<Pick<DetectorC
   const proto = decodeModel(bytes, path);
   const meta = readMetadata(proto, undefined, path);
   const archText = meta.extra?.[ARCHITECTURE_KEY];
-  if (meta.decoder !== 'kestrel' || !archText) {
-    throw new KestrelError(
-      'E_FROM',
-      `${path} is a ${meta.decoder} model without kestrel.${ARCHITECTURE_KEY}: only models made by \`kestrel export\` can be fine-tuned from ONNX (start from their checkpoint, or train from scratch)`,
-    );
-  }
+  if (meta.decoder !== 'kestrel' || !archText) return loadImportedGraph(proto, meta, path, overrides);
   let arch: Architecture;
   try {
     arch = JSON.parse(archText) as Architecture;
@@ -91,7 +91,45 @@ export function loadOnnxDetector(path: string, overrides: Partial<Pick<DetectorC
       tf.dispose(bnValues);
     }
   }
-  return { model, reinitialised, labels: meta.labels };
+  return { model, reinitialised, labels: meta.labels, foldedBatchNorm: true };
+}
+
+/**
+ * An imported detector (models/nanodet-416.onnx) rebuilt from its graph (model/onnx-graph.ts),
+ * every conv given its ONNX weights. The same class list keeps the class head; a different one
+ * (even of the same length: a class's weights mean that class) leaves it as initialised, with the
+ * class-prior bias, while backbone, neck and box head carry over.
+ */
+function loadImportedGraph(proto: ModelProto, meta: KestrelMetadata, path: string, overrides: Partial<Pick<DetectorConfig, 'labels' | 'inputHeight' | 'inputWidth'>>): ImportedDetector {
+  const rebuilt = rebuildOnnxGraph(proto, meta, path);
+  const labels = overrides.labels ?? meta.labels;
+  const sameClasses = labels.length === meta.labels.length && labels.every((l, i) => l === meta.labels[i]);
+  const config = resolveDetectorConfig({
+    labels,
+    inputHeight: overrides.inputHeight ?? rebuilt.inputHeight,
+    inputWidth: overrides.inputWidth ?? rebuilt.inputWidth,
+    strides: rebuilt.strides,
+    boxBins: rebuilt.boxBins,
+    network: rebuilt.network,
+  });
+  const model = buildDetector(config);
+  const classHeads = new Set(rebuilt.network.levels.map((l) => l.cls));
+  const reinitialised: string[] = [];
+  for (const node of model.spec.nodes) {
+    if (node.op !== 'conv' || node.frozen) continue;
+    if (!sameClasses && classHeads.has(node.name)) {
+      reinitialised.push(node.name);
+      continue;
+    }
+    const w = rebuilt.weights.get(node.name)!;
+    const conv = model.net.getLayer(node.name);
+    const kernel = toTfKernel(node, w.dims, w.data, conv.getWeights()[0].shape);
+    if (!kernel) throw new KestrelError('E_FROM', `${path}: layer ${node.name}'s weights [${w.dims.join(',')}] do not fit the rebuilt layer`);
+    const values = [kernel, tf.tensor1d(w.bias)];
+    conv.setWeights(values);
+    tf.dispose(values);
+  }
+  return { model, reinitialised, labels: meta.labels, foldedBatchNorm: false };
 }
 
 /**

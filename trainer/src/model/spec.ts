@@ -16,6 +16,45 @@ export interface ConvNode {
   relu: boolean;
   /** Initial bias (only without BN), e.g. the class prior. */
   biasInit?: number;
+  /** With `relu`: LeakyReLU with this slope for negatives instead of ReLU (rebuilt NanoDet). */
+  leakyAlpha?: number;
+  /**
+   * Explicit symmetric zero padding on every side, as ONNX writes it; absent means TF 'same'
+   * (the odd pixel of a stride-2 conv at the end), which Kestrel's own detector uses.
+   */
+  pad?: number;
+  /** Fixed weights that training leaves alone (the input normalisation of a rebuilt model). */
+  frozen?: boolean;
+  /** The frozen conv's weights: TF.js kernel [kh, kw, cin, cout] flattened, and the bias. */
+  fixedWeights?: { kernel: number[]; bias: number[] };
+}
+
+/** Max pooling with explicit symmetric padding (padded cells never win). */
+export interface MaxPoolNode {
+  op: 'maxpool';
+  name: string;
+  input: string;
+  kernel: number;
+  stride: number;
+  pad: number;
+}
+
+/** Channel concatenation (NHWC: the last axis; ONNX: axis 1). */
+export interface ConcatNode {
+  op: 'concat';
+  name: string;
+  inputs: string[];
+}
+
+/**
+ * Bilinear resize by a fixed factor (2 up, 0.5 down), half-pixel centres: ONNX Resize
+ * mode=linear, coordinate_transformation_mode=half_pixel, and TF's halfPixelCenters.
+ */
+export interface ResizeNode {
+  op: 'resize';
+  name: string;
+  input: string;
+  factor: number;
 }
 
 export interface UpsampleNode {
@@ -30,7 +69,20 @@ export interface AddNode {
   inputs: [string, string];
 }
 
-export type SpecNode = ConvNode | UpsampleNode | AddNode;
+export type SpecNode = ConvNode | UpsampleNode | AddNode | MaxPoolNode | ConcatNode | ResizeNode;
+
+/**
+ * A network the trainer rebuilt from an imported ONNX graph (see model/onnx-graph.ts), stored in
+ * the detector config so checkpoints, replicas and exports rebuild the same one. The class
+ * outputs' filters follow the config's labels.
+ */
+export interface ImportedNetwork {
+  /** The family it was recognised as, and the model it came from (for the run's records). */
+  family: 'nanodet';
+  source: string;
+  nodes: SpecNode[];
+  levels: HeadLevel[];
+}
 
 export interface HeadLevel {
   stride: number;
@@ -51,6 +103,7 @@ export const CLASS_PRIOR = 0.01;
 export const CLASS_BIAS_INIT = -Math.log((1 - CLASS_PRIOR) / CLASS_PRIOR);
 
 export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
+  if (cfg.network) return importedSpec(cfg.network, cfg.labels.length);
   const nodes: SpecNode[] = [];
   const w = cfg.width;
   const conv = (name: string, input: string, filters: number, kernel: number, stride: number, extra: Partial<ConvNode> = {}): string => {
@@ -106,4 +159,11 @@ export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
     return { stride, cls, box };
   });
   return { input: 'input', nodes, levels };
+}
+
+/** An imported network's spec, its class outputs sized to `classes`. */
+function importedSpec(network: ImportedNetwork, classes: number): DetectorSpec {
+  const cls = new Set(network.levels.map((l) => l.cls));
+  const nodes = network.nodes.map((n) => (n.op === 'conv' && cls.has(n.name) ? { ...n, filters: classes } : n));
+  return { input: 'input', nodes, levels: network.levels.map((l) => ({ ...l })) };
 }

@@ -250,11 +250,12 @@ async function prepareModel(
   if (o.from && /\.onnx$/i.test(o.from) && !isCheckpoint(o.from)) {
     const imported = loadOnnxDetector(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
     keepsBoxBins(o, imported.model, logger);
-    logger.info({ from: o.from, reinitialised: imported.reinitialised }, imported.reinitialised.length > 0 ? 'fine-tuning an exported model: new class head' : 'fine-tuning an exported model');
-    return { model: imported.model, startEpoch: 0, run: newRun(), foldedBatchNorm: true };
+    const what = imported.model.config.network ? `an imported ${imported.model.config.network.family} model` : 'an exported model';
+    logger.info({ from: o.from, reinitialised: imported.reinitialised }, imported.reinitialised.length > 0 ? `fine-tuning ${what}: new class head` : `fine-tuning ${what}`);
+    return { model: imported.model, startEpoch: 0, run: newRun(), foldedBatchNorm: imported.foldedBatchNorm };
   }
   if (o.from) {
-    if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is neither a Kestrel checkpoint folder (weights/best of a run) nor an .onnx file made by \`kestrel export\``);
+    if (!isCheckpoint(o.from)) throw new KestrelError('E_CHECKPOINT', `--from ${o.from} is neither a Kestrel checkpoint folder (weights/best of a run) nor an .onnx model (made by \`kestrel export\`, or an imported NanoDet)`);
     const loaded = await loadCheckpoint(o.from, { labels: ds.classes, inputHeight: o.imgsz, inputWidth: o.imgsz });
     loaded.optimizerWeights?.forEach((w) => w.tensor.dispose());
     keepsBoxBins(o, loaded.model, logger);
