@@ -66,9 +66,19 @@ export class FleetListener {
     });
     client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
     client.on('offline', () => logger.warn({ url: redactUrl(config.url) }, 'mqtt broker unreachable; retrying'));
-    client.on('message', (topic, payload, packet) => {
-      this.queue = this.queue.then(() => this.handle(topic, payload, packet.retain)).catch((err: Error) => logger.error({ err: err.message, topic }, 'handling an mqtt message failed'));
-    });
+    // Acknowledged once handled, not on arrival: mqtt.js sends a QoS 1 message's PUBACK when
+    // handleMessage calls back (its default calls back at once, before any 'message' listener has
+    // written anything). A replica killed with a sample in hand then never acknowledged it, so
+    // the broker hands it over again when the replica's session resumes — the load test lost one
+    // sample in 775 on each kill -9 before. mqtt.js also reads the next message only after the
+    // callback, so the broker holds the backlog, not this process.
+    client.handleMessage = (packet, done) => {
+      const { topic, payload, retain } = packet;
+      this.queue = this.queue
+        .then(() => this.handle(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, retain))
+        .catch((err: Error) => logger.error({ err: err.message, topic }, 'handling an mqtt message failed'));
+      void this.queue.then(() => done());
+    };
   }
 
   private async handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
