@@ -192,6 +192,8 @@ export interface BlobStore {
    */
   open(key: string): Promise<OpenBlob | undefined>;
   delete(key: string): Promise<void>;
+  /** When the blob was last written (epoch ms), undefined when absent: how old an unreferenced image is. */
+  modifiedAt(key: string): Promise<number | undefined>;
   /** Keys under a prefix ("samples/"), every key once. */
   list(prefix: string): AsyncIterable<string>;
   /** Lets go of connections (a network store); the store is not used after. */
