@@ -79,6 +79,8 @@ export interface LoadtestReport {
   };
   records: string;
   broker: string;
+  /** The measured time: from the first device's traffic to the rollout finished and `seconds` passed (CPU figures are over this). */
+  trafficS: number;
   wallS: number;
 }
 
@@ -310,6 +312,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
       },
       records: run.describe,
       broker: options.broker ? redactUrl(options.broker) : `private mosquitto on ${broker!.url}`,
+      trafficS: round(trafficS),
       wallS: round((Date.now() - wallStart) / 1000),
     };
   } finally {
