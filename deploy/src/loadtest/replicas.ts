@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KestrelError } from '@kestrel/core';
 import type { StoresConfig } from '../store/open.js';
@@ -47,6 +47,27 @@ export function processUsage(pid: number): { cpuSeconds: number; rssBytes: numbe
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds of every process named `comm` on this machine (e.g. `postgres`: the server's
+ * backends, which belong to whoever connected — other users' included).
+ */
+export function cpuSecondsOf(comm: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 /**

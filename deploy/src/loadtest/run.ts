@@ -15,7 +15,7 @@ import { countDevices, countSamples, type DeviceCount, type SampleCount } from '
 import { Ledger, percentile } from './ledger.js';
 import { freePort, startPrivateBroker, type PrivateBroker } from './mosquitto.js';
 import { RATES, RESTART_AFTER_MS, type LoadtestOptions } from './options.js';
-import { processUsage, Replica, type ReplicaUsage } from './replicas.js';
+import { cpuSecondsOf, processUsage, Replica, type ReplicaUsage } from './replicas.js';
 import { SimDevice, type SimModel } from './sim-device.js';
 import { runStores, type RunStores } from './stores.js';
 import { fixedDetector } from './tiny-model.js';
@@ -76,6 +76,8 @@ export interface LoadtestReport {
     /** This process (the simulated devices and the balancer), 100 = one core. */
     simulatorCpuPercent: number;
     brokerCpuPercent?: number;
+    /** Every `postgres` process on this machine (a local --records server; other users' queries included). */
+    postgresCpuPercent?: number;
   };
   records: string;
   broker: string;
@@ -167,6 +169,8 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     const brokerPid = broker?.pid;
     const brokerAtStart = brokerPid ? processUsage(brokerPid)?.cpuSeconds : undefined;
     const selfAtStart = process.cpuUsage();
+    const localPg = options.records !== undefined && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(options.records).hostname);
+    const pgAtStart = localPg ? cpuSecondsOf('postgres') : undefined;
     const trafficStart = Date.now();
     for (const r of replicas) r.beginMeasure();
     for (const d of devices) d.startTraffic();
@@ -242,6 +246,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     const trafficS = (Date.now() - trafficStart) / 1000;
     const self = process.cpuUsage(selfAtStart);
     const brokerAtEnd = brokerPid ? processUsage(brokerPid)?.cpuSeconds : undefined;
+    const pgAtEnd = pgAtStart !== undefined ? cpuSecondsOf('postgres') : undefined;
     await restart;
     logger.info({ trafficS: round(trafficS) }, 'traffic stopped; draining');
 
@@ -309,6 +314,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
         loadavgEnd: loadavg().map((x) => round(x, 2)),
         simulatorCpuPercent: round(((self.user + self.system) / 1e6 / trafficS) * 100),
         ...(brokerAtStart !== undefined && brokerAtEnd !== undefined ? { brokerCpuPercent: round(((brokerAtEnd - brokerAtStart) / trafficS) * 100) } : {}),
+        ...(pgAtStart !== undefined && pgAtEnd !== undefined ? { postgresCpuPercent: round(((pgAtEnd - pgAtStart) / trafficS) * 100) } : {}),
       },
       records: run.describe,
       broker: options.broker ? redactUrl(options.broker) : `private mosquitto on ${broker!.url}`,
