@@ -359,7 +359,8 @@ export class SimDevice {
         const res = await fetch(manifest.url, { headers: { authorization: `Bearer ${this.o.token}` }, signal: AbortSignal.timeout(30_000) });
         if (res.ok) return Buffer.from(await res.arrayBuffer());
         why = `HTTP ${res.status} for ${manifest.url}`;
-        if (res.status < 500) throw new Error(why);
+        // As the agent's download: a 4xx is final, but for 408 (the hub did not read the request in time) and 429.
+        if (res.status < 500 && res.status !== 408 && res.status !== 429) throw new Error(why);
       } catch (err) {
         why = (err as Error).message;
         if (why.startsWith('HTTP ')) throw err;
