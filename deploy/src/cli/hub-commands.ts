@@ -90,9 +90,10 @@ export function registerHubCommands(program: Command): void {
     .option('--kill-replica', 'kill -9 the replica holding the rollout lease mid-rollout (it comes back 5 s later, as systemd restarts it)')
     .option('--broker <url>', 'an MQTT broker to use (its retained topics and sessions are cleaned up after); default: a private mosquitto on a free port')
     .option('--lease-seconds <s>', "the replicas' rollouts.leaseSeconds", '6')
+    .option('--sessions <n>', "the replicas' mqtt.sessions: fleet sessions each, handling a message at a time", '1')
     .option('--json', 'print the report as one JSON document on stdout')
     .action(
-      action(async (flags: { devices?: string; replicas?: string; seconds?: string; records?: string; killReplica?: boolean; broker?: string; leaseSeconds?: string; json?: boolean }) => {
+      action(async (flags: { devices?: string; replicas?: string; seconds?: string; records?: string; killReplica?: boolean; broker?: string; leaseSeconds?: string; sessions?: string; json?: boolean }) => {
         const { loadtestOptions } = await import('../loadtest/options.js');
         const { runLoadtest } = await import('../loadtest/run.js');
         const { formatReport, passed } = await import('../loadtest/report.js');

@@ -10,6 +10,8 @@ import { sharedFilter } from './replica.js';
 export interface FleetStats {
   connected: boolean;
   messages: number;
+  /** Messages each fleet session handled (mqtt.sessions of them). */
+  perSession: number[];
   /** Payloads that did not parse (logged). */
   malformed: number;
   /** status/state messages of device ids the hub issued no token to (ignored, never a row). */
@@ -20,7 +22,7 @@ export interface FleetStats {
 /**
  * Follows the fleet over MQTT: the retained `status` (online/offline, the agents' last will) and
  * `state` topics keep the device table current, and — when enabled — samples published on
- * `<prefix>/+/samples` are ingested. The session is persistent (clean: false, a client id fixed per
+ * `<prefix>/+/samples` are ingested. The sessions are persistent (clean: false, client ids fixed per
  * replica) so the broker queues QoS 1 samples while the hub is away.
  *
  * Several replicas share the work: the filters are `$share/<group>/...`, so the broker hands each
@@ -29,10 +31,11 @@ export interface FleetStats {
  * — so a message redelivered after a replica died mid-way changes nothing.
  */
 export class FleetListener {
-  private client?: MqttClient;
+  private clients: MqttClient[] = [];
   private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 } };
-  /** Messages are handled one at a time, in order (a state after a status stays after it). */
-  private queue: Promise<void> = Promise.resolve();
+  /** Each session's messages are handled one at a time, in order; sessions run side by side. */
+  private queues: Promise<void>[] = [];
+  private perSession: number[] = [];
   /** When an ignored unknown device was last logged: a flood of fake topics makes one line a minute, not one each. */
   private unknownLoggedAt = -Infinity;
 
@@ -40,10 +43,21 @@ export class FleetListener {
     private readonly deps: { config: HubConfig['mqtt']; replica: string; records: RecordStore; ingest: SampleIngest; logger: Logger; now?: () => number },
   ) {}
 
+  /**
+   * Opens `mqtt.sessions` sessions, each a member of the shared group. A session handles one
+   * message at a time (it is acknowledged once written), so a replica's fleet throughput is about
+   * sessions ÷ the store's write latency: the load test's replicas on PostgreSQL topped out near
+   * 120 messages a second with one session while their CPU idled at a quarter of a core.
+   */
   start(): void {
+    const { config } = this.deps;
+    for (let i = 0; i < config.sessions; i++) this.startSession(i, i === 0 ? `${config.clientId}-${this.deps.replica}` : `${config.clientId}-${this.deps.replica}-${i}`);
+  }
+
+  private startSession(index: number, clientId: string): void {
     const { config, logger } = this.deps;
     const options: IClientOptions = {
-      clientId: `${config.clientId}-${this.deps.replica}`,
+      clientId,
       clean: false,
       username: config.username,
       password: config.password,
@@ -53,31 +67,35 @@ export class FleetListener {
       rejectUnauthorized: config.rejectUnauthorized,
     };
     const client = mqtt.connect(config.url, options);
-    this.client = client;
+    this.clients.push(client);
+    this.queues[index] = Promise.resolve();
+    this.perSession[index] = 0;
     const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
     // The broker strips `$share/<group>/` before matching, so topics arrive as the devices sent them.
     const subscriptions = Object.fromEntries(Object.entries(plain).map(([filter, options]) => [sharedFilter(config.shareGroup, filter), options]));
     const filters = Object.keys(subscriptions);
     client.on('connect', () => {
-      logger.info({ url: redactUrl(config.url), filters }, 'following the fleet over mqtt');
+      if (index === 0) logger.info({ url: redactUrl(config.url), filters, sessions: config.sessions }, 'following the fleet over mqtt');
       client.subscribe(subscriptions, (err) => {
-        if (err) logger.error({ err: err.message }, 'mqtt subscribe failed');
+        if (err) logger.error({ err: err.message, clientId }, 'mqtt subscribe failed');
       });
     });
-    client.on('error', (err) => logger.warn({ err: err.message }, 'mqtt error'));
-    client.on('offline', () => logger.warn({ url: redactUrl(config.url) }, 'mqtt broker unreachable; retrying'));
+    client.on('error', (err) => logger.warn({ err: err.message, clientId }, 'mqtt error'));
+    client.on('offline', () => logger.warn({ url: redactUrl(config.url), clientId }, 'mqtt broker unreachable; retrying'));
     // Acknowledged once handled, not on arrival: mqtt.js sends a QoS 1 message's PUBACK when
     // handleMessage calls back (its default calls back at once, before any 'message' listener has
     // written anything). A replica killed with a sample in hand then never acknowledged it, so
     // the broker hands it over again when the replica's session resumes — the load test lost one
-    // sample in 775 on each kill -9 before. mqtt.js also reads the next message only after the
-    // callback, so the broker holds the backlog, not this process.
+    // sample in 775 on each kill -9 before. mqtt.js also reads the session's next message only
+    // after the callback, so the broker holds the backlog, not this process.
     client.handleMessage = (packet, done) => {
       const { topic, payload, retain } = packet;
-      this.queue = this.queue
+      this.perSession[index]++;
+      const handled = this.queues[index]
         .then(() => this.handle(topic, typeof payload === 'string' ? Buffer.from(payload) : payload, retain))
         .catch((err: Error) => logger.error({ err: err.message, topic }, 'handling an mqtt message failed'));
-      void this.queue.then(() => done());
+      this.queues[index] = handled;
+      void handled.then(() => done());
     };
   }
 
@@ -169,18 +187,18 @@ export class FleetListener {
   }
 
   stats(): FleetStats {
-    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples } };
+    return { connected: this.clients.length > 0 && this.clients.every((c) => c.connected), messages: this.counters.messages, perSession: [...this.perSession], malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples } };
   }
 
   /** Waits for messages already received to be handled. */
-  idle(): Promise<void> {
-    return this.queue;
+  async idle(): Promise<void> {
+    await Promise.all(this.queues);
   }
 
   async stop(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) await client.endAsync();
-    await this.queue;
+    const clients = this.clients;
+    this.clients = [];
+    await Promise.all(clients.map((c) => c.endAsync()));
+    await Promise.all(this.queues);
   }
 }

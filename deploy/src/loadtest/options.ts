@@ -38,6 +38,8 @@ export interface LoadtestOptions {
   broker?: string;
   /** The rollout lease (the hub's rollouts.leaseSeconds). */
   leaseSeconds: number;
+  /** Fleet sessions per replica (the hub's mqtt.sessions). */
+  sessions: number;
   /** How to start one hub replica: argv after the node binary, `--config <file>` is appended. */
   hubCommand: string[];
 }
@@ -50,6 +52,7 @@ export interface LoadtestFlags {
   killReplica?: boolean;
   broker?: string;
   leaseSeconds?: string;
+  sessions?: string;
 }
 
 function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -93,6 +96,7 @@ export function loadtestOptions(flags: LoadtestFlags, hubCommand: string[]): Loa
     killReplica: flags.killReplica === true,
     broker,
     leaseSeconds: wholeNumber('lease-seconds', flags.leaseSeconds, 6, 1, 300),
+    sessions: wholeNumber('sessions', flags.sessions, 1, 1, 16),
     hubCommand,
   };
 }

@@ -9,7 +9,7 @@ export interface ReplicaSpec {
   port: number;
   dir: string;
   stores: StoresConfig;
-  mqtt: { url: string; prefix: string; clientId: string };
+  mqtt: { url: string; prefix: string; clientId: string; sessions: number };
   leaseSeconds: number;
   /** argv after the node binary that starts `kestrel hub` (`--config <file>` is appended). */
   command: string[];
@@ -99,7 +99,7 @@ export class Replica {
         `records: ${JSON.stringify(stores.records)}`,
         `blobs: ${JSON.stringify(stores.blobs)}`,
         `replica: ${spec.name}`,
-        `mqtt: ${JSON.stringify({ enabled: true, url: mqtt.url, prefix: mqtt.prefix, clientId: mqtt.clientId, samples: true, reconnect: { minMs: 200, maxMs: 2000 } })}`,
+        `mqtt: ${JSON.stringify({ enabled: true, url: mqtt.url, prefix: mqtt.prefix, clientId: mqtt.clientId, sessions: mqtt.sessions, samples: true, reconnect: { minMs: 200, maxMs: 2000 } })}`,
         `rollouts: { leaseSeconds: ${spec.leaseSeconds}, tickMs: 1000 }`,
         // Warnings and errors only: an info line per sample batch would cost the replica more than the batch.
         'log: { level: warn }',

@@ -11,7 +11,7 @@ export function formatReport(r: LoadtestReport): string {
   const s = r.exactlyOnce.samples;
   const d = r.exactlyOnce.devices;
   const lines = [
-    `${passed(r) ? 'PASS' : 'FAIL'}: ${r.devices} devices, ${r.replicas} replicas, ${r.seconds} s of traffic on ${r.records}; ${r.broker}`,
+    `${passed(r) ? 'PASS' : 'FAIL'}: ${r.devices} devices, ${r.replicas} replicas (${r.sessions} fleet session${r.sessions === 1 ? '' : 's'} each), ${r.seconds} s of traffic on ${r.records}; ${r.broker}`,
     '',
     table(
       ['CHECK', 'RESULT', 'WHAT IT COVERS'],

@@ -31,6 +31,8 @@ export interface Percentiles {
 export interface LoadtestReport {
   devices: number;
   replicas: number;
+  /** Fleet sessions per replica. */
+  sessions: number;
   seconds: number;
   /** Samples confirmed to a device but not stored (or stored without their JPEG), plus devices whose row does not show what they last said. */
   lost: number;
@@ -146,7 +148,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     // --- replicas
     const names = ports.map((_, i) => `lt-${String.fromCharCode(97 + i)}`);
     for (const [i, port] of ports.entries()) {
-      replicas.push(new Replica({ name: names[i], port, dir: join(dir, names[i]), stores: run.config, mqtt: { url: brokerUrl, prefix, clientId }, leaseSeconds: options.leaseSeconds, command: options.hubCommand, operatorToken }));
+      replicas.push(new Replica({ name: names[i], port, dir: join(dir, names[i]), stores: run.config, mqtt: { url: brokerUrl, prefix, clientId, sessions: options.sessions }, leaseSeconds: options.leaseSeconds, command: options.hubCommand, operatorToken }));
     }
     cleanup.push(() => Promise.all(replicas.map((r) => r.stop())));
     await Promise.all(replicas.map((r) => r.start()));
@@ -294,6 +296,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     return {
       devices: options.devices,
       replicas: options.replicas,
+      sessions: options.sessions,
       seconds: options.seconds,
       lost,
       duplicated: samples.duplicateRows,
@@ -341,7 +344,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     };
   } finally {
     for (const step of cleanup.reverse()) await step().catch((err: Error) => logger.warn({ err: err.message }, 'load test cleanup step failed'));
-    if (options.broker) await forgetOnBroker(options.broker, prefix, ids.slice(0, devices.length), replicas.map((r) => `${clientId}-${r.spec.name}`)).catch(() => undefined);
+    if (options.broker) await forgetOnBroker(options.broker, prefix, ids.slice(0, devices.length), replicas.flatMap((r) => Array.from({ length: options.sessions }, (_, i) => `${clientId}-${r.spec.name}${i ? `-${i}` : ''}`))).catch(() => undefined);
     if (stores) await closeStores(stores);
     await run?.drop().catch((err: Error) => logger.warn({ err: err.message }, 'dropping the load test schema failed'));
     rmSync(dir, { recursive: true, force: true });
