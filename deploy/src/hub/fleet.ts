@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parsePayload, parseTopic, redactUrl, subscription, subscriptionMap, type Logger } from '@kestrel/core';
 import type { RecordStore } from '../store/types.js';
 import type { HubConfig } from '@kestrel/config/schema/hub';
-import type { SampleIngest } from './ingest.js';
+import { IngestError, type SampleIngest } from './ingest.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { sharedFilter } from './replica.js';
 
@@ -16,7 +16,8 @@ export interface FleetStats {
   malformed: number;
   /** status/state messages of device ids the hub issued no token to (ignored, never a row). */
   unknownDevices: number;
-  samples: { stored: number; duplicates: number; refused: number };
+  /** retried: attempts again after a 503 (busy, or the store away). */
+  samples: { stored: number; duplicates: number; refused: number; retried: number };
 }
 
 /**
@@ -30,9 +31,15 @@ export interface FleetStats {
  * it subscribes). Every write is idempotent — upserts that converge, samples keyed by (device, id)
  * — so a message redelivered after a replica died mid-way changes nothing.
  */
+/**
+ * How long an MQTT sample the hub is too busy for is tried again before it is refused: below
+ * mqtt.js's keepalive (60 s), since the session reads nothing else meanwhile.
+ */
+const BUSY_RETRY_MS = 30_000;
+
 export class FleetListener {
   private clients: MqttClient[] = [];
-  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 } };
+  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0, retried: 0 } };
   /** Each session's messages are handled one at a time, in order; sessions run side by side. */
   private queues: Promise<void>[] = [];
   private perSession: number[] = [];
@@ -161,13 +168,7 @@ export class FleetListener {
   }
 
   private async ingestSample(deviceId: string, payload: Buffer): Promise<void> {
-    const { records, ingest, logger } = this.deps;
-    // Over MQTT the broker authenticated the device; the hub still takes samples only from devices it issued a token to.
-    if (!(await records.activeToken(deviceId, 'device'))) {
-      this.counters.samples.refused++;
-      logger.warn({ device: deviceId }, 'sample from a device without an active hub token ignored (kestrel hub device add <id>)');
-      return;
-    }
+    const { logger } = this.deps;
     let body: unknown;
     try {
       body = JSON.parse(payload.toString('utf8'));
@@ -176,14 +177,39 @@ export class FleetListener {
       logger.warn({ device: deviceId, err: (err as Error).message }, 'sample is not valid JSON');
       return;
     }
-    try {
-      const { results } = await ingest.ingestOne(deviceId, body);
-      if (results[0]?.status === 'stored') this.counters.samples.stored++;
-      else this.counters.samples.duplicates++;
-    } catch (err) {
-      this.counters.samples.refused++;
-      logger.warn({ device: deviceId, err: (err as Error).message }, 'sample refused');
+    // A hub that is busy (every decode slot taken) or whose store is away answers an HTTP upload
+    // 503 and the device sends again; an MQTT sample has no one to tell, so it is tried again here
+    // while the session waits (unacknowledged: a replica that dies meanwhile gets it back). The
+    // 4,000-device load test lost 298 MQTT samples to E_HUB_BUSY before.
+    const giveUpAt = Date.now() + BUSY_RETRY_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await this.storeSample(deviceId, body);
+      } catch (err) {
+        const busy = (err instanceof IngestError && err.status === 503) || isStoreUnavailable(err);
+        if (busy && Date.now() + delay < giveUpAt) {
+          this.counters.samples.retried++;
+          await new Promise((r) => setTimeout(r, delay));
+          continue;
+        }
+        this.counters.samples.refused++;
+        logger.warn({ device: deviceId, err: (err as Error).message }, 'sample refused');
+        return;
+      }
     }
+  }
+
+  private async storeSample(deviceId: string, body: unknown): Promise<void> {
+    const { records, ingest, logger } = this.deps;
+    // Over MQTT the broker authenticated the device; the hub still takes samples only from devices it issued a token to.
+    if (!(await records.activeToken(deviceId, 'device'))) {
+      this.counters.samples.refused++;
+      logger.warn({ device: deviceId }, 'sample from a device without an active hub token ignored (kestrel hub device add <id>)');
+      return;
+    }
+    const { results } = await ingest.ingestOne(deviceId, body);
+    if (results[0]?.status === 'stored') this.counters.samples.stored++;
+    else this.counters.samples.duplicates++;
   }
 
   stats(): FleetStats {

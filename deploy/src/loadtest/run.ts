@@ -182,18 +182,21 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     /** Fleet messages each replica process handled: while it grows, the replicas are still working off the broker's backlog. */
     const handled = new Map<string, number>();
     const handledSum = () => [...handled.values()].reduce((a, b) => a + b, 0);
-    const pollReplicas = async () => {
+    /** Reads each replica's fleet counters; false when one that runs did not answer (busy: its counters are unknown). */
+    const pollReplicas = async (): Promise<boolean> => {
+      let answered = true;
       for (const r of replicas) {
         r.sample();
         if (!r.running()) continue;
-        const stats = await fetch(`${r.url}/api/v1/replica`, { headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(2000) })
+        const stats = await fetch(`${r.url}/api/v1/replica`, { headers: { authorization: `Bearer ${operatorToken}` }, signal: AbortSignal.timeout(10_000) })
           .then((res) => (res.ok ? (res.json() as Promise<{ fleet: { messages: number; samples: { duplicates: number } } | null }>) : undefined))
           .catch(() => undefined);
         if (stats?.fleet && r.pid) {
           redelivered.set(`${r.spec.name}/${r.pid}`, stats.fleet.samples.duplicates);
           handled.set(`${r.spec.name}/${r.pid}`, stats.fleet.messages);
-        }
+        } else answered = false;
       }
+      return answered;
     };
 
     const api = async (path: string, init: RequestInit = {}) => {
@@ -269,7 +272,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     // handled for 5 s), or 10 minutes: an overloaded run drains for as long as its backlog needs.
     const drainStart = Date.now();
     await settle(async () => (await stores!.records.countSamples()) >= ackedNow(), async () => {
-      await pollReplicas();
+      if (!(await pollReplicas())) return undefined;
       return (await stores!.records.countSamples()) + handledSum();
     }, 600_000);
     const drainS = round((Date.now() - drainStart) / 1000);
@@ -285,7 +288,7 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
       after = countDevices(await stores!.records.listFleetDevices(), expectedModels);
       return after.stale.length === 0;
     }, async () => {
-      await pollReplicas();
+      if (!(await pollReplicas())) return undefined;
       return after.stale.length + handledSum();
     }, 600_000);
     const samples = await countSamples(stores, ledger);
@@ -366,16 +369,19 @@ async function sampleJpeg(): Promise<{ base64: string; width: number; height: nu
   return { base64: jpeg.toString('base64'), width, height };
 }
 
-/** Until `done()`, or until `progress()` has not changed for 5 s, or the deadline. */
-async function settle(done: () => Promise<boolean>, progress: () => Promise<number>, timeoutMs: number): Promise<void> {
+/**
+ * Until `done()`, or until `progress()` has read the same for 5 s, or the deadline. A progress of
+ * undefined (a replica too busy to answer) is no sign of rest: an overloaded run is not cut short.
+ */
+async function settle(done: () => Promise<boolean>, progress: () => Promise<number | undefined>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = await progress();
   let since = Date.now();
   while (Date.now() < deadline) {
     if (await done()) return;
-    await sleep(250);
+    await sleep(500);
     const now = await progress();
-    if (now !== last) {
+    if (now === undefined || now !== last) {
       last = now;
       since = Date.now();
     } else if (Date.now() - since > 5000) return;
