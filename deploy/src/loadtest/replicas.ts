@@ -27,6 +27,8 @@ export interface ReplicaUsage {
   processes: number;
   /** Log lines at level error or worse. */
   errors: number;
+  /** Log lines at level warn (refused samples, a broker that went away, a lost lease). */
+  warnings: number;
 }
 
 const children = new Set<ChildProcess>();
@@ -79,6 +81,7 @@ export class Replica {
   private child?: ChildProcess;
   private log = '';
   private errorLines = 0;
+  private warnLines = 0;
   /** CPU seconds per process id, the last figure read (a killed process keeps its last). */
   private readonly cpuByPid = new Map<number, number>();
   private peakRss = 0;
@@ -139,6 +142,7 @@ export class Replica {
       const text = d.toString();
       this.log = (this.log + text).slice(-50_000);
       this.errorLines += (text.match(/"level":(50|60)/g) ?? []).length;
+      this.warnLines += (text.match(/"level":40/g) ?? []).length;
     });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -196,6 +200,7 @@ export class Replica {
       rssMb: Math.round(this.peakRss / 2 ** 20),
       processes: this.cpuByPid.size,
       errors: this.errorLines,
+      warnings: this.warnLines,
     };
   }
 

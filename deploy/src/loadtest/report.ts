@@ -37,7 +37,7 @@ export function formatReport(r: LoadtestReport): string {
     table(
       ['PROCESS', 'CPU %', 'RSS MB', 'NOTE'],
       [
-        ...r.cpu.map((c) => [`replica ${c.replica}`, c.cpuPercent, c.rssMb, `${c.processes} process${c.processes === 1 ? '' : 'es'}, ${c.errors} error lines`]),
+        ...r.cpu.map((c) => [`replica ${c.replica}`, c.cpuPercent, c.rssMb, `${c.processes} process${c.processes === 1 ? '' : 'es'}, ${c.errors} errors, ${c.warnings} warnings logged`]),
         ['simulator', r.host.simulatorCpuPercent, '-', `${r.devices} MQTT clients, uploads, the balancer`],
         ...(r.host.brokerCpuPercent !== undefined ? [['mosquitto', r.host.brokerCpuPercent, '-', 'private broker']] : []),
         ...(r.host.postgresCpuPercent !== undefined ? [['postgres', r.host.postgresCpuPercent, '-', 'every postgres process here, other users\' included']] : []),
