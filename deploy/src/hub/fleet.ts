@@ -130,6 +130,8 @@ export class FleetListener {
             cameras: Object.fromEntries(Object.entries(state.cameras).map(([name, c]) => [name, { state: c.state, fps: c.fps }])),
             degraded: state.degraded,
             lastSeen: retained ? state.updatedAt : Math.max(now, state.updatedAt),
+            // The device's own clock orders its states: one handled late by another replica or session is not shown over a newer one.
+            stateAt: state.updatedAt,
           });
           return;
         }

@@ -88,6 +88,9 @@ export interface FleetDeviceRecord {
   lastSeen: number;
 }
 
+/** What one status or state message says about a device (see RecordStore.upsertFleetDevice). */
+export type FleetDeviceUpdate = Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number; stateAt?: number };
+
 export type InsertOutcome = 'stored' | 'duplicate';
 
 export type RolloutStatus = 'running' | 'completed' | 'aborted';
@@ -136,7 +139,12 @@ export interface RecordStore {
   /** Every blob key a sample row refers to (for the blob repair). */
   sampleBlobKeys(): Promise<Set<string>>;
 
-  upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void>;
+  /**
+   * Merges what an update gives. With `stateAt` (the device's time of a `state` message) the
+   * state fields (agentVersion, model, cameras, degraded) are written only if no newer state was:
+   * two replicas may handle one device's states in either order.
+   */
+  upsertFleetDevice(update: FleetDeviceUpdate): Promise<void>;
   listFleetDevices(): Promise<FleetDeviceRecord[]>;
 
   /** A new rollout, running and unclaimed; an id stored already is refused. */
