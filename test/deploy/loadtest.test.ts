@@ -35,6 +35,7 @@ function assertExactlyOnce(r: any): void {
   assert.ok(r.ingest.p99Ms >= r.ingest.p50Ms && r.ingest.p50Ms > 0);
   assert.equal(r.exactlyOnce.devices.rows, DEVICES);
   assert.equal(r.exactlyOnce.devices.stale, 0);
+  assert.equal(r.exactlyOnce.devices.staleBeforeRepublish, 0, 'no row showed an older state, even before the devices sent theirs again');
   assert.equal(r.rollout.finished, true);
   assert.equal(r.rollout.status, 'completed', r.rollout.reason);
   assert.equal(r.rollout.updated, DEVICES, 'every device applied the release');

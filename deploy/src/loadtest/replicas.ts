@@ -29,6 +29,8 @@ export interface ReplicaUsage {
   errors: number;
   /** Log lines at level warn (refused samples, a broker that went away, a lost lease). */
   warnings: number;
+  /** What the warnings and errors said, the most frequent first (at most 5). */
+  said: { msg: string; count: number }[];
 }
 
 const children = new Set<ChildProcess>();
@@ -82,6 +84,9 @@ export class Replica {
   private log = '';
   private errorLines = 0;
   private warnLines = 0;
+  /** Warning and error messages by text; bounded: a new text past 50 is not counted by name. */
+  private readonly said = new Map<string, number>();
+  private partial = '';
   /** CPU seconds per process id, the last figure read (a killed process keeps its last). */
   private readonly cpuByPid = new Map<number, number>();
   private peakRss = 0;
@@ -141,8 +146,16 @@ export class Replica {
     proc.stderr!.on('data', (d: Buffer) => {
       const text = d.toString();
       this.log = (this.log + text).slice(-50_000);
-      this.errorLines += (text.match(/"level":(50|60)/g) ?? []).length;
-      this.warnLines += (text.match(/"level":40/g) ?? []).length;
+      const lines = (this.partial + text).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const level = /"level":(\d+)/.exec(line)?.[1];
+        if (level !== '40' && level !== '50' && level !== '60') continue;
+        if (level === '40') this.warnLines++;
+        else this.errorLines++;
+        const msg = /"msg":"((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? '(no message)';
+        if (this.said.has(msg) || this.said.size < 50) this.said.set(msg, (this.said.get(msg) ?? 0) + 1);
+      }
     });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -201,6 +214,7 @@ export class Replica {
       processes: this.cpuByPid.size,
       errors: this.errorLines,
       warnings: this.warnLines,
+      said: [...this.said].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([msg, count]) => ({ msg, count })),
     };
   }
 

@@ -43,6 +43,7 @@ export function formatReport(r: LoadtestReport): string {
         ...(r.host.postgresCpuPercent !== undefined ? [['postgres', r.host.postgresCpuPercent, '-', 'every postgres process here, other users\' included']] : []),
       ],
     ),
+    ...r.cpu.flatMap((c) => c.said.map((s) => `  ${c.replica} logged ${s.count}× "${s.msg}"`)),
     '',
     `traffic: ${r.traffic.events.sent} events, ${r.traffic.stats} stats, ${r.traffic.states} states, ${r.traffic.samples.http} http + ${r.traffic.samples.mqtt} mqtt samples; ` +
       `${r.traffic.httpRetries} upload retries, ${r.traffic.queueDrops} queue drops; load ${r.host.loadavgStart.join('/')} → ${r.host.loadavgEnd.join('/')} on ${r.host.cpus} CPUs; ${r.trafficS} s of traffic, ${r.drainS} s to drain, ${r.wallS} s in all`,
