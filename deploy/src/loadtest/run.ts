@@ -2,9 +2,7 @@ import { createPrivateKey, randomBytes } from 'node:crypto';
 import { loadavg, cpus, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
-import sharp from 'sharp';
-import { generateReleaseKeyPair, KestrelError, redactUrl, topics, TrustedKeys, type Logger } from '@kestrel/core';
+import { generateReleaseKeyPair, KestrelError, redactUrl, TrustedKeys, type Logger } from '@kestrel/core';
 import { closeStores, openStores, type HubStores } from '../store/open.js';
 import { issueToken } from '../hub/tokens.js';
 import { ReleaseService, type ReleaseRecord } from '../release/release-service.js';
@@ -19,6 +17,8 @@ import { cpuSecondsOf, processUsage, Replica, type ReplicaUsage } from './replic
 import { SimDevice, type SimModel } from './sim-device.js';
 import { runStores, type RunStores } from './stores.js';
 import { fixedDetector } from './tiny-model.js';
+import { settle, withDeadline } from './settle.js';
+import { forgetOnBroker, sampleJpeg, stopDevices } from './sim-fleet.js';
 
 type PublicRollout = ReturnType<typeof publicRollout>;
 
@@ -351,72 +351,5 @@ export async function runLoadtest(options: LoadtestOptions, logger: Logger): Pro
     if (stores) await closeStores(stores);
     await run?.drop().catch((err: Error) => logger.warn({ err: err.message }, 'dropping the load test schema failed'));
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A 160×120 JPEG with some texture (a flat one would be a few hundred bytes, not a camera's). */
-async function sampleJpeg(): Promise<{ base64: string; width: number; height: number }> {
-  const width = 160;
-  const height = 120;
-  const raw = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const i = (y * width + x) * 3;
-    raw[i] = (x * 3 + y) & 0xff;
-    raw[i + 1] = (y * 5 + ((x * y) >> 4)) & 0xff;
-    raw[i + 2] = ((x ^ y) * 7) & 0xff;
-  }
-  const jpeg = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
-  return { base64: jpeg.toString('base64'), width, height };
-}
-
-/**
- * Until `done()`, or until `progress()` has read the same for 5 s, or the deadline. A progress of
- * undefined (a replica too busy to answer) is no sign of rest: an overloaded run is not cut short.
- */
-async function settle(done: () => Promise<boolean>, progress: () => Promise<number | undefined>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await progress();
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    if (await done()) return;
-    await sleep(500);
-    const now = await progress();
-    if (now === undefined || now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since > 5000) return;
-  }
-}
-
-async function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new KestrelError('E_LOADTEST', message)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopDevices(devices: SimDevice[]): Promise<void> {
-  for (let i = 0; i < devices.length; i += 200) await Promise.all(devices.slice(i, i + 200).map((d) => d.stop()));
-}
-
-/**
- * On a broker the run was given: the devices' retained topics cleared and the replicas'
- * persistent sessions ended (a clean connect under their client ids), so nothing of the run stays.
- */
-async function forgetOnBroker(url: string, prefix: string, ids: string[], sessions: string[]): Promise<void> {
-  const client = await mqtt.connectAsync(url, { clientId: `${prefix}-cleanup`, clean: true });
-  try {
-    for (const id of ids) {
-      const t = topics(prefix, id);
-      await Promise.all([t.status, t.state, t.modelState, t.modelSet].map((topic) => client.publishAsync(topic, '', { qos: 1, retain: true })));
-    }
-  } finally {
-    await client.endAsync();
-  }
-  for (const session of sessions) {
-    const c = await mqtt.connectAsync(url, { clientId: session, clean: true, reconnectPeriod: 0 });
-    await c.endAsync();
   }
 }
