@@ -97,6 +97,36 @@ test('a download whose server restarts mid-body resumes within one attempt budge
   }
 });
 
+test('a hub too busy to read the request in time (408) or shedding load (429) is asked again; a 404 is final', async () => {
+  const blobs = new FsBlobStore(mkdtempSync(join(tmpdir(), 'kestrel-dl-blobs-')));
+  await blobs.put(`artifacts/${sha256}.onnx`, artifact);
+  const port = await freePort();
+  // The real release routes; the first two requests are answered as an overloaded hub answers
+  // them (the load test saw 408s at 4,000 devices on two cores).
+  const app = Fastify();
+  let busy = ['408', '429'];
+  app.addHook('onRequest', async (_request, reply) => {
+    const status = busy.shift();
+    if (status) return reply.code(Number(status)).send({ error: { code: 'E_BUSY', message: 'busy' } });
+  });
+  registerReleaseRoutes(app, { releases: new ReleaseService({ blobs, artifactBaseUrl: `http://127.0.0.1:${port}` }), blobs });
+  await app.listen({ host: '127.0.0.1', port });
+  try {
+    const dest = join(mkdtempSync(join(tmpdir(), 'kestrel-dl-')), 'model.onnx');
+    const result = await downloadArtifact({ url: `http://127.0.0.1:${port}/api/v1/artifacts/${sha256}`, dest, size: artifact.length, sha256, deadlineMs: 20_000, logger: silentLogger });
+    assert.equal(result.attempts, 3);
+    assert.ok(readFileSync(dest).equals(artifact));
+    busy = [];
+    const missing = 'f'.repeat(64);
+    await assert.rejects(
+      downloadArtifact({ url: `http://127.0.0.1:${port}/api/v1/artifacts/${missing}`, dest: `${dest}.2`, size: 10, sha256: missing, deadlineMs: 20_000, logger: silentLogger }),
+      (err: Error & { code?: string }) => err.code === 'E_DOWNLOAD_HTTP' && /404/.test(err.message),
+    );
+  } finally {
+    await app.close();
+  }
+});
+
 test('the artifact route answers Range requests: 206 with Content-Range, suffix ranges, and 416 past the end', async () => {
   const blobs = new FsBlobStore(mkdtempSync(join(tmpdir(), 'kestrel-dl-blobs-')));
   await blobs.put(`artifacts/${sha256}.onnx`, artifact);

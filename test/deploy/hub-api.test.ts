@@ -3,7 +3,7 @@
 // is recognised by id.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { revokeToken } from '@kestrel/deploy';
 import { getJson, postSamples, startHub, type HubProcess } from './support/hub-process.js';
@@ -199,11 +199,15 @@ test('parallel uploads of one sample id with different images: one is stored, an
   assert.equal(blobFiles().filter((f) => f.includes(`/${id}.`)).length, 1, 'the losers\' images are gone');
 });
 
-test('after a crash between writing images and their rows, the restarted hub removes the orphan images', async () => {
+test('after a crash between writing images and their rows, the restarted hub removes the orphan images older than a day (younger ones may be another replica\'s ingest under way)', async () => {
   const orphanDir = join(hub.dir, 'data', 'blobs', 'samples', 'pi-1');
   mkdirSync(orphanDir, { recursive: true });
-  writeFileSync(join(orphanDir, 'never-committed.jpg'), image.jpeg);
-  writeFileSync(join(orphanDir, 'half-written.jpg.1a2b3c4d.tmp'), image.jpeg.subarray(0, 100));
+  const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+  for (const name of ['never-committed.jpg', 'half-written.jpg.1a2b3c4d.tmp']) {
+    writeFileSync(join(orphanDir, name), name.endsWith('.tmp') ? image.jpeg.subarray(0, 100) : image.jpeg);
+    utimesSync(join(orphanDir, name), twoDaysAgo, twoDaysAgo);
+  }
+  writeFileSync(join(orphanDir, 'being-stored.jpg'), image.jpeg);
   const count = await storedCount();
   const before = blobFiles().length;
   await hub.kill();
@@ -211,6 +215,7 @@ test('after a crash between writing images and their rows, the restarted hub rem
   const after = blobFiles();
   assert.equal(after.length, before - 2);
   assert.ok(!after.some((f) => f.includes('never-committed') || f.includes('half-written')));
+  assert.ok(after.some((f) => f.includes('being-stored')), 'a young image without a record is kept');
   assert.equal(await storedCount(), count);
   assert.match(hub.log(), /removed sample images without records/);
 });

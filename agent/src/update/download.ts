@@ -55,7 +55,10 @@ export async function downloadArtifact(req: DownloadRequest): Promise<DownloadRe
       break;
     } catch (err) {
       if (req.signal?.aborted) throw new KestrelError('E_DOWNLOAD_ABORTED', 'download aborted');
-      const fatal = err instanceof KestrelError && err.code === 'E_DOWNLOAD_HTTP' && (err.details?.status as number) < 500 && (err.details?.status as number) !== 416;
+      // A 4xx is the request's fault and final, except 416 (the partial file is re-fetched), 408 (the
+      // hub did not read the request in time: an overloaded hub, as the load test showed) and 429.
+      const status = err instanceof KestrelError && err.code === 'E_DOWNLOAD_HTTP' ? (err.details?.status as number) : undefined;
+      const fatal = status !== undefined && status < 500 && status !== 416 && status !== 408 && status !== 429;
       if (fatal || Date.now() + delay > deadline) {
         throw err instanceof KestrelError ? err : new KestrelError('E_DOWNLOAD', `download of ${redactUrl(req.url)} failed after ${attempts} attempts: ${(err as Error).message}`);
       }

@@ -38,6 +38,13 @@ function mqtt(ctx: ConfigContext) {
       ca: existingFile(ctx).optional(),
       rejectUnauthorized: z.boolean().default(true),
       samples: z.boolean().default(false).describe('also ingest samples published on <prefix>/+/samples (agents with upload.transport mqtt)'),
+      sessions: z
+        .number()
+        .int()
+        .min(1)
+        .max(16)
+        .default(1)
+        .describe('fleet-topic sessions this replica opens, each a member of the shared group (client ids <clientId>-<replica>, then -1, -2, ...): each handles one message at a time, so fleet throughput grows with sessions while the store keeps up'),
       reconnect: backoff({ minMs: 1000, maxMs: 30_000 }).prefault({}),
     });
 }

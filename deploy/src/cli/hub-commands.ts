@@ -80,6 +80,33 @@ export function registerHubCommands(program: Command): void {
       }),
     );
 
+  hub
+    .command('loadtest')
+    .description('start hub replicas, a broker and simulated devices on this machine (127.0.0.1 only), roll a signed release out to all of them, and count what was lost or handled twice')
+    .option('--devices <n>', 'simulated devices, each its own MQTT client and HTTP uploader', '200')
+    .option('--replicas <n>', 'hub replicas, each its own process behind a round-robin balancer', '2')
+    .option('--seconds <s>', 'seconds of traffic once every device is connected (the run goes on until the rollout finished)', '60')
+    .option('--records <url>', 'a postgres:// database to run on (a schema of its own, dropped after); default: a fresh SQLite file')
+    .option('--kill-replica', 'kill -9 the replica holding the rollout lease mid-rollout (it comes back 5 s later, as systemd restarts it)')
+    .option('--broker <url>', 'an MQTT broker to use (its retained topics and sessions are cleaned up after); default: a private mosquitto on a free port')
+    .option('--lease-seconds <s>', "the replicas' rollouts.leaseSeconds", '6')
+    .option('--sessions <n>', "the replicas' mqtt.sessions: fleet sessions each, handling a message at a time", '1')
+    .option('--json', 'print the report as one JSON document on stdout')
+    .action(
+      action(async (flags: { devices?: string; replicas?: string; seconds?: string; records?: string; killReplica?: boolean; broker?: string; leaseSeconds?: string; sessions?: string; json?: boolean }) => {
+        const { loadtestOptions } = await import('../loadtest/options.js');
+        const { runLoadtest } = await import('../loadtest/run.js');
+        const { formatReport, passed } = await import('../loadtest/report.js');
+        // Each replica is this same CLI (`kestrel hub`), started the way this process was (from dist or the sources).
+        const options = loadtestOptions(flags, [...process.execArgv, process.argv[1], 'hub']);
+        const logger = createLogger('kestrel-loadtest', { level: flags.json ? 'warn' : 'info' });
+        const report = await runLoadtest(options, logger);
+        if (flags.json) printJson(report);
+        else process.stdout.write(formatReport(report));
+        return passed(report) ? 0 : 1;
+      }),
+    );
+
   const samples = hub.command('samples').description('list stored samples (newest last)').option(...CONFIG_FLAG);
   for (const [flag, help] of FILTER_FLAGS) samples.option(flag, help);
   samples

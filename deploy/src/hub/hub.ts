@@ -40,7 +40,8 @@ export class Hub {
     const stores = await openStores(config);
     this.stores = stores;
     const orphans = await removeOrphanBlobs(stores);
-    if (orphans) logger.warn({ removed: orphans }, 'removed sample images without records (an interrupted write)');
+    if (orphans.removed) logger.warn({ removed: orphans.removed }, 'removed sample images without records (an interrupted write)');
+    if (orphans.young) logger.info({ kept: orphans.young }, 'sample images without records younger than a day kept (another replica may be storing them); a later start removes them');
     const ingest = new SampleIngest({ ...stores, limits: config.limits, logger });
     const review = new ReviewService(stores.records, { classes: config.review.classes, maxLabels: config.limits.maxDetections });
     this.app = buildHubApp({ ...stores, ingest, review, logger, bodyLimit: config.limits.maxBodyBytes, timeouts: config.timeouts, tls: config.tls });

@@ -92,6 +92,13 @@ CREATE TABLE drift_cameras (
   PRIMARY KEY (device_id, camera)
 );`,
   },
+  {
+    version: 4,
+    name: 'fleet devices keep the time of the state they show',
+    // The device's own updatedAt of the state a row shows: replicas handle a device's messages in
+    // any order, and an older state handled later must not replace a newer one.
+    sql: `ALTER TABLE fleet_devices ADD COLUMN state_at bigint NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

@@ -8,6 +8,7 @@ import {
   sampleKey,
   type FleetDeviceRecord,
   type DriftRecord,
+  type FleetDeviceUpdate,
   type InsertOutcome,
   type RecordStore,
   type RolloutStatus,
@@ -296,21 +297,27 @@ export class PgRecordStore implements RecordStore {
    * One statement, so two replicas updating one device never lose a field to each other: the
    * fields given replace the stored ones, last_seen only moves forward.
    */
-  async upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void> {
+  async upsertFleetDevice(update: FleetDeviceUpdate): Promise<void> {
     const given = (key: keyof FleetDeviceRecord) => Object.prototype.hasOwnProperty.call(update, key);
-    const fields: { column: string; key: keyof FleetDeviceRecord; value: unknown }[] = [
-      { column: 'online', key: 'online', value: update.online ?? false },
-      { column: 'agent_version', key: 'agentVersion', value: update.agentVersion ?? null },
-      { column: 'model', key: 'model', value: update.model === undefined ? null : JSON.stringify(update.model) },
-      { column: 'cameras', key: 'cameras', value: JSON.stringify(update.cameras ?? {}) },
-      { column: 'degraded', key: 'degraded', value: JSON.stringify(update.degraded ?? []) },
+    const fields: { column: string; key: keyof FleetDeviceRecord; value: unknown; ofState: boolean }[] = [
+      { column: 'online', key: 'online', value: update.online ?? false, ofState: false },
+      { column: 'agent_version', key: 'agentVersion', value: update.agentVersion ?? null, ofState: true },
+      { column: 'model', key: 'model', value: update.model === undefined ? null : JSON.stringify(update.model), ofState: true },
+      { column: 'cameras', key: 'cameras', value: JSON.stringify(update.cameras ?? {}), ofState: true },
+      { column: 'degraded', key: 'degraded', value: JSON.stringify(update.degraded ?? []), ofState: true },
     ];
-    const sets = fields.filter((f) => given(f.key)).map((f) => `${f.column} = EXCLUDED.${f.column}`);
+    const ordered = update.stateAt !== undefined;
+    // One statement, so two replicas' upserts of one device cannot interleave: a state field is
+    // replaced only when this state is not older than the one the row shows.
+    const sets = fields
+      .filter((f) => given(f.key))
+      .map((f) => (ordered && f.ofState ? `${f.column} = CASE WHEN EXCLUDED.state_at >= fleet_devices.state_at THEN EXCLUDED.${f.column} ELSE fleet_devices.${f.column} END` : `${f.column} = EXCLUDED.${f.column}`));
+    if (ordered) sets.push('state_at = GREATEST(fleet_devices.state_at, EXCLUDED.state_at)');
     sets.push('last_seen = GREATEST(fleet_devices.last_seen, EXCLUDED.last_seen)');
     await this.query(
-      `INSERT INTO fleet_devices (device_id, online, agent_version, model, cameras, degraded, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO fleet_devices (device_id, online, agent_version, model, cameras, degraded, last_seen, state_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (device_id) DO UPDATE SET ${sets.join(', ')}`,
-      [update.deviceId, ...fields.map((f) => f.value), update.lastSeen],
+      [update.deviceId, ...fields.map((f) => f.value), update.lastSeen, update.stateAt ?? 0],
     );
   }
 

@@ -172,6 +172,17 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async modifiedAt(key: string): Promise<number | undefined> {
+    assertBlobKey(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.LastModified?.getTime();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.translate(err);
+    }
+  }
+
   async *list(prefix: string): AsyncIterable<string> {
     let token: string | undefined;
     do {

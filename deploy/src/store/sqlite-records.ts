@@ -8,6 +8,7 @@ import {
   sampleKey,
   type FleetDeviceRecord,
   type DriftRecord,
+  type FleetDeviceUpdate,
   type InsertOutcome,
   type RecordStore,
   type RolloutStatus,
@@ -183,15 +184,28 @@ export class SqliteRecordStore implements RecordStore {
     return new Set(this.db.prepare<[], { blob_key: string }>('SELECT blob_key FROM samples').all().map((r) => r.blob_key));
   }
 
-  async upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void> {
-    const row = this.db.prepare<[string], FleetRow>('SELECT * FROM fleet_devices WHERE device_id = ?').get(update.deviceId);
-    const current: FleetDeviceRecord = row ? fromFleetRow(row) : { deviceId: update.deviceId, online: false, cameras: {}, degraded: [], lastSeen: update.lastSeen };
-    const next: FleetDeviceRecord = { ...current, ...update, lastSeen: Math.max(current.lastSeen, update.lastSeen) };
-    this.db
-      .prepare(`INSERT INTO fleet_devices (device_id, online, agent_version, model, cameras, degraded, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (device_id) DO UPDATE SET online = excluded.online, agent_version = excluded.agent_version, model = excluded.model,
-        cameras = excluded.cameras, degraded = excluded.degraded, last_seen = excluded.last_seen`)
-      .run(next.deviceId, next.online ? 1 : 0, next.agentVersion ?? null, next.model === undefined ? null : JSON.stringify(next.model), JSON.stringify(next.cameras), JSON.stringify(next.degraded), next.lastSeen);
+  async upsertFleetDevice(update: FleetDeviceUpdate): Promise<void> {
+    // Read and write in one transaction: SQLite runs one writer at a time, so another replica's
+    // upsert of this device comes wholly before or after.
+    this.db.transaction(() => {
+      const row = this.db.prepare<[string], FleetRow & { state_at: number }>('SELECT * FROM fleet_devices WHERE device_id = ?').get(update.deviceId);
+      const current: FleetDeviceRecord = row ? fromFleetRow(row) : { deviceId: update.deviceId, online: false, cameras: {}, degraded: [], lastSeen: update.lastSeen };
+      const shownAt = row?.state_at ?? 0;
+      const { stateAt, ...given } = update;
+      // An older state than the row shows (handled late by another replica) keeps only its lastSeen.
+      if (stateAt !== undefined && stateAt < shownAt) {
+        delete given.agentVersion;
+        delete given.model;
+        delete given.cameras;
+        delete given.degraded;
+      }
+      const next: FleetDeviceRecord = { ...current, ...given, lastSeen: Math.max(current.lastSeen, update.lastSeen) };
+      this.db
+        .prepare(`INSERT INTO fleet_devices (device_id, online, agent_version, model, cameras, degraded, last_seen, state_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (device_id) DO UPDATE SET online = excluded.online, agent_version = excluded.agent_version, model = excluded.model,
+          cameras = excluded.cameras, degraded = excluded.degraded, last_seen = excluded.last_seen, state_at = excluded.state_at`)
+        .run(next.deviceId, next.online ? 1 : 0, next.agentVersion ?? null, next.model === undefined ? null : JSON.stringify(next.model), JSON.stringify(next.cameras), JSON.stringify(next.degraded), next.lastSeen, Math.max(shownAt, stateAt ?? 0));
+    }).immediate();
   }
 
   async listFleetDevices(): Promise<FleetDeviceRecord[]> {

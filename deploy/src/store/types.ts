@@ -107,6 +107,9 @@ export interface DriftRecord {
   detail: Pick<DriftAlert, 'threshold' | 'baseline' | 'perFrame' | 'baselinePerFrame' | 'worst' | 'figures'>;
 }
 
+/** What one status or state message says about a device (see RecordStore.upsertFleetDevice). */
+export type FleetDeviceUpdate = Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number; stateAt?: number };
+
 export type InsertOutcome = 'stored' | 'duplicate';
 
 export type RolloutStatus = 'running' | 'completed' | 'aborted';
@@ -155,7 +158,12 @@ export interface RecordStore {
   /** Every blob key a sample row refers to (for the blob repair). */
   sampleBlobKeys(): Promise<Set<string>>;
 
-  upsertFleetDevice(update: Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number }): Promise<void>;
+  /**
+   * Merges what an update gives. With `stateAt` (the device's time of a `state` message) the
+   * state fields (agentVersion, model, cameras, degraded) are written only if no newer state was:
+   * two replicas may handle one device's states in either order.
+   */
+  upsertFleetDevice(update: FleetDeviceUpdate): Promise<void>;
   listFleetDevices(): Promise<FleetDeviceRecord[]>;
 
   /**
@@ -219,6 +227,8 @@ export interface BlobStore {
    */
   open(key: string): Promise<OpenBlob | undefined>;
   delete(key: string): Promise<void>;
+  /** When the blob was last written (epoch ms), undefined when absent: how old an unreferenced image is. */
+  modifiedAt(key: string): Promise<number | undefined>;
   /** Keys under a prefix ("samples/"), every key once. */
   list(prefix: string): AsyncIterable<string>;
   /** Lets go of connections (a network store); the store is not used after. */

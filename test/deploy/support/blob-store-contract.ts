@@ -112,6 +112,17 @@ export function blobStoreContract(kind: string, harness: BlobStoreHarness): void
       await store.close();
     });
 
+    test('modifiedAt is when the blob was last written, and undefined for an absent key', async () => {
+      const store = await harness.fresh();
+      // Whole seconds: S3's Last-Modified has no finer grain, and the server's clock is the machine's.
+      const before = Math.floor(Date.now() / 1000) * 1000 - 1000;
+      await store.put('samples/pi-1/when.jpg', Buffer.from('x'));
+      const at = await store.modifiedAt('samples/pi-1/when.jpg');
+      assert.ok(at !== undefined && at >= before && at <= Date.now() + 1000, `modified at ${at}, written after ${before}`);
+      assert.equal(await store.modifiedAt('samples/pi-1/never.jpg'), undefined);
+      await store.close();
+    });
+
     test('list gives every key under a prefix once; delete removes one and is a no-op for an absent key', async () => {
       const store = await harness.fresh();
       for (const key of ['samples/pi-1/a.jpg', 'samples/pi-1/b.jpg', 'samples/pi-2/deep/c.jpg', 'releases/r1.json']) await store.put(key, Buffer.from(key));

@@ -40,7 +40,7 @@ process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
  * stores() then opens the same ones, directly (a test's own view, past any proxy the hub is given).
  */
 export async function startHub(
-  options: { extraConfig?: string[]; mqtt?: { url: string; prefix: string; samples?: boolean }; stores?: { hub: StoresConfig; direct?: StoresConfig } } = {},
+  options: { extraConfig?: string[]; mqtt?: { url: string; prefix: string; samples?: boolean; sessions?: number }; stores?: { hub: StoresConfig; direct?: StoresConfig } } = {},
 ): Promise<HubProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-hub-'));
   const port = await freePort();
@@ -51,7 +51,7 @@ export async function startHub(
       `bind: 127.0.0.1:${port}`,
       'dataDir: data',
       options.mqtt
-        ? `mqtt: { enabled: true, url: "${options.mqtt.url}", prefix: ${options.mqtt.prefix}, clientId: hub-${port}, samples: ${options.mqtt.samples ?? false}, reconnect: { minMs: 200, maxMs: 1000 } }`
+        ? `mqtt: { enabled: true, url: "${options.mqtt.url}", prefix: ${options.mqtt.prefix}, clientId: hub-${port}, samples: ${options.mqtt.samples ?? false}, sessions: ${options.mqtt.sessions ?? 1}, reconnect: { minMs: 200, maxMs: 1000 } }`
         : 'mqtt: { enabled: false }',
       // JSON is YAML: the store sections as the test built them.
       ...(options.stores ? [`records: ${JSON.stringify(options.stores.hub.records)}`, `blobs: ${JSON.stringify(options.stores.hub.blobs)}`] : []),

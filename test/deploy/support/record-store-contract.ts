@@ -215,6 +215,25 @@ export function recordStoreContract(kind: string, harness: RecordStoreHarness): 
       await reopened.close();
     });
 
+    test('fleet devices: a state older than the one a row shows (handled late by another replica) does not replace it; its lastSeen still counts', async () => {
+      const store = await harness.fresh();
+      const v = (version: string) => ({ name: 'det', version, sha256: version.repeat(64).slice(0, 64), provider: 'cpu' });
+      await store.upsertFleetDevice({ deviceId: 'pi-3', agentVersion: '0.3.0', model: v('2'), cameras: {}, degraded: [], lastSeen: 1000, stateAt: 900 });
+      await store.upsertFleetDevice({ deviceId: 'pi-3', agentVersion: '0.2.0', model: v('1'), cameras: { old: { state: 'stalled', fps: 0 } }, degraded: ['old'], lastSeen: 1100, stateAt: 800 });
+      let row = (await store.listFleetDevices()).find((d) => d.deviceId === 'pi-3')!;
+      assert.deepEqual(row.model, v('2'), 'the newer state stays');
+      assert.equal(row.agentVersion, '0.3.0');
+      assert.deepEqual(row.cameras, {});
+      assert.deepEqual(row.degraded, []);
+      assert.equal(row.lastSeen, 1100);
+      await store.upsertFleetDevice({ deviceId: 'pi-3', online: true, lastSeen: 1200 });
+      await store.upsertFleetDevice({ deviceId: 'pi-3', model: v('3'), cameras: {}, degraded: [], lastSeen: 1300, stateAt: 1250 });
+      row = (await store.listFleetDevices()).find((d) => d.deviceId === 'pi-3')!;
+      assert.deepEqual(row.model, v('3'), 'a newer state replaces it');
+      assert.equal(row.online, true, 'a status in between is kept');
+      await store.close();
+    });
+
     test('rollouts: stored whole, listed newest first; one lease holder at a time, taken over once expired; saves fenced by the lease', async () => {
       const store = await harness.fresh();
       const state = { release: 'm@2', waves: [{ devices: ['a', 'b'], results: { a: { outcome: 'passed' } } }], plan: { canary: '10%' } };
