@@ -3,7 +3,10 @@ import { KestrelError } from '@kestrel/core';
 import type { PostgresRecordsConfig } from '@kestrel/config/schema/hub-stores';
 import { storeUnavailable } from './errors.js';
 import { migratePostgres } from './pg-migrations.js';
-import { decodeCursor, encodeCursor, fromDriftRow, pageLimit, sampleColumns, type DriftRow } from './record-rows.js';
+import {
+  decodeCursor, encodeCursor, fromDriftRow, fromFleetRow, fromRolloutRow, fromSampleRow, fromTokenRow, pageLimit, sampleColumns,
+  type DriftRow, type FleetRow, type RolloutRow, type SampleRow, type TokenRow,
+} from './record-rows.js';
 import {
   sampleKey,
   type FleetDeviceRecord,
@@ -19,58 +22,6 @@ import {
   type TokenRecord,
   type TokenRole,
 } from './types.js';
-
-interface SampleRow {
-  device_id: string;
-  id: string;
-  camera: string;
-  captured_at: number;
-  received_at: number;
-  model_version: string;
-  reasons: string[];
-  detections: SampleRecord['detections'];
-  shadow: NonNullable<SampleRecord['shadow']> | null;
-  reviewed: SampleRecord['detections'] | null;
-  reviewed_by: string | null;
-  reviewed_at: number | null;
-  frame_width: number;
-  frame_height: number;
-  image_width: number;
-  image_height: number;
-  hash: string | null;
-  blob_key: string;
-  bytes: number;
-}
-
-interface TokenRow {
-  hash: string;
-  name: string;
-  role: TokenRole;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-interface FleetRow {
-  device_id: string;
-  online: boolean;
-  agent_version: string | null;
-  model: string | null;
-  cameras: FleetDeviceRecord['cameras'];
-  degraded: string[];
-  last_seen: number;
-}
-
-interface RolloutRow {
-  id: string;
-  status: RolloutStatus;
-  started_at: number;
-  updated_at: number;
-  state: unknown;
-  abort_by: string | null;
-  abort_at: number | null;
-  lease_holder: string | null;
-  lease_expires: number | null;
-}
 
 const INT8_OID = 20;
 
@@ -423,50 +374,3 @@ function whereClause(filter: SampleFilter): { where: string[]; params: unknown[]
   return { where, params };
 }
 
-function fromSampleRow(r: SampleRow): SampleRecord {
-  return {
-    deviceId: r.device_id,
-    id: r.id,
-    camera: r.camera,
-    capturedAt: r.captured_at,
-    receivedAt: r.received_at,
-    modelVersion: r.model_version,
-    reasons: r.reasons,
-    detections: r.detections,
-    ...(r.shadow ? { shadow: r.shadow } : {}),
-    ...(r.reviewed !== null ? { reviewed: { labels: r.reviewed, by: r.reviewed_by ?? '', at: r.reviewed_at ?? 0 } } : {}),
-    frameSize: [r.frame_width, r.frame_height],
-    imageSize: [r.image_width, r.image_height],
-    ...(r.hash ? { hash: r.hash } : {}),
-    blobKey: r.blob_key,
-    bytes: r.bytes,
-  };
-}
-
-function fromTokenRow(r: TokenRow): TokenRecord {
-  return { hash: r.hash, name: r.name, role: r.role, createdAt: r.created_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
-}
-
-function fromFleetRow(r: FleetRow): FleetDeviceRecord {
-  return {
-    deviceId: r.device_id,
-    online: r.online,
-    ...(r.agent_version ? { agentVersion: r.agent_version } : {}),
-    ...(r.model !== null ? { model: JSON.parse(r.model) as FleetDeviceRecord['model'] } : {}),
-    cameras: r.cameras,
-    degraded: r.degraded,
-    lastSeen: r.last_seen,
-  };
-}
-
-function fromRolloutRow(r: RolloutRow): StoredRollout {
-  return {
-    id: r.id,
-    status: r.status,
-    startedAt: r.started_at,
-    updatedAt: r.updated_at,
-    state: r.state,
-    ...(r.abort_at !== null ? { abortRequested: { by: r.abort_by ?? '', at: r.abort_at } } : {}),
-    ...(r.lease_holder !== null ? { lease: { holder: r.lease_holder, expiresAt: r.lease_expires ?? 0 } } : {}),
-  };
-}

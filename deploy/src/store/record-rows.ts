@@ -1,9 +1,10 @@
 import { KestrelError } from '@kestrel/core';
-import type { DriftRecord, SampleRecord } from './types.js';
+import type { DriftRecord, FleetDeviceRecord, RolloutStatus, SampleRecord, StoredRollout, TokenRecord, TokenRole } from './types.js';
 
 /**
- * What the record stores share beyond SQL: page sizes, the paging cursor and the sample row's
- * columns, so that both stores page the same way and a cursor means the same in each.
+ * What the record stores share beyond SQL: page sizes, the paging cursor, the sample row's
+ * columns and the rows as read back, so that both stores page the same way, a cursor means the
+ * same in each, and a record read from either is the same object.
  */
 
 export const MAX_PAGE = 1000;
@@ -65,7 +66,7 @@ export interface DriftRow {
   js: number;
   model_version: string;
   received_at: number;
-  detail: DriftRecord['detail'] | string;
+  detail: Json<DriftRecord['detail']>;
 }
 
 export function fromDriftRow(r: DriftRow): DriftRecord {
@@ -79,6 +80,119 @@ export function fromDriftRow(r: DriftRow): DriftRecord {
     js: r.js,
     modelVersion: r.model_version,
     receivedAt: r.received_at,
-    detail: (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as DriftRecord['detail'],
+    detail: json(r.detail),
+  };
+}
+
+/**
+ * A JSON column as a store reads it: PostgreSQL's jsonb arrives parsed, SQLite's TEXT as a
+ * string (every such column holds an object or an array, never a bare JSON string, so a string
+ * is always text still to parse).
+ */
+export type Json<T> = T | string;
+
+export function json<T>(value: Json<T>): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** A samples row as both stores read it. */
+export interface SampleRow {
+  device_id: string;
+  id: string;
+  camera: string;
+  captured_at: number;
+  received_at: number;
+  model_version: string;
+  reasons: Json<string[]>;
+  detections: Json<SampleRecord['detections']>;
+  shadow: Json<NonNullable<SampleRecord['shadow']>> | null;
+  reviewed: Json<SampleRecord['detections']> | null;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
+  frame_width: number;
+  frame_height: number;
+  image_width: number;
+  image_height: number;
+  hash: string | null;
+  blob_key: string;
+  bytes: number;
+}
+
+export interface TokenRow {
+  hash: string;
+  name: string;
+  role: TokenRole;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** A fleet_devices row (SQLite's `online` is 0/1). `model` is JSON text in both stores. */
+export interface FleetRow {
+  device_id: string;
+  online: boolean | number;
+  agent_version: string | null;
+  model: string | null;
+  cameras: Json<FleetDeviceRecord['cameras']>;
+  degraded: Json<string[]>;
+  last_seen: number;
+}
+
+export interface RolloutRow {
+  id: string;
+  status: RolloutStatus;
+  started_at: number;
+  updated_at: number;
+  state: Json<unknown>;
+  abort_by: string | null;
+  abort_at: number | null;
+  lease_holder: string | null;
+  lease_expires: number | null;
+}
+
+export function fromSampleRow(r: SampleRow): SampleRecord {
+  return {
+    deviceId: r.device_id,
+    id: r.id,
+    camera: r.camera,
+    capturedAt: r.captured_at,
+    receivedAt: r.received_at,
+    modelVersion: r.model_version,
+    reasons: json(r.reasons),
+    detections: json(r.detections),
+    ...(r.shadow ? { shadow: json(r.shadow) } : {}),
+    ...(r.reviewed !== null ? { reviewed: { labels: json(r.reviewed), by: r.reviewed_by ?? '', at: r.reviewed_at ?? 0 } } : {}),
+    frameSize: [r.frame_width, r.frame_height],
+    imageSize: [r.image_width, r.image_height],
+    ...(r.hash ? { hash: r.hash } : {}),
+    blobKey: r.blob_key,
+    bytes: r.bytes,
+  };
+}
+
+export function fromTokenRow(r: TokenRow): TokenRecord {
+  return { hash: r.hash, name: r.name, role: r.role, createdAt: r.created_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
+}
+
+export function fromFleetRow(r: FleetRow): FleetDeviceRecord {
+  return {
+    deviceId: r.device_id,
+    online: Boolean(r.online),
+    ...(r.agent_version ? { agentVersion: r.agent_version } : {}),
+    ...(r.model !== null ? { model: JSON.parse(r.model) as FleetDeviceRecord['model'] } : {}),
+    cameras: json(r.cameras),
+    degraded: json(r.degraded),
+    lastSeen: r.last_seen,
+  };
+}
+
+export function fromRolloutRow(r: RolloutRow): StoredRollout {
+  return {
+    id: r.id,
+    status: r.status,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    state: json(r.state),
+    ...(r.abort_at !== null ? { abortRequested: { by: r.abort_by ?? '', at: r.abort_at } } : {}),
+    ...(r.lease_holder !== null ? { lease: { holder: r.lease_holder, expiresAt: r.lease_expires ?? 0 } } : {}),
   };
 }

@@ -2,7 +2,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KestrelError } from '@kestrel/core';
-import { decodeCursor, encodeCursor, fromDriftRow, pageLimit, type DriftRow } from './record-rows.js';
+import {
+  decodeCursor, encodeCursor, fromDriftRow, fromFleetRow, fromRolloutRow, fromSampleRow, fromTokenRow, pageLimit,
+  type DriftRow, type FleetRow, type RolloutRow, type SampleRow, type TokenRow,
+} from './record-rows.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import {
   sampleKey,
@@ -19,58 +22,6 @@ import {
   type TokenRecord,
   type TokenRole,
 } from './types.js';
-
-interface SampleRow {
-  device_id: string;
-  id: string;
-  camera: string;
-  captured_at: number;
-  received_at: number;
-  model_version: string;
-  reasons: string;
-  detections: string;
-  shadow: string | null;
-  reviewed: string | null;
-  reviewed_by: string | null;
-  reviewed_at: number | null;
-  frame_width: number;
-  frame_height: number;
-  image_width: number;
-  image_height: number;
-  hash: string | null;
-  blob_key: string;
-  bytes: number;
-}
-
-interface TokenRow {
-  hash: string;
-  name: string;
-  role: TokenRole;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-interface FleetRow {
-  device_id: string;
-  online: number;
-  agent_version: string | null;
-  model: string | null;
-  cameras: string;
-  degraded: string;
-  last_seen: number;
-}
-
-interface RolloutRow {
-  id: string;
-  status: RolloutStatus;
-  started_at: number;
-  updated_at: number;
-  state: string;
-  abort_by: string | null;
-  abort_at: number | null;
-  lease_holder: string | null;
-  lease_expires: number | null;
-}
 
 /** The embedded RecordStore: one SQLite file in WAL mode (readers — `kestrel hub export` — never block the service). */
 export class SqliteRecordStore implements RecordStore {
@@ -326,50 +277,3 @@ function toSampleParams(s: SampleRecord): Record<string, unknown> {
   };
 }
 
-function fromSampleRow(r: SampleRow): SampleRecord {
-  return {
-    deviceId: r.device_id,
-    id: r.id,
-    camera: r.camera,
-    capturedAt: r.captured_at,
-    receivedAt: r.received_at,
-    modelVersion: r.model_version,
-    reasons: JSON.parse(r.reasons) as string[],
-    detections: JSON.parse(r.detections) as SampleRecord['detections'],
-    ...(r.shadow ? { shadow: JSON.parse(r.shadow) as NonNullable<SampleRecord['shadow']> } : {}),
-    ...(r.reviewed !== null ? { reviewed: { labels: JSON.parse(r.reviewed) as SampleRecord['detections'], by: r.reviewed_by ?? '', at: r.reviewed_at ?? 0 } } : {}),
-    frameSize: [r.frame_width, r.frame_height],
-    imageSize: [r.image_width, r.image_height],
-    ...(r.hash ? { hash: r.hash } : {}),
-    blobKey: r.blob_key,
-    bytes: r.bytes,
-  };
-}
-
-function fromTokenRow(r: TokenRow): TokenRecord {
-  return { hash: r.hash, name: r.name, role: r.role, createdAt: r.created_at, ...(r.revoked_at !== null ? { revokedAt: r.revoked_at } : {}) };
-}
-
-function fromFleetRow(r: FleetRow): FleetDeviceRecord {
-  return {
-    deviceId: r.device_id,
-    online: r.online === 1,
-    ...(r.agent_version ? { agentVersion: r.agent_version } : {}),
-    ...(r.model !== null ? { model: JSON.parse(r.model) as FleetDeviceRecord['model'] } : {}),
-    cameras: JSON.parse(r.cameras) as FleetDeviceRecord['cameras'],
-    degraded: JSON.parse(r.degraded) as string[],
-    lastSeen: r.last_seen,
-  };
-}
-
-function fromRolloutRow(r: RolloutRow): StoredRollout {
-  return {
-    id: r.id,
-    status: r.status,
-    startedAt: r.started_at,
-    updatedAt: r.updated_at,
-    state: JSON.parse(r.state) as unknown,
-    ...(r.abort_at !== null ? { abortRequested: { by: r.abort_by ?? '', at: r.abort_at } } : {}),
-    ...(r.lease_holder !== null ? { lease: { holder: r.lease_holder, expiresAt: r.lease_expires ?? 0 } } : {}),
-  };
-}
