@@ -17,6 +17,8 @@ export interface FleetStats {
   samples: { stored: number; duplicates: number; refused: number };
   /** Drift comparisons stored (each camera's latest is kept). */
   drift: number;
+  /** Shadow reports stored (each device's latest per shadow is kept). */
+  shadow: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface FleetStats {
  */
 export class FleetListener {
   private client?: MqttClient;
-  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 }, drift: 0 };
+  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0 }, drift: 0, shadow: 0 };
   /** Messages are handled one at a time, in order (a state after a status stays after it). */
   private queue: Promise<void> = Promise.resolve();
   /** When an ignored unknown device was last logged: a flood of fake topics makes one line a minute, not one each. */
@@ -57,7 +59,7 @@ export class FleetListener {
     };
     const client = mqtt.connect(config.url, options);
     this.client = client;
-    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), subscription(config.prefix, 'drift'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
+    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), subscription(config.prefix, 'drift'), subscription(config.prefix, 'shadowReport'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
     // The broker strips `$share/<group>/` before matching, so topics arrive as the devices sent them.
     const subscriptions = Object.fromEntries(Object.entries(plain).map(([filter, options]) => [sharedFilter(config.shareGroup, filter), options]));
     const filters = Object.keys(subscriptions);
@@ -81,7 +83,7 @@ export class FleetListener {
     this.counters.messages++;
     const now = this.deps.now?.() ?? Date.now();
     try {
-      if ((parsed.kind === 'status' || parsed.kind === 'state' || parsed.kind === 'drift') && !(await this.isRegistered(parsed.deviceId, now))) return;
+      if ((parsed.kind === 'status' || parsed.kind === 'state' || parsed.kind === 'drift' || parsed.kind === 'shadowReport') && !(await this.isRegistered(parsed.deviceId, now))) return;
       switch (parsed.kind) {
         case 'status': {
           const status = parsePayload('status', payload);
@@ -123,6 +125,18 @@ export class FleetListener {
             detail: { threshold: d.threshold, baseline: d.baseline, perFrame: d.perFrame, baselinePerFrame: d.baselinePerFrame, ...(d.worst && { worst: d.worst }), figures: d.figures },
           });
           this.counters.drift++;
+          return;
+        }
+        case 'shadowReport': {
+          if (payload.length === 0) return;
+          const r = parsePayload('shadowReport', payload);
+          if (r.deviceId !== parsed.deviceId) throw new Error(`payload names ${r.deviceId}, the topic ${parsed.deviceId}`);
+          // Only shadows this hub started get rows: a device cannot grow the table with made-up ids.
+          const shadow = await records.getShadow(r.id);
+          if (!shadow) throw new Error(`no shadow ${r.id} on this hub`);
+          if (!shadow.targets.includes(r.deviceId)) throw new Error(`device ${r.deviceId} is not a target of shadow ${r.id}`);
+          await records.upsertShadowReport({ shadowId: r.id, deviceId: r.deviceId, at: r.at, receivedAt: now, report: r });
+          this.counters.shadow++;
           return;
         }
         default:
@@ -183,7 +197,7 @@ export class FleetListener {
   }
 
   stats(): FleetStats {
-    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples }, drift: this.counters.drift };
+    return { connected: this.client?.connected ?? false, messages: this.counters.messages, malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples }, drift: this.counters.drift, shadow: this.counters.shadow };
   }
 
   /** Waits for messages already received to be handled. */

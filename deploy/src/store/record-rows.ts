@@ -1,5 +1,5 @@
 import { KestrelError } from '@kestrel/core';
-import type { DriftRecord, SampleRecord } from './types.js';
+import type { DriftRecord, SampleRecord, ShadowRecord, ShadowReportRecord } from './types.js';
 
 /**
  * What the record stores share beyond SQL: page sizes, the paging cursor and the sample row's
@@ -81,4 +81,46 @@ export function fromDriftRow(r: DriftRow): DriftRecord {
     receivedAt: r.received_at,
     detail: (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail) as DriftRecord['detail'],
   };
+}
+
+/** A shadows row as both stores read it (JSON columns as text in SQLite, parsed in PostgreSQL). */
+export interface ShadowRow {
+  id: string;
+  release: string;
+  share: number;
+  until: number;
+  created_at: number;
+  created_by: string;
+  targets: string[] | string;
+  manifest: ShadowRecord['manifest'] | string;
+  stopped_by: string | null;
+  stopped_at: number | null;
+}
+
+const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+export function fromShadowRow(r: ShadowRow): ShadowRecord {
+  return {
+    id: r.id,
+    release: r.release,
+    share: r.share,
+    until: r.until,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    targets: json(r.targets),
+    manifest: json(r.manifest),
+    ...(r.stopped_at !== null && r.stopped_by !== null ? { stopped: { by: r.stopped_by, at: r.stopped_at } } : {}),
+  };
+}
+
+export interface ShadowReportRow {
+  shadow_id: string;
+  device_id: string;
+  at: number;
+  received_at: number;
+  report: ShadowReportRecord['report'] | string;
+}
+
+export function fromShadowReportRow(r: ShadowReportRow): ShadowReportRecord {
+  return { shadowId: r.shadow_id, deviceId: r.device_id, at: r.at, receivedAt: r.received_at, report: json(r.report) };
 }
