@@ -276,6 +276,7 @@ export class Agent {
           download: { ...u.download, ...(u.hubToken ? { headers: { authorization: `Bearer ${u.hubToken}` } } : {}) },
           current: () => model.info,
           minScore: (camera) => cameras.configs().find((c) => c.name === camera)?.filters.minScore ?? 0,
+          metrics: this.metrics,
           logger: log.child({ part: 'shadow' }),
         });
         await parts.start(shadow);

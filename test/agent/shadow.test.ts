@@ -102,6 +102,9 @@ test('a candidate with the same weights runs beside the serving model, agrees on
   assert.ok(Math.abs(cam.candidate.scoreSum - cam.current.scoreSum) < 0.01 * cam.current.detections, `score sums ${cam.current.scoreSum} vs ${cam.candidate.scoreSum}`);
   assert.ok(cam.current.latencyMs && cam.candidate.latencyMs && cam.candidate.latencyMs.p50 > 0, 'latency of each side');
   assert.equal(agent.modelInfo?.sha256, servingSha, 'never swapped in');
+  const metrics = await agent.metrics.render();
+  const counted = Number(/^kestrel_shadow_frames_total\{camera="demo"\} (\d+)$/m.exec(metrics)?.[1]);
+  assert.ok(counted >= cam.frames, `the frames counter (${counted}) keeps up with the report (${cam.frames})`);
   assert.ok(existsSync(join(stateDir, 'shadow', `${release.sha256}.onnx`)), 'the verified candidate is kept while it runs');
 
   await order({ schema: 1, action: 'stop', id: 'sh-same' });

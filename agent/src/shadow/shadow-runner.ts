@@ -31,6 +31,8 @@ export interface ShadowRunnerOptions {
   current: () => ModelInfo | undefined;
   /** A camera's minScore: detections below it count for neither model. */
   minScore: (camera: string) => number;
+  /** Counted as they happen (Prometheus), beside the totals in the report. */
+  metrics?: { shadowFrames: { inc(labels: { camera: string }): void }; shadowDropped: { inc(): void } };
   now?: () => number;
   logger: Logger;
 }
@@ -112,6 +114,7 @@ export class ShadowRunner {
     run.credit -= 1;
     if (run.engine.inFlight > 0) {
       run.dropped++;
+      this.options.metrics?.shadowDropped.inc();
       return;
     }
     const camera = frame.camera;
@@ -125,7 +128,9 @@ export class ShadowRunner {
     const detections = [...current];
     run.engine.infer(frame.data, frame.geometry, { scoreThreshold }).then(
       (result) => {
-        if (this.run === run) counted.add(detections, result.detections, currentMs, result.inferenceMs, this.options.minScore(camera));
+        if (this.run !== run) return;
+        counted.add(detections, result.detections, currentMs, result.inferenceMs, this.options.minScore(camera));
+        this.options.metrics?.shadowFrames.inc({ camera });
       },
       () => {
         if (this.run === run) run.dropped++;
