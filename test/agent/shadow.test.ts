@@ -19,6 +19,7 @@ import { startBroker, type BrokerHandle } from '../support/broker.js';
 import { uniquePrefix } from '../support/ports.js';
 import { waitFor } from './support/agent-process.js';
 import { startTestHub, type TestHub } from './support/update-hub.js';
+import { fixedDetector } from './support/update-kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-shadow-agent-'));
 let broker: BrokerHandle | undefined;
@@ -121,4 +122,17 @@ test('a candidate with the same weights runs beside the serving model, agrees on
   const refused = await waitFor('the refusal', 20_000, () => reports.find((r) => r.id === 'sh-forged'));
   assert.equal(refused.status, 'failed');
   assert.match(refused.reason ?? '', /does not trust/);
+
+  // A candidate of another input size cannot see the cameras' frames (they are scaled for the serving model).
+  const small = await hub.releases.create({ bytes: fixedDetector(32, 0.8, '1.0.0'), name: 'small', version: '1.0.0' });
+  await order({ schema: 1, action: 'run', id: 'sh-small', manifest: await hub.releases.issueManifest(small), share: 1, until: Date.now() + 3_600_000 });
+  const wrongSize = await waitFor('the size refusal', 30_000, () => reports.find((r) => r.id === 'sh-small' && r.status !== 'running'));
+  assert.equal(wrongSize.status, 'failed');
+  assert.match(wrongSize.reason ?? '', /the candidate's input is 32x32, the serving model's 416x416/);
+
+  // An order whose end has passed (the retained order of a finished run, after a restart) is not run.
+  await order({ schema: 1, action: 'run', id: 'sh-over', manifest, share: 1, until: Date.now() - 1000 });
+  const over = await waitFor('the ended run', 20_000, () => reports.find((r) => r.id === 'sh-over'));
+  assert.equal(over.status, 'stopped');
+  assert.match(over.reason ?? '', /the shadow ended at/);
 });
