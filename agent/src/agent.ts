@@ -31,6 +31,7 @@ import { HomeAssistantBridge } from './homeassistant/bridge.js';
 import { snapshotOutlet } from './publish/snapshot-outlet.js';
 import { ClipsPart } from './clips/index.js';
 import { DriftMonitor } from './drift/index.js';
+import { ShadowRunner } from './shadow/index.js';
 
 export type { ReloadResult };
 
@@ -254,10 +255,32 @@ export class Agent {
       await parts.start(homeAssistant);
     }
 
+    let shadow: ShadowRunner | undefined;
     if (config.update.enabled) {
       const recentFrames = () => cameras.recentFrames();
       const counters = () => this.updateCounters.totals();
-      await parts.start(new AgentUpdates({ config, mqttUrl: this.mqttUrl, configuredModelPath, engine: model, load, recentFrames, counters, logger: log.child({ part: 'update' }) }));
+      const updates = new AgentUpdates({ config, mqttUrl: this.mqttUrl, configuredModelPath, engine: model, load, recentFrames, counters, logger: log.child({ part: 'update' }) });
+      await parts.start(updates);
+      if (config.update.shadow.enabled) {
+        const u = config.update;
+        // Before the loop, so the loop has it to offer frames to; it runs nothing until the hub sends an order.
+        shadow = new ShadowRunner({
+          deviceId: config.device.id,
+          prefix: m.prefix,
+          stateDir: config.stateDir,
+          reportIntervalS: u.shadow.reportIntervalS,
+          trusted: () => updates.trusted(),
+          agentVersion: KESTREL_VERSION,
+          link,
+          load,
+          download: { ...u.download, ...(u.hubToken ? { headers: { authorization: `Bearer ${u.hubToken}` } } : {}) },
+          current: () => model.info,
+          minScore: (camera) => cameras.configs().find((c) => c.name === camera)?.filters.minScore ?? 0,
+          metrics: this.metrics,
+          logger: log.child({ part: 'shadow' }),
+        });
+        await parts.start(shadow);
+      }
     }
 
     // Before the loop, so it sees the first frame the model answers.
@@ -285,6 +308,7 @@ export class Agent {
       metrics: this.metrics,
       sampler,
       ...(config.drift.enabled && { drift }),
+      ...(shadow && { shadow }),
       logger: log.child({ part: 'inference' }),
     });
     await parts.start(this.loop);

@@ -72,10 +72,10 @@ test('the shipped ACL: a device publishes only its own topics and reads only its
   const hubSees = collect(hub);
   const aSees = collect(devA);
   await hub.subscribeAsync('kestrel/#', { qos: 1 });
-  await devA.subscribeAsync(['kestrel/devA/model/set', 'kestrel/devA/keys/set', 'kestrel/devB/model/set', 'kestrel/devB/#'], { qos: 1 });
+  await devA.subscribeAsync(['kestrel/devA/model/set', 'kestrel/devA/keys/set', 'kestrel/devA/model/shadow', 'kestrel/devB/model/set', 'kestrel/devB/#'], { qos: 1 });
 
   // What a device really sends, each on its own subtree.
-  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections', 'door/clip', 'door/drift']) {
+  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections', 'door/clip', 'door/drift', 'shadow']) {
     await devA.publishAsync(`kestrel/devA/${topic}`, 'own', { qos: 1 });
   }
   await devA.publishAsync('kestrel/devB/door/events', 'forged', { qos: 1 });
@@ -86,17 +86,21 @@ test('the shipped ACL: a device publishes only its own topics and reads only its
   await hub.publishAsync('kestrel/devB/model/set', 'manifest for B', { qos: 1 });
   await devA.publishAsync('kestrel/devA/keys/set', 'self-made key set', { qos: 1 });
   await hub.publishAsync('kestrel/devA/keys/set', 'key set for A', { qos: 1 });
+  await devA.publishAsync('kestrel/devA/model/shadow', 'self-made shadow order', { qos: 1 });
+  await devA.publishAsync('kestrel/devB/shadow', 'forged', { qos: 1 });
+  await hub.publishAsync('kestrel/devA/model/shadow', 'shadow order for A', { qos: 1 });
   await devB.publishAsync('kestrel/devB/door/events', 'B speaks', { qos: 1 });
   await sleep(500);
 
-  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections', 'door/clip', 'door/drift']) {
+  for (const topic of ['status', 'state', 'stats', 'model/state', 'samples', 'door/events', 'door/detections', 'door/clip', 'door/drift', 'shadow']) {
     assert.ok(hubSees.includes(`kestrel/devA/${topic} own`), `the hub should receive devA's ${topic}: ${hubSees.join(', ')}`);
   }
   assert.ok(!hubSees.some((m) => m.endsWith('forged')), `devA spoke for devB: ${hubSees.join(', ')}`);
   assert.ok(!hubSees.includes('kestrel/devA/model/set self-made manifest'), 'a device wrote its own manifest topic');
   assert.ok(hubSees.includes('kestrel/devB/door/events B speaks'));
   assert.ok(!hubSees.includes('kestrel/devA/keys/set self-made key set'), 'a device wrote its own key set topic');
-  assert.deepEqual(aSees, ['kestrel/devA/model/set manifest for A', 'kestrel/devA/keys/set key set for A'], 'devA reads its own manifest and key set, and nothing of devB');
+  assert.ok(!hubSees.includes('kestrel/devA/model/shadow self-made shadow order'), 'a device wrote its own shadow order topic');
+  assert.deepEqual(aSees, ['kestrel/devA/model/set manifest for A', 'kestrel/devA/keys/set key set for A', 'kestrel/devA/model/shadow shadow order for A'], 'devA reads its own manifest, key set and shadow order, and nothing of devB');
 
   await assert.rejects(client(port), /not authori[sz]ed|Connection refused|Bad username or password/i);
 });

@@ -25,6 +25,8 @@ export interface InferenceLoopDeps {
   sampler?: { consider(frame: Frame, detections: Detection[], modelVersion: string): void };
   /** Sees every processed frame's detections (drift histograms), when enabled. */
   drift?: { observe(camera: string, detections: readonly Detection[], frameArea: number): void };
+  /** Sees every processed frame (a candidate model beside the current one), when a shadow comparison may run. */
+  shadow?: { offer(frame: Frame, detections: readonly Detection[], inferenceMs: number, scoreThreshold: number): void };
   logger: Logger;
 }
 
@@ -126,6 +128,8 @@ export class InferenceLoop {
       }
       pipeline.handleDetections(frame, result.detections, result.inferenceMs);
       this.deps.sampler?.consider(frame, result.detections, engine.info?.meta.version ?? '0');
+      // Synchronously, while frame.data holds this frame: the candidate's tensor is made now, its answer comes later.
+      this.deps.shadow?.offer(frame, result.detections, result.inferenceMs, pipeline.lowScore);
       // Every detection the model returned (boxes in source pixels): the histograms count those at their minScore and up.
       this.deps.drift?.observe(camera, result.detections, frame.geometry.srcWidth * frame.geometry.srcHeight);
       counters.ok(camera, result.detections.length, result.inferenceMs, result.detections.map((d) => d.score));

@@ -93,6 +93,8 @@ export class AgentMetrics {
   readonly driftPsi = this.gauge('kestrel_drift_psi', 'The largest PSI of the camera\'s latest drift comparison with the model\'s baseline', ['camera']);
   readonly driftJs = this.gauge('kestrel_drift_js', 'The largest Jensen-Shannon distance (0-1) of the camera\'s latest drift comparison', ['camera']);
   readonly driftAlert = this.gauge('kestrel_drift_alert', '1 while the camera is drifted (PSI above drift.threshold)', ['camera']);
+  readonly shadowFrames = this.counter('kestrel_shadow_frames_total', 'Frames a shadow candidate model compared with the serving model', ['camera']);
+  readonly shadowDropped = this.counter('kestrel_shadow_dropped_total', 'Frames due for the shadow candidate but skipped because it was still busy (the serving model never waits)', []);
   readonly info = this.gauge('kestrel_agent_info', 'Agent and model versions (always 1)', ['version', 'device', 'model', 'model_version', 'provider']);
 
   constructor(private readonly snapshot: () => MetricsSnapshot) {

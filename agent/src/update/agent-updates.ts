@@ -1,4 +1,4 @@
-import { KESTREL_VERSION, type Logger } from '@kestrel/core';
+import { KESTREL_VERSION, type Logger, type TrustedKeys } from '@kestrel/core';
 import type { AgentConfig } from '@kestrel/config';
 import type { LoadOptions } from '../inference/protocol.js';
 import type { Frame } from '../source/index.js';
@@ -47,6 +47,11 @@ export class AgentUpdates {
       download: { ...u.download, ...(u.hubToken ? { headers: { authorization: `Bearer ${u.hubToken}` } } : {}) },
       logger,
     });
+  }
+
+  /** The release keys the updater trusts now. */
+  trusted(): TrustedKeys {
+    return this.updater.trusted;
   }
 
   async start(): Promise<void> {

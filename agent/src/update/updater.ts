@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   checkManifest, manifestSignatures, isKestrelError, KestrelError, outgoing, parsePayload, subscription, topics,
-  type DeviceTopics, type Logger, type OutgoingMessage, type Subscription, type ModelRef, type ModelState, type ModelUpdateStatus, type ReleaseManifest, type TrustedKeyInput,
+  type DeviceTopics, type Logger, type OutgoingMessage, type Subscription, type ModelRef, type ModelState, type ModelUpdateStatus, type ReleaseManifest, type TrustedKeyInput, type TrustedKeys,
 } from '@kestrel/core';
 import type { LoadOptions, ModelInfo } from '../inference/protocol.js';
 import type { Frame } from '../source/types.js';
@@ -125,6 +125,11 @@ export class ModelUpdater {
 
   get current(): ModelRef | null {
     return this.state.current ? ref(this.state.current) : null;
+  }
+
+  /** The release keys trusted now (the config's, or the newest rotated set): shadow manifests are checked with them too. */
+  get trusted(): TrustedKeys {
+    return this.keys.trusted;
   }
 
   get modelState(): ModelState | undefined {

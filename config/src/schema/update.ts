@@ -59,6 +59,14 @@ export const updateSchema = z
       })
       .prefault({}),
     download: z.strictObject({ deadlineMs: positiveInt.optional(), idleTimeoutMs: positiveInt.optional() }).prefault({}),
+    // A candidate the hub asks to run beside the current model (`kestrel deploy shadow start`),
+    // checked with the same trusted keys; never swapped in.
+    shadow: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('take shadow comparisons the hub sends (needs update.enabled: the manifest is checked with its trusted keys)'),
+        reportIntervalS: positiveInt.max(3600).default(60).describe('seconds between shadow reports on <prefix>/<device>/shadow'),
+      })
+      .prefault({}),
   })
   .superRefine((value, ctx) => {
     if (value.enabled && value.trustedKeys.length === 0) {

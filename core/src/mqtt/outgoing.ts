@@ -54,9 +54,11 @@ function topicOf<K extends TopicKind>(t: DeviceTopics, kind: K, payload: Payload
     case 'modelSet':
     case 'modelState':
     case 'keysSet':
+    case 'shadowSet':
+    case 'shadowReport':
     case 'samples':
     case 'haStatus':
-      return t[kind as 'status' | 'state' | 'stats' | 'modelSet' | 'modelState' | 'keysSet' | 'samples' | 'haStatus'];
+      return t[kind as 'status' | 'state' | 'stats' | 'modelSet' | 'modelState' | 'keysSet' | 'shadowSet' | 'shadowReport' | 'samples' | 'haStatus'];
     case 'events':
     case 'detections':
     case 'clip':

@@ -353,6 +353,69 @@ export type ModelState = z.infer<typeof ModelStateSchema>;
 export const ModelSetManifestSchema = ReleaseManifestSchema;
 export type ModelSetManifest = z.infer<typeof ModelSetManifestSchema>;
 
+// ---------------------------------------------------------------------------------- shadow
+
+/** Share of live frames a shadow candidate sees: more than 0, at most 1. */
+export const ShadowShareSchema = z.number().gt(0, 'must be more than 0').max(1, 'must be at most 1 (all frames)');
+
+/**
+ * `<prefix>/<device>/model/shadow`, retained, QoS 1: the hub's order to run the candidate of the
+ * signed `manifest` beside the current model on `share` of live frames until `until`, or to stop
+ * (`action: 'stop'`; `action: 'run'` otherwise). The manifest is checked as an update's would be (signature, expiry, size, hash),
+ * but the device never swaps to it. `id` names the shadow run in the hub and in reports.
+ */
+export const ShadowSetSchema = z.discriminatedUnion('action', [
+  z.object({ schema: z.literal(1), action: z.literal('run'), id: text, manifest: ReleaseManifestSchema, share: ShadowShareSchema, until: epochMs }),
+  z.object({ schema: z.literal(1), action: z.literal('stop'), id: text }),
+]);
+export type ShadowSet = z.infer<typeof ShadowSetSchema>;
+
+/** One model's side of a camera's shadow comparison. */
+export const ShadowSideSchema = z.object({
+  /** Detections over every compared frame (at the camera's minScore and up). */
+  detections: nonNegativeInt,
+  /** Sum of those detections' scores (mean = scoreSum / detections; sums add across devices). */
+  scoreSum: z.number().nonnegative(),
+  /** Inference time of the compared frames, milliseconds (the latest window of them). */
+  latencyMs: PercentilesSchema,
+  latencyMeanMs: z.number().nonnegative().nullable(),
+});
+export type ShadowSide = z.infer<typeof ShadowSideSchema>;
+
+/**
+ * A camera's shadow comparison, totals since the shadow started. Agreement is
+ * matched / (current + candidate - matched): a match is a current and a candidate detection of
+ * the same label at IoU 0.5 or more (greedy by score), so 1 means the same boxes on every frame.
+ */
+export const CameraShadowSchema = z.object({
+  frames: nonNegativeInt,
+  matched: nonNegativeInt,
+  agreement: z.number().min(0).max(1).nullable().describe('null until a detection was seen by either model'),
+  current: ShadowSideSchema,
+  candidate: ShadowSideSchema,
+});
+export type CameraShadow = z.infer<typeof CameraShadowSchema>;
+
+/** `<prefix>/<device>/shadow`, retained, QoS 1: the device's running shadow comparison. */
+export const ShadowReportSchema = z.object({
+  schema: z.literal(1),
+  deviceId: topicName,
+  /** The hub's shadow run this answers. */
+  id: text,
+  /** `running`; `stopped` (the hub said stop, or `until` passed), `failed` (`reason`: the manifest refused, the download or load failed). */
+  status: z.enum(['running', 'stopped', 'failed']),
+  reason: z.string().max(500).optional(),
+  candidate: ModelRefSchema,
+  current: ModelRefSchema.nullable(),
+  share: ShadowShareSchema,
+  since: epochMs,
+  at: epochMs,
+  /** Frames the candidate was due but skipped because it was still busy with an earlier one. */
+  dropped: nonNegativeInt,
+  cameras: z.record(z.string(), CameraShadowSchema),
+});
+export type ShadowReport = z.infer<typeof ShadowReportSchema>;
+
 // --------------------------------------------------------------------------------- samples
 
 /**
@@ -479,6 +542,8 @@ export const PAYLOAD_SCHEMAS = {
   modelSet: ModelSetManifestSchema,
   keysSet: KeySetSchema,
   modelState: ModelStateSchema,
+  shadowSet: ShadowSetSchema,
+  shadowReport: ShadowReportSchema,
   samples: SampleSchema,
   events: DetectionEventSchema,
   detections: FrameDetectionsSchema,
@@ -507,6 +572,8 @@ export const PAYLOAD_FORMATS = {
   modelSet: 'json',
   modelState: 'json',
   keysSet: 'json',
+  shadowSet: 'json',
+  shadowReport: 'json',
   samples: 'json',
   events: 'json',
   detections: 'json',

@@ -7,6 +7,7 @@ import { KestrelError } from '../util/errors.js';
  *
  *   <prefix>/<device>/status | state | stats | samples        device topics
  *   <prefix>/<device>/model/set | model/state | keys/set       model update channel, key rotation
+ *   <prefix>/<device>/model/shadow | shadow                    shadow comparison: the hub's order, the device's report
  *   <prefix>/<device>/<camera>/events | detections | clip     per-camera topics (clip: an object's MP4 is ready)
  *   <prefix>/<device>/<camera>/drift                           the camera's drift against the model's baseline
  *   <prefix>/<device>/<camera>/<label>/count                   open tracks of that label
@@ -24,7 +25,7 @@ import { KestrelError } from '../util/errors.js';
  */
 
 export const TOPIC_KINDS = [
-  'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'samples', 'events', 'detections', 'clip',
+  'status', 'state', 'stats', 'modelSet', 'modelState', 'keysSet', 'shadowSet', 'shadowReport', 'samples', 'events', 'detections', 'clip',
   'drift', 'labelCount', 'snapshot', 'detectSet', 'detectState', 'haStatus', 'haDiscovery',
 ] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
@@ -73,6 +74,13 @@ export const TOPIC_SPECS: Readonly<Record<TopicKind, TopicSpec>> = {
   modelState: { levels: ['model', 'state'], retain: true, qos: 1 },
   // Retained like the manifest: a device that was away takes the rotation when it returns.
   keysSet: { levels: ['keys', 'set'], retain: true, qos: 1 },
+  // The hub's order to run a candidate beside the current model (a signed manifest, a share, an
+  // end), or to stop: retained like model/set, so a device that was away (or restarted: the
+  // shadow is not persisted) takes the latest word when it returns.
+  shadowSet: { levels: ['model', 'shadow'], retain: true, qos: 1 },
+  // The device's running comparison (totals since the shadow started), every
+  // update.shadow.reportIntervalS: retained, so a hub replica that subscribes later has the latest.
+  shadowReport: { levels: ['shadow'], retain: true, qos: 1 },
   samples: { levels: ['samples'], retain: false, qos: 1 },
   events: { levels: ['{camera}', 'events'], retain: false, qos: 1 },
   detections: { levels: ['{camera}', 'detections'], retain: false, qos: 0 },
@@ -112,6 +120,8 @@ export interface DeviceTopics {
   readonly modelSet: string;
   readonly keysSet: string;
   readonly modelState: string;
+  readonly shadowSet: string;
+  readonly shadowReport: string;
   readonly samples: string;
   events(camera: string): string;
   detections(camera: string): string;
@@ -220,6 +230,8 @@ export function topics(prefix: string, deviceId: string, options: TopicsOptions 
     modelSet: `${base}/model/set`,
     keysSet: `${base}/keys/set`,
     modelState: `${base}/model/state`,
+    shadowSet: `${base}/model/shadow`,
+    shadowReport: `${base}/shadow`,
     samples: `${base}/samples`,
     events: (name) => camera(name, 'events'),
     detections: (name) => camera(name, 'detections'),
@@ -275,12 +287,14 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | null {
   const [deviceId, first, second] = levels;
   if (levels.length === 2) {
     if (first === 'status' || first === 'state' || first === 'stats' || first === 'samples') return { deviceId, kind: first };
+    if (first === 'shadow') return { deviceId, kind: 'shadowReport' };
     return null;
   }
   if (levels.length === 3) {
     if (first === 'model' && second === 'set') return { deviceId, kind: 'modelSet' };
     if (first === 'keys' && second === 'set') return { deviceId, kind: 'keysSet' };
     if (first === 'model' && second === 'state') return { deviceId, kind: 'modelState' };
+    if (first === 'model' && second === 'shadow') return { deviceId, kind: 'shadowSet' };
     if (second === 'events' || second === 'detections' || second === 'clip' || second === 'drift') return { deviceId, kind: second, camera: first };
   }
   if (levels.length === 4) {

@@ -20,6 +20,8 @@ export interface FleetStats {
   samples: { stored: number; duplicates: number; refused: number; retried: number };
   /** Drift comparisons stored (each camera's latest is kept). */
   drift: number;
+  /** Shadow reports stored (each device's latest per shadow is kept). */
+  shadow: number;
 }
 
 /**
@@ -42,7 +44,7 @@ const BUSY_RETRY_MS = 30_000;
 
 export class FleetListener {
   private clients: MqttClient[] = [];
-  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0, retried: 0 }, drift: 0 };
+  private readonly counters = { messages: 0, malformed: 0, unknownDevices: 0, samples: { stored: 0, duplicates: 0, refused: 0, retried: 0 }, drift: 0, shadow: 0 };
   /** Each session's messages are handled one at a time, in order; sessions run side by side. */
   private queues: Promise<void>[] = [];
   private perSession: number[] = [];
@@ -80,7 +82,7 @@ export class FleetListener {
     this.clients.push(client);
     this.queues[index] = Promise.resolve();
     this.perSession[index] = 0;
-    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), subscription(config.prefix, 'drift'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
+    const plain = subscriptionMap([subscription(config.prefix, 'status'), subscription(config.prefix, 'state'), subscription(config.prefix, 'drift'), subscription(config.prefix, 'shadowReport'), ...(config.samples ? [subscription(config.prefix, 'samples')] : [])]);
     // The broker strips `$share/<group>/` before matching, so topics arrive as the devices sent them.
     const subscriptions = Object.fromEntries(Object.entries(plain).map(([filter, options]) => [sharedFilter(config.shareGroup, filter), options]));
     const filters = Object.keys(subscriptions);
@@ -116,7 +118,7 @@ export class FleetListener {
     this.counters.messages++;
     const now = this.deps.now?.() ?? Date.now();
     try {
-      if ((parsed.kind === 'status' || parsed.kind === 'state' || parsed.kind === 'drift') && !(await this.isRegistered(parsed.deviceId, now))) return;
+      if ((parsed.kind === 'status' || parsed.kind === 'state' || parsed.kind === 'drift' || parsed.kind === 'shadowReport') && !(await this.isRegistered(parsed.deviceId, now))) return;
       switch (parsed.kind) {
         case 'status': {
           const status = parsePayload('status', payload);
@@ -160,6 +162,18 @@ export class FleetListener {
             detail: { threshold: d.threshold, baseline: d.baseline, perFrame: d.perFrame, baselinePerFrame: d.baselinePerFrame, ...(d.worst && { worst: d.worst }), figures: d.figures },
           });
           this.counters.drift++;
+          return;
+        }
+        case 'shadowReport': {
+          if (payload.length === 0) return;
+          const r = parsePayload('shadowReport', payload);
+          if (r.deviceId !== parsed.deviceId) throw new Error(`payload names ${r.deviceId}, the topic ${parsed.deviceId}`);
+          // Only shadows this hub started get rows: a device cannot grow the table with made-up ids.
+          const shadow = await records.getShadow(r.id);
+          if (!shadow) throw new Error(`no shadow ${r.id} on this hub`);
+          if (!shadow.targets.includes(r.deviceId)) throw new Error(`device ${r.deviceId} is not a target of shadow ${r.id}`);
+          await records.upsertShadowReport({ shadowId: r.id, deviceId: r.deviceId, at: r.at, receivedAt: now, report: r });
+          this.counters.shadow++;
           return;
         }
         default:
@@ -239,7 +253,7 @@ export class FleetListener {
   }
 
   stats(): FleetStats {
-    return { connected: this.clients.length > 0 && this.clients.every((c) => c.connected), messages: this.counters.messages, perSession: [...this.perSession], malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples }, drift: this.counters.drift };
+    return { connected: this.clients.length > 0 && this.clients.every((c) => c.connected), messages: this.counters.messages, perSession: [...this.perSession], malformed: this.counters.malformed, unknownDevices: this.counters.unknownDevices, samples: { ...this.counters.samples }, drift: this.counters.drift, shadow: this.counters.shadow };
   }
 
   /** Waits for messages already received to be handled. */

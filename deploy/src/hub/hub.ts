@@ -9,6 +9,7 @@ import { describeBlobs, describeRecords } from '@kestrel/config/schema/hub-store
 import { FleetListener, type FleetStats } from './fleet.js';
 import { leaseHolder, replicaName } from './replica.js';
 import { registerRolloutRoutes } from './http/rollout-routes.js';
+import { registerShadowRoutes } from '../shadow/routes.js';
 import { RolloutDriver } from '../rollout/driver.js';
 import { buildHubApp } from './http/app.js';
 import type { DeclaredRoute } from './http/access.js';
@@ -51,6 +52,8 @@ export class Hub {
     const replica = replicaName(config.replica);
     if (config.mqtt.enabled) this.rollouts = this.rolloutDriver(stores, releases, replica);
     registerRolloutRoutes(this.app, { records: stores.records, blobs: stores.blobs, releases, driver: this.rollouts?.driver });
+    // Shadow orders go out through the rollouts' client (the hub's word on each device's retained topics).
+    registerShadowRoutes(this.app, { records: stores.records, releases, prefix: config.mqtt.prefix, ...(this.rollouts && { mqtt: this.rollouts.mqtt }) });
     // Per replica (each answers for itself behind a load balancer): how many fleet messages it handled.
     this.app.get('/api/v1/replica', { config: { access: 'operator' } }, async () => ({ replica, fleet: this.fleet?.stats() ?? null }));
     // The review UI, from the same server and port as the API it calls.

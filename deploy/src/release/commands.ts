@@ -207,7 +207,9 @@ export function registerDeployReleaseCommands(deploy: Command): void {
         const drift = (await api.call<{ cameras: DriftRecord[] }>('GET', '/api/v1/drift')).cameras;
         // The newest releases with the gate each passed: what a rollout would put on devices, and on what evidence.
         const releases = (await ctx.releases.list()).slice(-5);
-        if (flags.json) return printJson({ devices, drift, rollouts, releases });
+        // The running shadow comparisons, one line each (the full report: kestrel deploy shadow status <id>).
+        const shadows = (await api.call<{ shadows: import('../shadow/aggregate.js').ShadowSummary[] }>('GET', '/api/v1/shadows')).shadows.filter((s) => s.status === 'running');
+        if (flags.json) return printJson({ devices, drift, rollouts, releases, shadows });
         for (const d of devices) {
           const m = d.model;
           const model = m?.current ? `${m.current.name} ${m.current.version}` : '-';
@@ -216,6 +218,10 @@ export function registerDeployReleaseCommands(deploy: Command): void {
         for (const d of drift.filter((c) => c.drifted)) {
           const worst = d.detail.worst ? ` (${d.detail.worst.histogram}${d.detail.worst.label ? ` of ${d.detail.worst.label}` : ''})` : '';
           process.stdout.write(`drift ${d.deviceId}/${d.camera}  PSI ${d.psi.toFixed(2)} > ${d.detail.threshold}${worst}, JS ${d.js.toFixed(2)}, model ${d.modelVersion}, since ${new Date(d.since).toISOString()}\n`);
+        }
+        if (shadows.length) {
+          const { shadowLine } = await import('../shadow/format.js');
+          for (const sh of shadows) process.stdout.write(shadowLine(sh));
         }
         for (const r of rollouts) process.stdout.write(`rollout ${r.id} ${r.release} ${r.status}${r.driver ? ` (driven by ${r.driver})` : ''}${r.reason ? ` — ${r.reason}` : ''}\n`);
         const { gateSummary } = await import('./gate/format.js');
@@ -292,5 +298,62 @@ export function registerDeployReleaseCommands(deploy: Command): void {
       } finally {
         await ctx.mqtt?.endAsync();
       }
+    }));
+
+  // `kestrel deploy shadow start | status | stop`: a candidate beside the current model on live frames.
+  const shadow = deploy.command('shadow').description('run a candidate release beside the current model on a share of live frames and compare (A/B)');
+  apiOptions(hubOptions(shadow.command('start <release>').description('send devices a signed candidate to run beside their model on a share of frames; they report agreement, detection rate and latency')))
+    .requiredOption('--to <devices>', 'comma-separated device ids, or "all"')
+    .option('--share <fraction>', 'share of live frames the candidate sees, in (0, 1]', String(0.1))
+    .option('--hours <n>', 'how long the devices run it', String(24))
+    .option('--key <path>', 'signing key; repeat for devices that need several signatures (default <dataDir>/keys/release-signing.key)', collect, [] as string[])
+    .option('--hub-url <url>', 'the hub address devices download from (default: http(s)://<bind>)')
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (releaseId: string, flags: HubFlags & ApiFlags & { to: string; share: string; hours: string }) => {
+      const { shareProblem, hoursProblem } = await import('../shadow/request.js');
+      const share = Number(flags.share);
+      const hours = Number(flags.hours);
+      const badShare = shareProblem(share);
+      if (badShare) throw new KestrelError('E_USAGE', `--share: ${badShare.replace(/^share /, '')}`);
+      const badHours = hoursProblem(hours);
+      if (badHours) throw new KestrelError('E_USAGE', `--hours: ${badHours.replace(/^hours /, '')}`);
+      const ctx = await context(flags, { key: true });
+      const api = await apiOf(flags, ctx.config);
+      // Signed here, with the operator's keys, valid an hour past the shadow's end: the hub gets a manifest, never a key.
+      const release = await ctx.releases.require(releaseId);
+      const manifest = await ctx.releases.issueManifest(release, { ttlMs: Math.round(hours * 3_600_000) + 3_600_000 });
+      const to = flags.to === 'all' ? 'all' : flags.to.split(',').map((d) => d.trim()).filter(Boolean);
+      const summary = await api.call<import('../shadow/aggregate.js').ShadowSummary>('POST', '/api/v1/shadows', { release: release.id, to, share, hours, manifest });
+      if (flags.json) return printJson(summary);
+      process.stdout.write(`shadow ${summary.id}: ${summary.release} on ${summary.targets.join(', ')}, share ${summary.share}, until ${new Date(summary.until).toISOString()} (kestrel deploy shadow status ${summary.id}; kestrel deploy shadow stop ${summary.id})\n`);
+    }));
+
+  apiOptions(hubOptions(shadow.command('status [id]').description('a shadow\'s per-release report (devices reporting, frames, agreement, detection-rate and latency ratios, each device), or one line per shadow')))
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (id: string | undefined, flags: HubFlags & ApiFlags) => {
+      const { loadHubConfig } = await import('@kestrel/config/load-hub');
+      const { formatShadow, shadowLine } = await import('../shadow/format.js');
+      type Summary = import('../shadow/aggregate.js').ShadowSummary;
+      const api = await apiOf(flags, loadHubConfig(flags.hubConfig));
+      if (id !== undefined) {
+        const summary = await api.call<Summary>('GET', `/api/v1/shadows/${encodeURIComponent(id)}`);
+        if (flags.json) return printJson(summary);
+        return void process.stdout.write(formatShadow(summary));
+      }
+      const { shadows } = await api.call<{ shadows: Summary[] }>('GET', '/api/v1/shadows');
+      if (flags.json) return printJson({ shadows });
+      if (shadows.length === 0) process.stdout.write('no shadows (kestrel deploy shadow start <release> --to <devices>)\n');
+      for (const s of shadows) process.stdout.write(shadowLine(s));
+    }));
+
+  apiOptions(hubOptions(shadow.command('stop <id>').description('tell the shadow\'s devices to stop running the candidate (the report stays)')))
+    .option('--json', 'print one JSON document on stdout')
+    .action(action(async (id: string, flags: HubFlags & ApiFlags) => {
+      const { loadHubConfig } = await import('@kestrel/config/load-hub');
+      const { formatShadow } = await import('../shadow/format.js');
+      const api = await apiOf(flags, loadHubConfig(flags.hubConfig));
+      const summary = await api.call<import('../shadow/aggregate.js').ShadowSummary>('POST', `/api/v1/shadows/${encodeURIComponent(id)}/stop`);
+      if (flags.json) return printJson(summary);
+      process.stdout.write(formatShadow(summary));
     }));
 }

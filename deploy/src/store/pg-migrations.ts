@@ -99,6 +99,33 @@ CREATE TABLE drift_cameras (
     // any order, and an older state handled later must not replace a newer one.
     sql: `ALTER TABLE fleet_devices ADD COLUMN state_at bigint NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 5,
+    name: 'shadow comparisons',
+    sql: `
+CREATE TABLE shadows (
+  id text COLLATE "C" PRIMARY KEY,
+  release text NOT NULL,
+  share double precision NOT NULL,
+  until bigint NOT NULL,
+  created_at bigint NOT NULL,
+  created_by text NOT NULL,
+  targets jsonb NOT NULL,
+  manifest jsonb NOT NULL,
+  stopped_by text,
+  stopped_at bigint
+);
+CREATE INDEX shadows_by_created ON shadows (created_at);
+CREATE TABLE shadow_reports (
+  shadow_id text COLLATE "C" NOT NULL,
+  device_id text COLLATE "C" NOT NULL,
+  at bigint NOT NULL,
+  received_at bigint NOT NULL,
+  -- The device's whole report (per camera figures).
+  report jsonb NOT NULL,
+  PRIMARY KEY (shadow_id, device_id)
+);`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

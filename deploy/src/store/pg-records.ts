@@ -5,6 +5,7 @@ import { storeUnavailable } from './errors.js';
 import { migratePostgres } from './pg-migrations.js';
 import {
   decodeCursor, encodeCursor, fromDriftRow, fromFleetRow, fromRolloutRow, fromSampleRow, fromTokenRow, pageLimit, sampleColumns,
+  fromShadowReportRow, fromShadowRow, type ShadowReportRow, type ShadowRow,
   type DriftRow, type FleetRow, type RolloutRow, type SampleRow, type TokenRow,
 } from './record-rows.js';
 import {
@@ -12,6 +13,8 @@ import {
   type FleetDeviceRecord,
   type DriftRecord,
   type FleetDeviceUpdate,
+  type ShadowRecord,
+  type ShadowReportRecord,
   type InsertOutcome,
   type RecordStore,
   type RolloutStatus,
@@ -300,6 +303,43 @@ export class PgRecordStore implements RecordStore {
     }
     const { rows } = await this.query<DriftRow>(`SELECT * FROM drift_cameras${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY device_id, camera`, params);
     return rows.map(fromDriftRow);
+  }
+
+  async insertShadow(r: ShadowRecord): Promise<void> {
+    await this.query('INSERT INTO shadows (id, release, share, until, created_at, created_by, targets, manifest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      r.id, r.release, r.share, r.until, r.createdAt, r.createdBy, JSON.stringify(r.targets), JSON.stringify(r.manifest),
+    ]);
+  }
+
+  async getShadow(id: string): Promise<ShadowRecord | undefined> {
+    const { rows } = await this.query<ShadowRow>('SELECT * FROM shadows WHERE id = $1', [id]);
+    return rows[0] ? fromShadowRow(rows[0]) : undefined;
+  }
+
+  async listShadows(options: { limit?: number } = {}): Promise<ShadowRecord[]> {
+    const { rows } = await this.query<ShadowRow>('SELECT * FROM shadows ORDER BY created_at DESC, id LIMIT $1', [options.limit ?? 100]);
+    return rows.map(fromShadowRow);
+  }
+
+  async stopShadow(id: string, by: string, at: number): Promise<'stopped' | 'missing' | 'stopped-already'> {
+    const { rowCount } = await this.query('UPDATE shadows SET stopped_by = $1, stopped_at = $2 WHERE id = $3 AND stopped_at IS NULL', [by, at, id]);
+    if ((rowCount ?? 0) > 0) return 'stopped';
+    const { rows } = await this.query('SELECT 1 FROM shadows WHERE id = $1', [id]);
+    return rows.length ? 'stopped-already' : 'missing';
+  }
+
+  async upsertShadowReport(r: ShadowReportRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO shadow_reports (shadow_id, device_id, at, received_at, report) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (shadow_id, device_id) DO UPDATE SET at = EXCLUDED.at, received_at = EXCLUDED.received_at, report = EXCLUDED.report
+        WHERE EXCLUDED.at >= shadow_reports.at`,
+      [r.shadowId, r.deviceId, r.at, r.receivedAt, JSON.stringify(r.report)],
+    );
+  }
+
+  async listShadowReports(shadowId: string): Promise<ShadowReportRecord[]> {
+    const { rows } = await this.query<ShadowReportRow>('SELECT * FROM shadow_reports WHERE shadow_id = $1 ORDER BY device_id', [shadowId]);
+    return rows.map(fromShadowReportRow);
   }
 
   async insertRollout(r: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void> {

@@ -1,5 +1,5 @@
 import { KestrelError } from '@kestrel/core';
-import type { DriftRecord, FleetDeviceRecord, RolloutStatus, SampleRecord, StoredRollout, TokenRecord, TokenRole } from './types.js';
+import type { DriftRecord, FleetDeviceRecord, RolloutStatus, SampleRecord, ShadowRecord, ShadowReportRecord, StoredRollout, TokenRecord, TokenRole } from './types.js';
 
 /**
  * What the record stores share beyond SQL: page sizes, the paging cursor, the sample row's
@@ -195,4 +195,44 @@ export function fromRolloutRow(r: RolloutRow): StoredRollout {
     ...(r.abort_at !== null ? { abortRequested: { by: r.abort_by ?? '', at: r.abort_at } } : {}),
     ...(r.lease_holder !== null ? { lease: { holder: r.lease_holder, expiresAt: r.lease_expires ?? 0 } } : {}),
   };
+}
+
+/** A shadows row as both stores read it (JSON columns as text in SQLite, parsed in PostgreSQL). */
+export interface ShadowRow {
+  id: string;
+  release: string;
+  share: number;
+  until: number;
+  created_at: number;
+  created_by: string;
+  targets: Json<string[]>;
+  manifest: Json<ShadowRecord['manifest']>;
+  stopped_by: string | null;
+  stopped_at: number | null;
+}
+
+export function fromShadowRow(r: ShadowRow): ShadowRecord {
+  return {
+    id: r.id,
+    release: r.release,
+    share: r.share,
+    until: r.until,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    targets: json(r.targets),
+    manifest: json(r.manifest),
+    ...(r.stopped_at !== null && r.stopped_by !== null ? { stopped: { by: r.stopped_by, at: r.stopped_at } } : {}),
+  };
+}
+
+export interface ShadowReportRow {
+  shadow_id: string;
+  device_id: string;
+  at: number;
+  received_at: number;
+  report: Json<ShadowReportRecord['report']>;
+}
+
+export function fromShadowReportRow(r: ShadowReportRow): ShadowReportRecord {
+  return { shadowId: r.shadow_id, deviceId: r.device_id, at: r.at, receivedAt: r.received_at, report: json(r.report) };
 }

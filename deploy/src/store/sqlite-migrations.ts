@@ -98,6 +98,34 @@ CREATE TABLE drift_cameras (
     // any order, and an older state handled later must not replace a newer one.
     sql: `ALTER TABLE fleet_devices ADD COLUMN state_at INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 5,
+    name: 'shadow comparisons',
+    sql: `
+CREATE TABLE shadows (
+  id TEXT PRIMARY KEY,
+  release TEXT NOT NULL,
+  share REAL NOT NULL,
+  until INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  -- The target device ids and the signed manifest, as JSON.
+  targets TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  stopped_by TEXT,
+  stopped_at INTEGER
+);
+CREATE INDEX shadows_by_created ON shadows (created_at);
+CREATE TABLE shadow_reports (
+  shadow_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  -- The device's whole report (per camera figures), as JSON.
+  report TEXT NOT NULL,
+  PRIMARY KEY (shadow_id, device_id)
+);`,
+  },
 ];
 
 export const SQLITE_SCHEMA_VERSION = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { KestrelError } from '@kestrel/core';
 import {
   decodeCursor, encodeCursor, fromDriftRow, fromFleetRow, fromRolloutRow, fromSampleRow, fromTokenRow, pageLimit,
+  fromShadowReportRow, fromShadowRow, type ShadowReportRow, type ShadowRow,
   type DriftRow, type FleetRow, type RolloutRow, type SampleRow, type TokenRow,
 } from './record-rows.js';
 import { migrateSqlite } from './sqlite-migrations.js';
@@ -12,6 +13,8 @@ import {
   type FleetDeviceRecord,
   type DriftRecord,
   type FleetDeviceUpdate,
+  type ShadowRecord,
+  type ShadowReportRecord,
   type InsertOutcome,
   type RecordStore,
   type RolloutStatus,
@@ -185,6 +188,39 @@ export class SqliteRecordStore implements RecordStore {
     }
     const sql = `SELECT * FROM drift_cameras${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY device_id, camera`;
     return this.db.prepare<unknown[], DriftRow>(sql).all(...params).map(fromDriftRow);
+  }
+
+  async insertShadow(r: ShadowRecord): Promise<void> {
+    this.db
+      .prepare('INSERT INTO shadows (id, release, share, until, created_at, created_by, targets, manifest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.release, r.share, r.until, r.createdAt, r.createdBy, JSON.stringify(r.targets), JSON.stringify(r.manifest));
+  }
+
+  async getShadow(id: string): Promise<ShadowRecord | undefined> {
+    const row = this.db.prepare<[string], ShadowRow>('SELECT * FROM shadows WHERE id = ?').get(id);
+    return row ? fromShadowRow(row) : undefined;
+  }
+
+  async listShadows(options: { limit?: number } = {}): Promise<ShadowRecord[]> {
+    return this.db.prepare<[number], ShadowRow>('SELECT * FROM shadows ORDER BY created_at DESC, id LIMIT ?').all(options.limit ?? 100).map(fromShadowRow);
+  }
+
+  async stopShadow(id: string, by: string, at: number): Promise<'stopped' | 'missing' | 'stopped-already'> {
+    const changed = this.db.prepare('UPDATE shadows SET stopped_by = ?, stopped_at = ? WHERE id = ? AND stopped_at IS NULL').run(by, at, id).changes;
+    if (changed > 0) return 'stopped';
+    return this.db.prepare('SELECT 1 FROM shadows WHERE id = ?').get(id) ? 'stopped-already' : 'missing';
+  }
+
+  async upsertShadowReport(r: ShadowReportRecord): Promise<void> {
+    this.db
+      .prepare(`INSERT INTO shadow_reports (shadow_id, device_id, at, received_at, report) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (shadow_id, device_id) DO UPDATE SET at = excluded.at, received_at = excluded.received_at, report = excluded.report
+        WHERE excluded.at >= shadow_reports.at`)
+      .run(r.shadowId, r.deviceId, r.at, r.receivedAt, JSON.stringify(r.report));
+  }
+
+  async listShadowReports(shadowId: string): Promise<ShadowReportRecord[]> {
+    return this.db.prepare<[string], ShadowReportRow>('SELECT * FROM shadow_reports WHERE shadow_id = ? ORDER BY device_id').all(shadowId).map(fromShadowReportRow);
   }
 
   async insertRollout(r: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void> {

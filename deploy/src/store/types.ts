@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { DriftAlert } from '@kestrel/core';
+import type { DriftAlert, ReleaseManifest, ShadowReport } from '@kestrel/core';
 
 /**
  * The hub's storage, behind two small interfaces (ARCHITECTURE.md, "The hub at fleet scale"): records (tokens,
@@ -110,6 +110,33 @@ export interface DriftRecord {
 /** What one status or state message says about a device (see RecordStore.upsertFleetDevice). */
 export type FleetDeviceUpdate = Partial<FleetDeviceRecord> & { deviceId: string; lastSeen: number; stateAt?: number };
 
+/** A shadow comparison the hub started (`kestrel deploy shadow start`): a candidate release on a share of some devices' frames. */
+export interface ShadowRecord {
+  id: string;
+  /** Release id (name@version) of the candidate. */
+  release: string;
+  share: number;
+  /** When the devices stop by themselves (epoch ms). */
+  until: number;
+  createdAt: number;
+  createdBy: string;
+  /** The devices sent the order. */
+  targets: string[];
+  /** The signed manifest the order carries (signed by the operator's key, never the hub's). */
+  manifest: ReleaseManifest;
+  stopped?: { by: string; at: number };
+}
+
+/** A device's latest report on a shadow (its retained `<prefix>/<device>/shadow`). */
+export interface ShadowReportRecord {
+  shadowId: string;
+  deviceId: string;
+  /** When the device reported (the device's clock). */
+  at: number;
+  receivedAt: number;
+  report: ShadowReport;
+}
+
 export type InsertOutcome = 'stored' | 'duplicate';
 
 export type RolloutStatus = 'running' | 'completed' | 'aborted';
@@ -173,6 +200,18 @@ export interface RecordStore {
   upsertDrift(record: DriftRecord): Promise<void>;
   /** Every camera's latest, by device then camera; `drifted: true` for the alerts only. */
   listDrift(filter?: { deviceId?: string; drifted?: boolean }): Promise<DriftRecord[]>;
+
+  /** A new shadow comparison; an id stored already is refused. */
+  insertShadow(shadow: ShadowRecord): Promise<void>;
+  getShadow(id: string): Promise<ShadowRecord | undefined>;
+  /** Newest first. */
+  listShadows(options?: { limit?: number }): Promise<ShadowRecord[]>;
+  /** Marks it stopped; 'stopped-already' keeps the first stop. */
+  stopShadow(id: string, by: string, at: number): Promise<'stopped' | 'missing' | 'stopped-already'>;
+  /** Keeps a device's latest report on a shadow: replaces the stored one only when `at` is not older. */
+  upsertShadowReport(record: ShadowReportRecord): Promise<void>;
+  /** Every device's latest report on the shadow, by device. */
+  listShadowReports(shadowId: string): Promise<ShadowReportRecord[]>;
 
   /** A new rollout, running and unclaimed; an id stored already is refused. */
   insertRollout(rollout: Omit<StoredRollout, 'lease' | 'abortRequested'>): Promise<void>;

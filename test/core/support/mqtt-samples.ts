@@ -9,6 +9,8 @@ import type {
   ModelState,
   PayloadOf,
   Sample,
+  ShadowReport,
+  ShadowSet,
   Stats,
   TopicKind,
 } from '@kestrel/core/mqtt/index';
@@ -140,6 +142,30 @@ export const driftAlert: DriftAlert = {
   baseline: 'model',
 };
 
+export const shadowSet: ShadowSet = { schema: 1, action: 'run', id: 'sh-1', manifest, share: 0.1, until: T0 + 86_400_000 };
+
+export const shadowReport: ShadowReport = {
+  schema: 1,
+  deviceId: 'pi-1',
+  id: 'sh-1',
+  status: 'running',
+  candidate: { name: 'nanodet', version: '1.1.0', sha256: SHA },
+  current: { name: 'nanodet', version: '1.0.0', sha256: 'b'.repeat(64) },
+  share: 0.1,
+  since: T0,
+  at: T0 + 60_000,
+  dropped: 2,
+  cameras: {
+    door: {
+      frames: 30,
+      matched: 40,
+      agreement: 0.8,
+      current: { detections: 45, scoreSum: 30.1, latencyMs: { p50: 14, p99: 22 }, latencyMeanMs: 15 },
+      candidate: { detections: 45, scoreSum: 29.5, latencyMs: { p50: 9, p99: 15 }, latencyMeanMs: 10 },
+    },
+  },
+};
+
 export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   status: 'online',
   state,
@@ -147,6 +173,8 @@ export const SAMPLES: { [K in TopicKind]: PayloadOf<K> } = {
   modelSet: manifest,
   keysSet: keySet,
   modelState,
+  shadowSet,
+  shadowReport,
   samples: sample,
   events: event,
   detections,

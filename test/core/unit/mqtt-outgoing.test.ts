@@ -21,7 +21,7 @@ import { event, SAMPLES, stats } from '../support/mqtt-samples.js';
 const t = topics('kestrel', 'pi-1');
 
 const ADDRESS: { [K in TopicKind]: AddressArgs<K> } = {
-  status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], samples: [], events: [], detections: [], clip: [], drift: [], haStatus: [],
+  status: [], state: [], stats: [], modelSet: [], modelState: [], keysSet: [], shadowSet: [], shadowReport: [], samples: [], events: [], detections: [], clip: [], drift: [], haStatus: [],
   labelCount: [{ camera: 'door', label: 'person' }],
   snapshot: [{ camera: 'door', label: 'person' }],
   detectSet: [{ camera: 'door' }],
@@ -41,6 +41,8 @@ test('every kind goes out on its topic with the table QoS and retain flag and a 
     modelSet: t.modelSet,
     keysSet: t.keysSet,
     modelState: t.modelState,
+    shadowSet: t.shadowSet,
+    shadowReport: t.shadowReport,
     samples: t.samples,
     events: t.events('door'),
     detections: t.detections('door'),

@@ -26,7 +26,7 @@ test('topics() builds every topic of the contract table', () => {
 test('retain and QoS per topic follow the contract: state topics retained, events QoS 1, telemetry QoS 0', () => {
   const retained = TOPIC_KINDS.filter((k) => TOPIC_SPECS[k].retain);
   // model/set is retained so a device that was offline during a push still gets the release.
-  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'drift', 'snapshot', 'detectState', 'haDiscovery']);
+  assert.deepEqual(retained, ['status', 'state', 'modelSet', 'modelState', 'keysSet', 'shadowSet', 'shadowReport', 'drift', 'snapshot', 'detectState', 'haDiscovery']);
   assert.equal(TOPIC_SPECS.drift.qos, 1);
   assert.equal(TOPIC_SPECS.events.qos, 1);
   assert.equal(TOPIC_SPECS.clip.qos, 1, 'a clip notice is delivered like the event it follows');
@@ -46,6 +46,10 @@ test('parseTopic reads back every topic topics() builds', () => {
   assert.deepEqual(parseTopic('kestrel', t.stats), { deviceId: 'pi-1', kind: 'stats' });
   assert.deepEqual(parseTopic('kestrel', t.modelSet), { deviceId: 'pi-1', kind: 'modelSet' });
   assert.deepEqual(parseTopic('kestrel', t.keysSet), { deviceId: 'pi-1', kind: 'keysSet' });
+  assert.equal(t.shadowSet, 'kestrel/pi-1/model/shadow');
+  assert.deepEqual(parseTopic('kestrel', t.shadowSet), { deviceId: 'pi-1', kind: 'shadowSet' });
+  assert.equal(t.shadowReport, 'kestrel/pi-1/shadow');
+  assert.deepEqual(parseTopic('kestrel', t.shadowReport), { deviceId: 'pi-1', kind: 'shadowReport' });
   assert.equal(t.keysSet, 'kestrel/pi-1/keys/set');
   assert.deepEqual(parseTopic('kestrel', t.modelState), { deviceId: 'pi-1', kind: 'modelState' });
   assert.deepEqual(parseTopic('kestrel', t.samples), { deviceId: 'pi-1', kind: 'samples' });

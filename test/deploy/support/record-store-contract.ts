@@ -234,6 +234,43 @@ export function recordStoreContract(kind: string, harness: RecordStoreHarness): 
       await store.close();
     });
 
+    test('shadows: stored whole, listed newest first, stopped once; the latest report per device, an older one never overwrites a newer one', async () => {
+      const store = await harness.fresh();
+      const manifest = {
+        schema: 1 as const, name: 'nanodet', version: '2.0.0', sha256: 'c'.repeat(64), size: 100, url: 'http://hub/a', release: 2,
+        metadata: { decoder: 'nanodet', labelCount: 80, inputSize: [416, 416] as [number, number] }, sequence: 7, issuedAt: 1, expires: 2, keyId: '0123456789abcdef', signature: 'c2ln',
+      };
+      const shadow = (id: string, createdAt: number) => ({ id, release: 'nanodet@2.0.0', share: 0.25, until: createdAt + 1000, createdAt, createdBy: 'ops', targets: ['pi-1', 'pi-2'], manifest });
+      await store.insertShadow(shadow('sh-a', 100));
+      await store.insertShadow(shadow('sh-b', 200));
+      await assert.rejects(store.insertShadow(shadow('sh-a', 300)), 'an id is stored once');
+      assert.deepEqual(await store.getShadow('sh-a'), shadow('sh-a', 100));
+      assert.deepEqual((await store.listShadows()).map((s) => s.id), ['sh-b', 'sh-a']);
+      assert.equal(await store.stopShadow('sh-a', 'ops', 500), 'stopped');
+      assert.equal(await store.stopShadow('sh-a', 'other', 600), 'stopped-already');
+      assert.equal(await store.stopShadow('sh-x', 'ops', 600), 'missing');
+      assert.deepEqual((await store.getShadow('sh-a'))?.stopped, { by: 'ops', at: 500 }, 'the first stop stays');
+      const side = { detections: 10, scoreSum: 7.5, latencyMs: { p50: 12, p99: 20 }, latencyMeanMs: 13 };
+      const report = (deviceId: string, at: number, frames: number) => ({
+        shadowId: 'sh-b', deviceId, at, receivedAt: at + 1,
+        report: {
+          schema: 1 as const, deviceId, id: 'sh-b', status: 'running' as const, candidate: { name: 'nanodet', version: '2.0.0', sha256: 'c'.repeat(64) }, current: null,
+          share: 0.25, since: 50, at, dropped: 0, cameras: { door: { frames, matched: 9, agreement: 0.8182, current: side, candidate: side } },
+        },
+      });
+      await store.upsertShadowReport(report('pi-2', 100, 5));
+      await store.upsertShadowReport(report('pi-1', 100, 5));
+      await store.upsertShadowReport(report('pi-1', 300, 15));
+      await store.upsertShadowReport(report('pi-1', 200, 10));
+      const reports = await store.listShadowReports('sh-b');
+      assert.deepEqual(reports.map((r) => [r.deviceId, r.at, r.report.cameras.door.frames]), [['pi-1', 300, 15], ['pi-2', 100, 5]]);
+      assert.deepEqual(reports[0], report('pi-1', 300, 15), 'stored whole');
+      assert.deepEqual(await store.listShadowReports('sh-a'), []);
+      const reopened = await harness.reopen(store);
+      assert.equal((await reopened.listShadowReports('sh-b')).length, 2, 'kept across a restart');
+      await reopened.close();
+    });
+
     test('rollouts: stored whole, listed newest first; one lease holder at a time, taken over once expired; saves fenced by the lease', async () => {
       const store = await harness.fresh();
       const state = { release: 'm@2', waves: [{ devices: ['a', 'b'], results: { a: { outcome: 'passed' } } }], plan: { canary: '10%' } };

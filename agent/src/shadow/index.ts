@@ -1,0 +1,2 @@
+export * from './shadow-runner.js';
+export * from './tally.js';

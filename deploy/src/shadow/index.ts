@@ -1,0 +1,3 @@
+export * from './aggregate.js';
+export * from './request.js';
+export * from './routes.js';
