@@ -18,6 +18,7 @@ interface TuneFlags {
   folds?: string;
   epochs?: string;
   imgsz?: string;
+  crop?: string;
   batch?: string;
   width?: string;
   time?: string;
@@ -43,6 +44,7 @@ export function registerTuneCommands(program: Command): void {
     .option('--folds <k>', `cross-validation folds per trial (default ${TUNE_DEFAULTS.folds}); the test split is never used`)
     .option('--epochs <n>', `epochs per fold (default ${TUNE_DEFAULTS.base.epochs})`)
     .option('--imgsz <px>', 'input size of every trial (default 320)')
+    .option('--crop <px>', 'train on crops of this size around objects, as `kestrel train --crop`')
     .option('--batch <n>', 'batch size (unless searched)')
     .option('--width <x>', 'detector width (unless searched)')
     .option('--time <minutes>', 'wall-clock minutes per fold (epochs cut to fit)')
@@ -61,7 +63,7 @@ export function registerTuneCommands(program: Command): void {
       if (!f.data) throw new KestrelError('E_USAGE', 'tune needs --data <dataset>');
       const space = f.space === undefined ? undefined : readSpace(f.space);
       const base = stripUndefined({
-        epochs: int(f.epochs, '--epochs'), imgsz: int(f.imgsz, '--imgsz'), batch: int(f.batch, '--batch'), width: positive(f.width, '--width'),
+        epochs: int(f.epochs, '--epochs'), imgsz: int(f.imgsz, '--imgsz'), cropSize: int(f.crop, '--crop'), batch: int(f.batch, '--batch'), width: positive(f.width, '--width'),
         timeMinutes: positive(f.time, '--time'), threads: int(f.threads, '--threads'),
       });
       if (!f.queue && (f.queueSchema || f.trialTimeout || !f.work)) throw new KestrelError('E_USAGE', '--queue-schema, --trial-timeout and --no-work need --queue <postgres-url>');

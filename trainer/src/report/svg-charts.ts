@@ -7,6 +7,8 @@ export interface Series {
   name: string;
   points: Array<[number, number]>;
   colour?: string;
+  /** Points as dots, unjoined: a scatter (trials against a parameter), not a curve. */
+  markers?: boolean;
 }
 
 const FONT = 'font-family="DejaVu Sans, sans-serif"';
@@ -41,7 +43,8 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, seri
   series.forEach((s, i) => {
     const colour = s.colour ?? PALETTE[i % PALETTE.length];
     const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    if (pts.length === 1) out += `<circle cx="${sx(pts[0][0])}" cy="${sy(pts[0][1])}" r="3" fill="${colour}"/>`;
+    if (s.markers) out += pts.map(([x, y]) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${colour}" fill-opacity="0.75"/>`).join('');
+    else if (pts.length === 1) out += `<circle cx="${sx(pts[0][0])}" cy="${sy(pts[0][1])}" r="3" fill="${colour}"/>`;
     else if (pts.length > 1) out += `<polyline fill="none" stroke="${colour}" stroke-width="1.8" points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`;
     out += `<rect x="${R - 130}" y="${T + 4 + i * 14}" width="10" height="3" fill="${colour}"/><text x="${R - 116}" y="${T + 9 + i * 14}" font-size="10" ${FONT}>${escapeXml(s.name)}</text>`;
   });

@@ -146,7 +146,7 @@ async function tunePlot(ranked: readonly TrialResult[], space: SearchSpace): Pro
   const done = ranked.filter((r) => !r.error).sort((a, b) => a.index - b.index);
   let bestSoFar = -Infinity;
   const progress: Series[] = [
-    { name: 'trial (mean of folds)', points: done.map((r) => [r.index, r.fitness]) },
+    { name: 'trial (mean of folds)', points: done.map((r) => [r.index, r.fitness]), markers: true },
     { name: 'best so far', points: done.map((r) => [r.index, (bestSoFar = Math.max(bestSoFar, r.fitness))]) },
   ];
   // One panel per parameter: fitness against its value (sorted by value, so the line reads as a
@@ -156,7 +156,7 @@ async function tunePlot(ranked: readonly TrialResult[], space: SearchSpace): Pro
     const points = done.filter((r) => r.params[n] !== undefined).map((r) => [log ? Math.log10(r.params[n]!) : r.params[n]!, r.fitness] as [number, number]).sort((a, b) => a[0] - b[0]);
     const xs = points.map((p) => p[0]);
     const [lo, hi] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
-    return { title: `fitness vs ${n}`, xLabel: log ? `log10 ${n}` : n, xMin: lo === hi ? lo - 0.5 : lo, xMax: lo === hi ? hi + 0.5 : hi, series: [{ name: 'trials', points }] };
+    return { title: `fitness vs ${n}`, xLabel: log ? `log10 ${n}` : n, xMin: lo === hi ? lo - 0.5 : lo, xMax: lo === hi ? hi + 0.5 : hi, series: [{ name: 'trials', points, markers: true }] };
   });
   return svgToPng(chartGrid([{ title: 'cross-validated fitness per trial', xLabel: 'trial', series: progress }, ...perParam], 3));
 }
