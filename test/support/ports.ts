@@ -1,18 +1,7 @@
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+// One free-port probe for the tests and `kestrel hub loadtest`, which starts brokers and hubs the same way.
+export { freePort } from '@kestrel/deploy/loadtest/mosquitto';
 
 /** A topic prefix no other test (or a running agent) uses. */
 export function uniquePrefix(tag = 't'): string {

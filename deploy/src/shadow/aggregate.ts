@@ -22,17 +22,9 @@ export interface ShadowDeviceSummary {
 }
 
 /** A shadow as GET /api/v1/shadows/:id answers: the record, the fleet totals, and each device. */
-export interface ShadowSummary {
-  id: string;
-  release: string;
-  share: number;
-  until: number;
-  createdAt: number;
-  createdBy: string;
-  targets: string[];
+export interface ShadowSummary extends Omit<ShadowRecord, 'manifest'> {
   /** `running` until stopped or past `until`. */
   status: 'running' | 'stopped' | 'ended';
-  stopped?: { by: string; at: number };
   devicesReporting: number;
   frames: number;
   matched: number;
