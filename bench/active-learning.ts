@@ -14,7 +14,7 @@
 // random's labels, and writes active-learning.svg/.png and results.json into --dir.
 // Target (issue #21): uncertainty reaches random's final mAP with at most 60% of the labels.
 // Usage: node --conditions=kestrel-source --import tsx bench/active-learning.ts [--seeds 11,12]
-//        [--arms random,uncertainty,summed] [--pool 800] [--pool-seed 11] [--start 20] [--per-round 20]
+//        [--arms random,uncertainty,summed] [--pool 800] [--pool-seed 11] [--start 20] [--start-epochs 36] [--per-round 20]
 //        [--rounds 3] [--epochs 12] [--imgsz 320] [--crop 160] [--width 0.5] [--low 0.3 --high 0.6]
 //        [--val 20] [--threads n] [--dir /tmp/kestrel-active-learning]
 // Results and the plot are rewritten after every seed, so a run cut short keeps the seeds it finished.
@@ -37,7 +37,7 @@ const { values: v } = parseArgs({
   options: {
     seeds: { type: 'string', default: '11,12' }, arms: { type: 'string', default: 'random,uncertainty,summed' },
     pool: { type: 'string', default: '800' }, 'pool-seed': { type: 'string', default: '11' }, start: { type: 'string', default: '20' },
-    'per-round': { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' }, epochs: { type: 'string', default: '12' },
+    'start-epochs': { type: 'string', default: '36' }, 'per-round': { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' }, epochs: { type: 'string', default: '12' },
     imgsz: { type: 'string', default: '320' }, crop: { type: 'string', default: '160' }, width: { type: 'string', default: '0.5' },
     low: { type: 'string', default: '0.3' }, high: { type: 'string', default: '0.6' },
     val: { type: 'string', default: '20' }, threads: { type: 'string' }, dir: { type: 'string', default: '/tmp/kestrel-active-learning' },
@@ -85,10 +85,10 @@ function roundData(name: string, labelled: readonly string[]): string {
 
 interface Fit { checkpoint: string; onnx: string; map50: number; map50to95: number; ap50: Record<string, number>; seconds: number }
 
-async function fit(name: string, labelled: readonly string[], seed: number, from?: string): Promise<Fit> {
+async function fit(name: string, labelled: readonly string[], seed: number, epochs: number, from?: string): Promise<Fit> {
   const data = roundData(name, labelled);
   const r = await train({
-    data, epochs: Number(v.epochs), imgsz: Number(v.imgsz), cropSize: Number(v.crop), width: Number(v.width), batch: 8, lr: 0.006, patience: 100, seed,
+    data, epochs, imgsz: Number(v.imgsz), cropSize: Number(v.crop), width: Number(v.width), batch: 8, lr: 0.006, patience: 100, seed,
     augment: { mosaic: 0, scale: 0, flipUD: 0.5 }, ...(from ? { from } : {}), threads: v.threads ? Number(v.threads) : undefined,
     project: join(v.dir!, 'runs'), name, existOk: true, progress: false, logger,
   });
@@ -161,7 +161,8 @@ const runs: { seed: number; curves: Curves; finalAp50: Record<string, Record<str
 for (const seed of seeds) {
   const rng = createRng(seed + 1);
   const seedSet = pickRandom(unlabelledStart, Number(v.start), rng);
-  const base = await fit(`s${seed}-round0`, seedSet, seed);
+  // The seed model trains longer: a model that has seen 20 frames for a few steps ranks frames by noise.
+  const base = await fit(`s${seed}-round0`, seedSet, seed, Number(v['start-epochs']));
   console.error(`seed ${seed} round 0: ${seedSet.length} labels, mAP@0.5 ${base.map50.toFixed(3)} (${base.seconds.toFixed(0)} s) AP50 ${JSON.stringify(base.ap50)}`);
   const state = Object.fromEntries(arms.map((a) => [a, { labelled: [...seedSet], model: base, points: [{ labels: seedSet.length, map50: base.map50, map50to95: base.map50to95 }] as Point[] }]));
   for (let round = 1; round <= Number(v.rounds); round++) {
@@ -171,7 +172,7 @@ for (const seed of seeds) {
       const unlabelled = unlabelledStart.filter((i) => !taken.has(i.id));
       const pick = a === 'random' ? { ids: pickRandom(unlabelled, perRound, rng), fired: undefined } : await pickUncertain(a, arm.model.onnx, unlabelled, perRound);
       arm.labelled.push(...pick.ids);
-      arm.model = await fit(`s${seed}-${a}-round${round}`, arm.labelled, seed, arm.model.checkpoint);
+      arm.model = await fit(`s${seed}-${a}-round${round}`, arm.labelled, seed, Number(v.epochs), arm.model.checkpoint);
       arm.points.push({ labels: arm.labelled.length, map50: arm.model.map50, map50to95: arm.model.map50to95, ...(a === 'uncertainty' ? { fired: pick.fired } : {}) });
       console.error(`seed ${seed} round ${round} ${a}: ${arm.labelled.length} labels, mAP@0.5 ${arm.model.map50.toFixed(3)}${a === 'uncertainty' ? ` (${pick.fired} of ${unlabelled.length} frames in the band)` : ''} [${((Date.now() - t0) / 60000).toFixed(1)} min]`);
     }
