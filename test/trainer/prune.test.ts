@@ -14,6 +14,7 @@ import { loadCheckpoint, saveCheckpoint } from '@kestrel/trainer/model/checkpoin
 import { runModel } from '@kestrel/trainer/model/predict';
 import { exportCheckpoint } from '@kestrel/trainer/export/export-onnx';
 import { detectorSpec } from '@kestrel/trainer/model/spec';
+import { loadOnnxDetector } from '@kestrel/trainer/model/onnx-import';
 import { keptCount, pruneDetector } from '@kestrel/trainer/prune/prune';
 import { detectorCost, prunableLayers } from '@kestrel/trainer/prune/structure';
 import { FACTORY_CLASSES } from '@kestrel/trainer/data/synth/factory';
@@ -171,7 +172,11 @@ test('a pruned checkpoint saves its channels, loads, exports and runs in ONNX Ru
   assert.ok(maxDiff(want.scores, r.scores.data as Float32Array) < 1e-4);
   assert.ok(maxDiff(want.boxes, r.boxes.data as Float32Array) < 1e-3);
   await session.release();
-  [m, pruned, loaded].forEach((x) => x.net.dispose());
+  // `kestrel train --from pruned.onnx` rebuilds the pruned widths from kestrel.architecture.
+  const imported = loadOnnxDetector(out);
+  assert.deepEqual(imported.model.config.channels, pruned.config.channels);
+  assert.ok(maxDiff(want.scores, runModel(imported.model, image, 1).scores) < 1e-4);
+  [m, pruned, loaded, imported.model].forEach((x) => x.net.dispose());
 });
 
 test('a config that names unknown or fixed layers in channels is refused', () => {
