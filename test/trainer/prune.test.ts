@@ -17,6 +17,7 @@ import { detectorSpec } from '@kestrel/trainer/model/spec';
 import { loadOnnxDetector } from '@kestrel/trainer/model/onnx-import';
 import { keptCount, pruneDetector } from '@kestrel/trainer/prune/prune';
 import { detectorCost, prunableLayers } from '@kestrel/trainer/prune/structure';
+import { trainingRecipe } from '@kestrel/trainer/prune/run';
 import { FACTORY_CLASSES } from '@kestrel/trainer/data/synth/factory';
 import { tempDir } from './support/tmp.js';
 
@@ -183,4 +184,10 @@ test('a config that names unknown or fixed layers in channels is refused', () =>
   assert.throws(() => detectorSpec(resolveDetectorConfig({ labels: LABELS, width: 0.25, channels: { nope: 8 } })), /channels names layers .*: nope/);
   assert.throws(() => detectorSpec(resolveDetectorConfig({ labels: LABELS, width: 0.25, channels: { h8_cls: 2 } })), /h8_cls/);
   assert.throws(() => resolveDetectorConfig({ labels: LABELS, channels: { stem: 0 } }), /channels.stem must be a positive whole number/);
+});
+
+test('fine-tuning keeps how the original run saw the data, not its length or learning rate', () => {
+  const args = { data: 'ds', epochs: 300, lr: 0.006, augment: { mosaic: 0, scale: 0, flipUD: 0.5 }, cropSize: 160, classBalanced: false, closeMosaic: 2, seed: 4 };
+  assert.deepEqual(trainingRecipe(args), { augment: { mosaic: 0, scale: 0, flipUD: 0.5 }, cropSize: 160, classBalanced: false, closeMosaic: 2 });
+  assert.deepEqual(trainingRecipe(undefined), {});
 });

@@ -19,6 +19,7 @@ import { detectorInputSpec } from '../model/metadata.js';
 import { exportCheckpoint } from '../export/export-onnx.js';
 import { evaluate } from '../eval/evaluate.js';
 import { train } from '../train/trainer.js';
+import type { TrainOptions } from '../train/options.js';
 import { RunFolder } from '../train/run-folder.js';
 import { resolveDetectorConfig, withSavedDefaults, type DetectorConfig } from '../model/config.js';
 import { detectorSpec } from '../model/spec.js';
@@ -112,6 +113,8 @@ export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
   if (file.config.inputHeight !== file.config.inputWidth) {
     throw new KestrelError('E_PRUNE_OPTIONS', `${o.checkpoint} takes ${file.config.inputWidth}x${file.config.inputHeight} images; fine-tuning (kestrel train) trains square inputs only`);
   }
+  // Fine-tuning sees the data as the original training did: its augmentation, crops and class weighting.
+  const recipe = trainingRecipe(file.state.args);
   const splits = effectiveSplits(ds, o.seed ?? 0);
   const split: SplitName = o.split ?? (splits.test.length > 0 ? 'test' : 'val');
   const scored = splitItems({ ...ds, splits }, split);
@@ -150,7 +153,7 @@ export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
       checkpoint = cut;
       if (epochs > 0) {
         const tuned = await train({
-          data: o.data, from: cut, epochs, imgsz: config.inputHeight, project: dir, name: 'finetune', existOk: true, logger, progress: o.progress,
+          ...recipe, data: o.data, from: cut, epochs, imgsz: config.inputHeight, project: dir, name: 'finetune', existOk: true, logger, progress: o.progress,
           ...(o.batch !== undefined ? { batch: o.batch } : {}), ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.trainThreads !== undefined ? { threads: o.trainThreads } : {}),
         });
         checkpoint = tuned.best;
@@ -188,6 +191,13 @@ export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
   run.writeJson('prune.json', report);
   run.write('prune.txt', pruneTable(report) + '\n');
   return report;
+}
+
+/** What of the original run's train() arguments fine-tuning keeps: how it saw the data, not how long or how fast it learned. */
+export function trainingRecipe(args: Record<string, unknown> | undefined): Partial<TrainOptions> {
+  if (!args) return {};
+  const keep = ['augment', 'cropSize', 'classBalanced', 'closeMosaic'] as const;
+  return Object.fromEntries(keep.filter((k) => args[k] !== undefined && args[k] !== null).map((k) => [k, args[k]])) as Partial<TrainOptions>;
 }
 
 /** Train-split frames preprocessed as the model's metadata says, for INT8 calibration. */
