@@ -39,7 +39,7 @@ async function fixture(): Promise<{ dir: string; data: string; checkpoint: strin
 
 test('kestrel prune --json: every sparsity pruned, fine-tuned, exported, quantized, scored and timed', async () => {
   const { dir, data, checkpoint } = await fixture();
-  const r = await run(['prune', checkpoint, '--data', data, '--sparsity', '0.5', '--epochs', '1', '--batch', '4', '--train-threads', '1', '--rounds', '1', '--iterations', '3', '--calib', '4', '--project', join(dir, 'runs'), '--json']);
+  const r = await run(['prune', checkpoint, '--data', data, '--sparsity', '0.5', '--multiple', '1', '--epochs', '1', '--batch', '4', '--train-threads', '1', '--rounds', '1', '--iterations', '3', '--calib', '4', '--project', join(dir, 'runs'), '--json']);
   assert.equal(r.exitCode, 0, r.stderr.slice(-2000));
   const report = JSON.parse(r.stdout) as PruneReport;
   assert.deepEqual(report.rows.map((x) => x.sparsity), [0, 0.5]);
@@ -71,6 +71,7 @@ test('kestrel prune refuses bad flags and a folder that is not a checkpoint, nam
     [['prune', checkpoint, '--data', data, '--criterion', 'random'], /--criterion must be bn or l1, got "random"/],
     [['prune', data, '--data', data], /is not a Kestrel checkpoint/],
     [['prune', checkpoint, '--data', data, '--epochs', '-1'], /--epochs must be a whole number/],
+    [['prune', checkpoint, '--data', data, '--multiple', '0'], /--multiple must be a positive integer, got "0"/],
   ];
   for (const [args, message] of cases) {
     const r = await run([...args, '--project', join(dir, 'runs')]);

@@ -180,6 +180,19 @@ test('a pruned checkpoint saves its channels, loads, exports and runs in ONNX Ru
   [m, pruned, loaded, imported.model].forEach((x) => x.net.dispose());
 });
 
+test('kept channels can be rounded up to a multiple (ONNX Runtime CPU blocks of 8)', async () => {
+  await selectBackend();
+  assert.equal(keptCount(48, 0.25), 36);
+  assert.equal(keptCount(48, 0.25, 4, 8), 40);
+  assert.equal(keptCount(8, 0.5, 4, 8), 8, 'never more than the layer has');
+  const m = detector({ width: 0.5 });
+  const { model: pruned, layers } = pruneDetector(m, { sparsity: 0.25, criterion: 'l1', multiple: 8 });
+  for (const l of layers) assert.equal(l.after % 8, 0, `${l.name}: ${l.before} → ${l.after}`);
+  assert.ok(layers.some((l) => l.after < l.before));
+  assert.throws(() => pruneDetector(m, { sparsity: 0.25, criterion: 'l1', multiple: 0 }), /multiple must be a positive whole number/);
+  [m, pruned].forEach((x) => x.net.dispose());
+});
+
 test('a config that names unknown or fixed layers in channels is refused', () => {
   assert.throws(() => detectorSpec(resolveDetectorConfig({ labels: LABELS, width: 0.25, channels: { nope: 8 } })), /channels names layers .*: nope/);
   assert.throws(() => detectorSpec(resolveDetectorConfig({ labels: LABELS, width: 0.25, channels: { h8_cls: 2 } })), /h8_cls/);

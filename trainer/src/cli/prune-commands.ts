@@ -14,6 +14,7 @@ interface PruneFlags {
   data: string;
   sparsity?: string;
   criterion?: string;
+  multiple?: string;
   epochs?: string;
   batch?: string;
   lr?: string;
@@ -37,6 +38,7 @@ export function registerPruneCommands(program: Command): void {
     .requiredOption('--data <path>', 'dataset the checkpoint was trained on (fine-tuning, calibration, mAP)')
     .option('--sparsity <list>', `shares of each prunable layer's channels to remove, comma-separated, each in [0, 1) (default ${PRUNE_DEFAULTS.sparsities.join(',')}); 0, the original, is always measured`)
     .option('--criterion <c>', `channel importance: bn (|BatchNorm γ|, Network Slimming) or l1 (filter L1 norm) (default ${PRUNE_DEFAULTS.criterion})`)
+    .option('--multiple <n>', `keep each layer's channels in multiples of this (default ${PRUNE_DEFAULTS.multiple}: ONNX Runtime's CPU convolutions run odd counts no faster; 1: the exact share)`)
     .option('--epochs <n>', `fine-tuning epochs per pruned model, 0 for none (default ${PRUNE_DEFAULTS.epochs})`)
     .option('--batch <n>', 'fine-tuning batch size (default as kestrel train)')
     .option('--lr <x>', 'fine-tuning peak learning rate (default as kestrel train)')
@@ -57,7 +59,7 @@ export function registerPruneCommands(program: Command): void {
       if (f.split !== undefined && !['train', 'val', 'test'].includes(f.split)) throw new KestrelError('E_USAGE', `--split must be train, val or test, got "${f.split}"`);
       const epochs = num(f.epochs, '--epochs', (n) => Number.isInteger(n) && n >= 0, 'a whole number (0: no fine-tuning)');
       const r = await runPrune({
-        checkpoint, data: f.data, sparsities, criterion: f.criterion as 'bn' | 'l1' | undefined, epochs,
+        checkpoint, data: f.data, sparsities, criterion: f.criterion as 'bn' | 'l1' | undefined, multiple: int(f.multiple, '--multiple'), epochs,
         batch: int(f.batch, '--batch'), lr: positive(f.lr, '--lr'), split: f.split as SplitName | undefined, threads: int(f.threads, '--threads'), trainThreads: int(f.trainThreads, '--train-threads'),
         rounds: int(f.rounds, '--rounds'), iterations: int(f.iterations, '--iterations'), calibrationImages: int(f.calib, '--calib'),
         seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), project: f.project, name: f.name, progress: f.json ? false : undefined,

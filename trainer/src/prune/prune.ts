@@ -29,6 +29,12 @@ export interface PruneOptions {
   sparsity: number;
   criterion: Criterion;
   minChannels?: number;
+  /**
+   * Round each layer's kept channels up to a multiple of this (default 1: the exact share).
+   * ONNX Runtime's CPU convolutions work in blocks of 8 channels: measured on the factory
+   * detector, 25% fewer channels at odd counts ran no faster than the original.
+   */
+  multiple?: number;
 }
 
 export interface PrunedLayer {
@@ -53,8 +59,14 @@ export function checkCriterion(c: string, what = 'criterion'): Criterion {
 }
 
 /** Channels a layer of `channels` keeps at `sparsity`. */
-export function keptCount(channels: number, sparsity: number, minChannels = DEFAULT_MIN_CHANNELS): number {
-  return Math.max(Math.min(minChannels, channels), channels - Math.round(channels * sparsity));
+export function keptCount(channels: number, sparsity: number, minChannels = DEFAULT_MIN_CHANNELS, multiple = 1): number {
+  const keep = Math.max(Math.min(minChannels, channels), channels - Math.round(channels * sparsity));
+  return Math.min(channels, Math.ceil(keep / multiple) * multiple);
+}
+
+export function checkMultiple(m: number, what = 'multiple'): number {
+  if (!(Number.isInteger(m) && m >= 1)) throw new KestrelError('E_PRUNE_OPTIONS', `${what} must be a positive whole number of channels, got ${m}`);
+  return m;
 }
 
 /** One score per output channel of `layer`: higher is more important. */
@@ -83,6 +95,7 @@ interface Weights {
 export function pruneDetector(model: KestrelModel, o: PruneOptions): PruneResult {
   checkSparsity(o.sparsity);
   checkCriterion(o.criterion);
+  if (o.multiple !== undefined) checkMultiple(o.multiple);
   const { spec } = model;
   const read = (name: string): Weights => {
     const ws = model.net.getLayer(name).getWeights();
@@ -100,7 +113,7 @@ export function pruneDetector(model: KestrelModel, o: PruneOptions): PruneResult
   const channels: Record<string, number> = { ...model.config.channels };
   const readers = readersOf(spec);
   for (const layer of prunableLayers(spec)) {
-    const keep = keptCount(layer.channels, o.sparsity, o.minChannels);
+    const keep = keptCount(layer.channels, o.sparsity, o.minChannels, o.multiple);
     layers.push({ name: layer.name, before: layer.channels, after: keep });
     if (keep === layer.channels) continue;
     const k = keptChannels(channelImportance(model, layer.name, o.criterion), keep);

@@ -23,7 +23,7 @@ import type { TrainOptions } from '../train/options.js';
 import { RunFolder } from '../train/run-folder.js';
 import { resolveDetectorConfig, withSavedDefaults, type DetectorConfig } from '../model/config.js';
 import { detectorSpec } from '../model/spec.js';
-import { checkCriterion, checkSparsity, pruneDetector, type Criterion, type PrunedLayer } from './prune.js';
+import { checkCriterion, checkMultiple, checkSparsity, pruneDetector, type Criterion, type PrunedLayer } from './prune.js';
 import { detectorCost } from './structure.js';
 import { pruneTable } from './table.js';
 
@@ -33,6 +33,8 @@ export interface PruneRunOptions {
   /** Sparsities to try besides 0 (the checkpoint as given); default 0.25 and 0.5. */
   sparsities?: number[];
   criterion?: Criterion;
+  /** Round kept channels up to a multiple of this (default 8, ONNX Runtime's CPU block). */
+  multiple?: number;
   /** Fine-tuning epochs per pruned model (0: score the pruned model as cut). */
   epochs?: number;
   batch?: number;
@@ -85,6 +87,7 @@ export interface PruneReport {
   split: SplitName;
   images: number;
   criterion: Criterion;
+  multiple: number;
   epochs: number;
   threads: number;
   rows: PruneRow[];
@@ -94,13 +97,14 @@ export interface PruneReport {
   seconds: number;
 }
 
-export const PRUNE_DEFAULTS = { sparsities: [0.25, 0.5], criterion: 'bn' as Criterion, epochs: 10, calibrationImages: 100, threads: 1, project: 'runs/prune', name: 'exp' };
+export const PRUNE_DEFAULTS = { sparsities: [0.25, 0.5], criterion: 'bn' as Criterion, multiple: 8, epochs: 10, calibrationImages: 100, threads: 1, project: 'runs/prune', name: 'exp' };
 
 export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
   const started = Date.now();
   const logger = o.logger ?? createLogger('prune');
   const criterion = checkCriterion(o.criterion ?? PRUNE_DEFAULTS.criterion, '--criterion');
   const sparsities = [...new Set([0, ...(o.sparsities ?? PRUNE_DEFAULTS.sparsities).map((s) => checkSparsity(s, '--sparsity'))])].sort((a, b) => a - b);
+  const multiple = checkMultiple(o.multiple ?? PRUNE_DEFAULTS.multiple, '--multiple');
   const epochs = o.epochs ?? PRUNE_DEFAULTS.epochs;
   if (!Number.isInteger(epochs) || epochs < 0) throw new KestrelError('E_PRUNE_OPTIONS', `--epochs must be a whole number of fine-tuning epochs (0: none), got ${epochs}`);
   const threads = o.threads ?? PRUNE_DEFAULTS.threads;
@@ -139,7 +143,7 @@ export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
       config = resolveDetectorConfig(withSavedDefaults(file.config));
     } else {
       const { model } = await loadCheckpoint(o.checkpoint);
-      const pruned = pruneDetector(model, { sparsity, criterion });
+      const pruned = pruneDetector(model, { sparsity, criterion, multiple });
       model.net.dispose();
       layers = pruned.layers;
       config = pruned.model.config;
@@ -186,7 +190,7 @@ export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
     return { ...r, fp32Ms, int8Ms, speedupFp32: base.fp32 / fp32Ms, speedupInt8: base.int8 / int8Ms };
   });
   const report: PruneReport = {
-    runDir: run.dir, checkpoint: o.checkpoint, data: ds.root, split, images: scored.length, criterion, epochs, threads, rows, noisy: bench.noisy, cpu: bench.cpu, seconds: Math.round((Date.now() - started) / 1000),
+    runDir: run.dir, checkpoint: o.checkpoint, data: ds.root, split, images: scored.length, criterion, multiple, epochs, threads, rows, noisy: bench.noisy, cpu: bench.cpu, seconds: Math.round((Date.now() - started) / 1000),
   };
   run.writeJson('prune.json', report);
   run.write('prune.txt', pruneTable(report) + '\n');

@@ -18,7 +18,7 @@ export function pruneTable(r: PruneReport): string {
   ]);
   const lines = [
     table(['sparsity', 'params', 'MACs', 'FP32 ms', 'INT8 ms', 'speed-up FP32 / INT8', 'mAP@0.5', 'mAP@.5:.95', 'INT8 mAP@0.5', 'mAP@0.5 before fine-tune'], rows, { rule: true, align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'] }),
-    `criterion ${r.criterion}, ${r.epochs} fine-tuning epochs; mAP on ${r.split} (${r.images} images); ONNX Runtime CPU, ${r.threads} thread${r.threads === 1 ? '' : 's'}, median ms per image${r.noisy ? ' (noisy: other load disturbed the timing)' : ''}; speed-up against the original at the same precision`,
+    `criterion ${r.criterion}, channels kept in multiples of ${r.multiple}, ${r.epochs} fine-tuning epochs; mAP on ${r.split} (${r.images} images); ONNX Runtime CPU, ${r.threads} thread${r.threads === 1 ? '' : 's'}, median ms per image${r.noisy ? ' (noisy: other load disturbed the timing)' : ''}; speed-up against the original at the same precision`,
     `run folder: ${r.runDir}`,
   ];
   return lines.join('\n');
