@@ -38,7 +38,7 @@ export function registerPruneCommands(program: Command): void {
     .requiredOption('--data <path>', 'dataset the checkpoint was trained on (fine-tuning, calibration, mAP)')
     .option('--sparsity <list>', `shares of each prunable layer's channels to remove, comma-separated, each in [0, 1) (default ${PRUNE_DEFAULTS.sparsities.join(',')}); 0, the original, is always measured`)
     .option('--criterion <c>', `channel importance: bn (|BatchNorm γ|, Network Slimming) or l1 (filter L1 norm) (default ${PRUNE_DEFAULTS.criterion})`)
-    .option('--multiple <n>', `keep each layer's channels in multiples of this (default ${PRUNE_DEFAULTS.multiple}: ONNX Runtime's CPU convolutions run odd counts no faster; 1: the exact share)`)
+    .option('--multiple <n>', `round each layer's kept channels up to a multiple of this, e.g. 8 for runtimes that work in channel blocks (default ${PRUNE_DEFAULTS.multiple}: the exact share)`)
     .option('--epochs <n>', `fine-tuning epochs per pruned model, 0 for none (default ${PRUNE_DEFAULTS.epochs})`)
     .option('--batch <n>', 'fine-tuning batch size (default as kestrel train)')
     .option('--lr <x>', 'fine-tuning peak learning rate (default as kestrel train)')

@@ -33,7 +33,7 @@ export interface PruneRunOptions {
   /** Sparsities to try besides 0 (the checkpoint as given); default 0.25 and 0.5. */
   sparsities?: number[];
   criterion?: Criterion;
-  /** Round kept channels up to a multiple of this (default 8, ONNX Runtime's CPU block). */
+  /** Round kept channels up to a multiple of this (default 1: the exact share). */
   multiple?: number;
   /** Fine-tuning epochs per pruned model (0: score the pruned model as cut). */
   epochs?: number;
@@ -97,7 +97,7 @@ export interface PruneReport {
   seconds: number;
 }
 
-export const PRUNE_DEFAULTS = { sparsities: [0.25, 0.5], criterion: 'bn' as Criterion, multiple: 8, epochs: 10, calibrationImages: 100, threads: 1, project: 'runs/prune', name: 'exp' };
+export const PRUNE_DEFAULTS = { sparsities: [0.25, 0.5], criterion: 'bn' as Criterion, multiple: 1, epochs: 10, calibrationImages: 100, threads: 1, project: 'runs/prune', name: 'exp' };
 
 export async function runPrune(o: PruneRunOptions): Promise<PruneReport> {
   const started = Date.now();
