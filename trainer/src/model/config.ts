@@ -32,6 +32,12 @@ export interface DetectorConfig {
    * then come from it.
    */
   network?: ImportedNetwork;
+  /**
+   * Output channels of single convolutions by node name (spec.ts), overriding the widths the
+   * multiplier gives: what `kestrel prune` writes for the layers it thinned. Absent: every layer
+   * at its default width.
+   */
+  channels?: Record<string, number>;
 }
 
 export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'labels'> = {
@@ -81,6 +87,12 @@ export function resolveDetectorConfig(partial: Partial<DetectorConfig> & { label
     throw new KestrelError('E_MODEL_CONFIG', `strides ${strides.join(',')} differ from the rebuilt ${cfg.network.family} network's head (${cfg.network.levels.map((l) => l.stride).join(',')})`);
   }
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new KestrelError('E_MODEL_CONFIG', `width multiplier must be in (0, 4], got ${cfg.width}`);
+  if (cfg.channels !== undefined) {
+    if (typeof cfg.channels !== 'object' || cfg.channels === null || Array.isArray(cfg.channels)) throw new KestrelError('E_MODEL_CONFIG', 'channels must map layer names to channel counts');
+    for (const [layer, n] of Object.entries(cfg.channels)) {
+      if (!Number.isInteger(n) || n < 1) throw new KestrelError('E_MODEL_CONFIG', `channels.${layer} must be a positive whole number, got ${n}`);
+    }
+  }
   return cfg;
 }
 

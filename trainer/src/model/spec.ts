@@ -1,5 +1,6 @@
 // The detector as a list of named operations. Both the TF.js model (training) and the ONNX
 // export are built from this one list, so the two cannot drift apart.
+import { KestrelError } from '@kestrel/core/util/errors';
 import { BASE_CHANNELS, boxChannels, scaledChannels, type DetectorConfig } from './config.js';
 
 /** Conv (+ folded-at-export BatchNorm) (+ ReLU). */
@@ -106,8 +107,13 @@ export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
   if (cfg.network) return importedSpec(cfg.network, cfg.labels.length);
   const nodes: SpecNode[] = [];
   const w = cfg.width;
+  // Channels each node puts out: a depthwise conv has its input's, which a pruned layer before
+  // it may have changed (cfg.channels).
+  const outChannels = new Map<string, number>([['input', 3]]);
   const conv = (name: string, input: string, filters: number, kernel: number, stride: number, extra: Partial<ConvNode> = {}): string => {
-    nodes.push({ op: 'conv', name, input, filters, kernel, stride, bn: true, relu: true, ...extra });
+    const f = extra.depthwise ? outChannels.get(input)! : (cfg.channels?.[name] ?? filters);
+    nodes.push({ op: 'conv', name, input, filters: f, kernel, stride, bn: true, relu: true, ...extra });
+    outChannels.set(name, f);
     return name;
   };
   /** A 3×3 block: plain conv, or depthwise 3×3 + pointwise 1×1. */
@@ -144,8 +150,10 @@ export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
     if (above) {
       const up = `p${stride}_up`;
       nodes.push({ op: 'upsample', name: up, input: above });
+      outChannels.set(up, outChannels.get(above)!);
       p = `p${stride}_sum`;
       nodes.push({ op: 'add', name: p, inputs: [`p${stride}_lat`, up] });
+      outChannels.set(p, outChannels.get(up)!);
     }
     merged.set(stride, p);
     above = p;
@@ -158,6 +166,10 @@ export function detectorSpec(cfg: DetectorConfig): DetectorSpec {
     const box = conv(`h${stride}_box`, h, boxChannels(cfg), 1, 1, { bn: false, relu: false, biasInit: 0 });
     return { stride, cls, box };
   });
+  // The head's outputs are the export contract (classes, box bins): never overridden.
+  const outputs = new Set(levels.flatMap((l) => [l.cls, l.box]));
+  const unknown = Object.keys(cfg.channels ?? {}).filter((n) => outputs.has(n) || !nodes.some((node) => node.op === 'conv' && node.name === n && !node.depthwise));
+  if (unknown.length > 0) throw new KestrelError('E_MODEL_CONFIG', `channels names layers this detector does not have, or whose channels are fixed (depthwise, head outputs): ${unknown.join(', ')}`);
   return { input: 'input', nodes, levels };
 }
 
