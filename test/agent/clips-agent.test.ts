@@ -78,9 +78,11 @@ test('a person\'s clip: announced on <camera>/clip after its end, served over HT
   assert.equal(clip.clip.deviceId, deviceId);
   // The end went out first; the clip waited for the post window.
   assert.ok(clip.at >= end.lastSeen + 2000, 'announced after the post window');
-  // Exact to about a segment (and the RTSP path's latency) at each side.
-  assert.ok(clip.clip.start <= end.firstSeen - 1000, `starts before the person (${end.firstSeen - clip.clip.start} ms)`);
-  assert.ok(clip.clip.end >= end.lastSeen + 1000, `ends after the person (${clip.clip.end - end.lastSeen} ms)`);
+  // 2 s margins, exact to about a segment (1 s) and the RTSP path's latency, which a loaded
+  // machine stretches (802 ms of pre-roll seen once with the whole suite running): at least half a
+  // second each side.
+  assert.ok(clip.clip.start <= end.firstSeen - 500, `starts before the person (${end.firstSeen - clip.clip.start} ms)`);
+  assert.ok(clip.clip.end >= end.lastSeen + 500, `ends after the person (${clip.clip.end - end.lastSeen} ms)`);
 
   const res = await fetch(`http://127.0.0.1:${port}${clip.clip.path}`);
   assert.equal(res.status, 200);

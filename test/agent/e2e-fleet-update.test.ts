@@ -22,7 +22,11 @@ const dir = mkdtempSync(join(tmpdir(), 'kestrel-fleet-'));
 const agents: ChildProcess[] = [];
 let broker: BrokerHandle | undefined;
 let hub: HubProcess | undefined;
+let watcher: mqtt.MqttClient | undefined;
 after(async () => {
+  // Everything this file started, even when the test failed half-way: a client left connected
+  // would keep the file's process (and the suite) running.
+  await watcher?.endAsync(true);
   for (const a of agents) a.kill('SIGKILL');
   await hub?.stop();
   await broker?.stop();
@@ -51,10 +55,14 @@ test('a signed release reaches three agent processes in waves; a release that st
   writeFileSync(models.v3, fixedDetector(SIZE, 0, '3')); // loads and runs, but finds nothing
 
   const states = new Map<string, ModelState>();
-  const watcher = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-watch` });
+  const history = new Map<string, ModelState[]>();
+  watcher = await mqtt.connectAsync(broker.url, { clientId: `${prefix}-watch` });
   watcher.on('message', (topic, payload) => {
     if (payload.length === 0) return;
-    states.set(topic.split('/')[1], parsePayload('modelState', payload));
+    const device = topic.split('/')[1];
+    const state = parsePayload('modelState', payload);
+    states.set(device, state);
+    history.set(device, [...(history.get(device) ?? []), state]);
   });
   await watcher.subscribeAsync(`${prefix}/+/model/state`, { qos: 1 });
 
@@ -111,11 +119,13 @@ test('a signed release reaches three agent processes in waves; a release that st
   const badRollout = JSON.parse(bad.stdout) as { status: string; waves: { devices: string[] }[] };
   assert.notEqual(badRollout.status, 'completed');
   const canary = badRollout.waves[0].devices[0];
-  const canaryState = await waitFor('the canary back on version 2', 30_000, () => {
-    const s = states.get(canary);
-    return s?.status === 'rollback' && s.current?.version === '2' ? s : undefined;
+  // Any of its states, not only the last: a state published after it (a reconnect) must not hide it.
+  const seen = (): string => JSON.stringify(history.get(canary)?.map((x) => [x.status, x.sequence, x.current?.version]));
+  const canaryState = await waitFor('the canary rolled back to version 2', 30_000, () => history.get(canary)?.find((x) => x.status === 'rollback' && x.current?.version === '2')).catch((err: Error) => {
+    throw new Error(`${err.message}; the canary said ${seen()}`);
   });
   assert.match(canaryState.reason ?? '', /detect/i);
+  assert.equal(canaryState.reasonCode, 'quality');
+  assert.equal(states.get(canary)?.current?.version, '2', `the canary stays on version 2: ${seen()}`);
   for (const d of devices.filter((x) => x !== canary)) assert.equal(states.get(d)?.current?.version, '2', `${d} was not touched`);
-  await watcher.endAsync();
 });
