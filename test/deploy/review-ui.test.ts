@@ -123,6 +123,25 @@ before(async () => {
     },
   });
 
+  // A shadow comparison two devices report on: the page sums them and offers to stop it.
+  const side = (detections: number, scoreSum: number, latencyMeanMs: number) => ({ detections, scoreSum, latencyMs: { p50: latencyMeanMs, p99: latencyMeanMs * 2 }, latencyMeanMs });
+  await hub.stores().records.insertShadow({
+    id: 'sh-ui', release: 'nanodet@2.0.0', share: 0.25, until: Date.now() + 3_600_000, createdAt: started + 2000, createdBy: 'carol', targets: ['pi-door', 'pi-yard'],
+    manifest: {
+      schema: 1, name: 'nanodet', version: '2.0.0', sha256: 'c'.repeat(64), size: 100, url: 'http://hub/a', release: 2,
+      metadata: { decoder: 'nanodet', labelCount: 80, inputSize: [416, 416] }, sequence: 11, issuedAt: 1, expires: Date.now() + 7_200_000, keyId: '0123456789abcdef', signature: 'c2ln',
+    },
+  });
+  for (const [deviceId, frames, matched] of [['pi-door', 300, 270], ['pi-yard', 100, 80]] as const) {
+    await hub.stores().records.upsertShadowReport({
+      shadowId: 'sh-ui', deviceId, at: Date.now(), receivedAt: Date.now(),
+      report: {
+        schema: 1, deviceId, id: 'sh-ui', status: 'running', candidate: { name: 'nanodet', version: '2.0.0', sha256: 'c'.repeat(64) }, current: null,
+        share: 0.25, since: started, at: Date.now(), dropped: 2, cameras: { cam: { frames, matched, agreement: matched / frames, current: side(frames, frames * 0.8, 40), candidate: side(frames, frames * 0.7, 20) } },
+      },
+    });
+  }
+
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -281,6 +300,21 @@ test('review in the browser with the keyboard; the export carries the corrected 
   assert.match(rollout, /rolled back to nanodet-1\.2\.0/);
   assert.match(rollout, /pi-yard.*nanodet 1\.2\.0 \(offline\)/, 'what each device runs now, from the fleet table');
   await shot('9-rollouts');
+
+  // Shadows: the fleet totals (matched over union: 350 / (400 + 400 − 350)), each device, and Stop.
+  await page.goto(`${hub.url}/ui/#/shadows`);
+  await page.waitForSelector('#shadow-sh-ui');
+  const shadow = page.locator('#shadow-sh-ui');
+  const text = (await shadow.textContent()) ?? '';
+  assert.match(text, /nanodet@2\.0\.0.*running.*25% of frames/);
+  assert.match(text, /2 of 2 devices reporting · 400 frames compared \(4 dropped\) · agreement 0\.778/);
+  assert.match(text, /latency ×0\.500/);
+  assert.match(text, /pi-door.*running.*300.*0\.818/);
+  await shot('10-shadows');
+  page.once('dialog', (d) => void d.accept());
+  await shadow.locator('button.abort').click();
+  await page.waitForFunction(() => /stopped by/.test(document.querySelector('#shadow-sh-ui')?.textContent ?? ''), undefined, { timeout: 15_000 });
+  assert.equal(await shadow.locator('button.abort').count(), 0, 'a stopped shadow offers no stop');
   assert.deepEqual(pageErrors, [], 'no script errors on any page');
   assert.deepEqual(failedRequests, ['401 GET /api/v1/devices', '409 PUT /api/v1/samples/pi-door/s-unsure/review'], 'only the wrong token and the stale save were refused');
 

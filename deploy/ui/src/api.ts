@@ -132,3 +132,34 @@ export interface Rollout {
   abortRequested?: { by: string; at: number };
   startedBy?: string;
 }
+
+/** One model's side of a shadow (GET /api/v1/shadows), over every reporting device and camera. */
+export interface ShadowSide {
+  detections: number;
+  perFrame: number | null;
+  meanScore: number | null;
+  latencyMeanMs: number | null;
+  latencyP50Ms: number | null;
+}
+
+export interface Shadow {
+  id: string;
+  release: string;
+  share: number;
+  until: number;
+  createdAt: number;
+  createdBy: string;
+  targets: string[];
+  status: 'running' | 'stopped' | 'ended';
+  stopped?: { by: string; at: number };
+  devicesReporting: number;
+  frames: number;
+  matched: number;
+  agreement: number | null;
+  detectionRateRatio: number | null;
+  latencyRatio: number | null;
+  dropped: number;
+  current: ShadowSide;
+  candidate: ShadowSide;
+  devices: { deviceId: string; status: string; reason?: string; at: number; frames: number; dropped: number; agreement: number | null }[];
+}

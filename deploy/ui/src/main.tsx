@@ -7,6 +7,7 @@ import { QueuePage } from './pages/queue.js';
 import { ReviewPage } from './pages/review.js';
 import { FleetPage } from './pages/fleet.js';
 import { RolloutsPage } from './pages/rollouts.js';
+import { ShadowsPage } from './pages/shadows.js';
 
 function App() {
   const [token, setToken] = useState(savedToken());
@@ -27,6 +28,7 @@ function App() {
           <a href={queueHref(route.filter)} class={tab === 'queue' ? 'on' : ''}>Review</a>
           <a href="#/fleet" class={tab === 'fleet' ? 'on' : ''}>Fleet</a>
           <a href="#/rollouts" class={tab === 'rollouts' ? 'on' : ''}>Rollouts</a>
+          <a href="#/shadows" class={tab === 'shadows' ? 'on' : ''}>Shadows</a>
         </nav>
         <button
           class="quiet"
@@ -43,6 +45,7 @@ function App() {
         {route.page === 'review' && route.sample && <ReviewPage key={`${route.sample.deviceId}/${route.sample.id}`} sample={route.sample} filter={route.filter} />}
         {route.page === 'fleet' && <FleetPage />}
         {route.page === 'rollouts' && <RolloutsPage />}
+        {route.page === 'shadows' && <ShadowsPage />}
       </main>
     </div>
   );

@@ -1,10 +1,10 @@
-// Hash routes (#/queue?camera=door, #/review/<device>/<id>?..., #/fleet, #/rollouts): the hub
+// Hash routes (#/queue?camera=door, #/review/<device>/<id>?..., #/fleet, #/rollouts, #/shadows): the hub
 // serves one page, and the filters survive a reload and can be shared as a link.
 import { useEffect, useState } from 'preact/hooks';
 import type { QueueFilter } from './api.js';
 
 export interface Route {
-  page: 'queue' | 'review' | 'fleet' | 'rollouts';
+  page: 'queue' | 'review' | 'fleet' | 'rollouts' | 'shadows';
   filter: QueueFilter;
   sample?: { deviceId: string; id: string };
 }
@@ -23,6 +23,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'review' && parts.length === 3) return { page: 'review', filter, sample: { deviceId: parts[1], id: parts[2] } };
   if (parts[0] === 'fleet') return { page: 'fleet', filter };
   if (parts[0] === 'rollouts') return { page: 'rollouts', filter };
+  if (parts[0] === 'shadows') return { page: 'shadows', filter };
   return { page: 'queue', filter };
 }
 
