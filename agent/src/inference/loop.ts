@@ -132,7 +132,7 @@ export class InferenceLoop {
       this.deps.shadow?.offer(frame, result.detections, result.inferenceMs, pipeline.lowScore);
       // Every detection the model returned (boxes in source pixels): the histograms count those at their minScore and up.
       this.deps.drift?.observe(camera, result.detections, frame.geometry.srcWidth * frame.geometry.srcHeight);
-      counters.ok(camera, result.detections.length, result.inferenceMs, result.detections.map((d) => d.score));
+      counters.ok(camera, result.detections, result.inferenceMs);
       liveness.processed();
       metrics.framesProcessed.inc({ camera });
       metrics.endToEndSeconds.observe({ camera }, (Date.now() - frame.capturedAt) / 1000);

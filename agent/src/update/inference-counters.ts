@@ -34,13 +34,13 @@ export class InferenceCounters {
     return totals;
   }
 
-  /** One answered frame: how many detections, how long, and the detections' scores (for the confidence histogram). */
-  ok(camera: string, detections: number, inferenceMs: number, scores: readonly number[] = []): void {
+  /** One answered frame: its detections (counted, and their scores binned for the confidence histogram) and how long it took. */
+  ok(camera: string, detections: readonly { score: number }[], inferenceMs: number): void {
     const t = this.of(camera);
     t.frames++;
-    t.detections += detections;
+    t.detections += detections.length;
     t.inferenceMsSum += inferenceMs;
-    for (const score of scores) {
+    for (const { score } of detections) {
       if (score < this.minScore) continue;
       t.scores ??= new Array(SCORE_BINS).fill(0);
       t.scores[scoreBin(score, this.minScore)]++;

@@ -102,7 +102,7 @@ export class SimDevice {
     const frame = syntheticFrame(this.options.size, 'cam1', this.seq++);
     try {
       const result = await this.engine.infer(frame.data, frame.geometry, {});
-      this.counters.ok(frame.camera, result.detections.length, result.inferenceMs, result.detections.map((d) => d.score));
+      this.counters.ok(frame.camera, result.detections, result.inferenceMs);
       this.lastDetections = result.detections.length;
     } catch {
       this.counters.failed(frame.camera);

@@ -68,7 +68,7 @@ export function registerTuneCommands(program: Command): void {
       });
       if (!f.queue && (f.queueSchema || f.trialTimeout || !f.work)) throw new KestrelError('E_USAGE', '--queue-schema, --trial-timeout and --no-work need --queue <postgres-url>');
       const r = await tune({
-        data: f.data, space, base: { ...TUNE_DEFAULTS.base, ...base }, trials: int(f.trials, '--trials'), folds: num(f.folds, '--folds', (n) => Number.isInteger(n) && n >= 2, 'a whole number ≥ 2'),
+        data: f.data, space, base, trials: int(f.trials, '--trials'), folds: num(f.folds, '--folds', (n) => Number.isInteger(n) && n >= 2, 'a whole number ≥ 2'),
         seed: num(f.seed, '--seed', Number.isInteger, 'an integer'), project: f.project, name: f.name,
         queue: f.queue, queueSchema: f.queueSchema, work: f.work, trialTimeoutMinutes: positive(f.trialTimeout, '--trial-timeout'),
         logger: createLogger('tune'),

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { KestrelError } from '@kestrel/core/util/errors';
 import { redactUrl, type Logger } from '@kestrel/core/util/log';
-import { failedTrial, runTrial, type TrialResult, type TrialSpec } from './trial.js';
+import { failedTrial, runTrialOrFail, type TrialResult, type TrialSpec } from './trial.js';
 
 export interface TrialRunner {
   /** Runs every trial and resolves with their results, in any order; `onResult` as each ends. */
@@ -21,14 +21,7 @@ export class InProcessRunner implements TrialRunner {
   async run(specs: readonly TrialSpec[], onResult: (r: TrialResult) => void): Promise<TrialResult[]> {
     const out: TrialResult[] = [];
     for (const spec of specs) {
-      let r: TrialResult;
-      try {
-        r = await runTrial(spec, this.logger);
-      } catch (err) {
-        // One bad point of the space (say, a batch too large for memory) must not end the search.
-        r = failedTrial(spec, (err as Error).message);
-        this.logger.warn({ trial: spec.index, err: (err as Error).message }, 'trial failed');
-      }
+      const r = await runTrialOrFail(spec, this.logger);
       out.push(r);
       onResult(r);
     }
@@ -126,13 +119,7 @@ export async function workOne(boss: PgBoss, queue: string, logger: Logger): Prom
   const [job] = await boss.fetch<TrialSpec>(queue, { batchSize: 1 });
   if (!job) return false;
   logger.info({ queue, trial: job.data.index, params: job.data.params }, 'trial started');
-  let r: TrialResult;
-  try {
-    r = await runTrial(job.data, logger);
-  } catch (err) {
-    r = failedTrial(job.data, (err as Error).message);
-    logger.warn({ trial: job.data.index, err: (err as Error).message }, 'trial failed');
-  }
+  const r = await runTrialOrFail(job.data, logger);
   await boss.complete(queue, job.id, r as unknown as object);
   return true;
 }

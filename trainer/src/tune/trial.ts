@@ -3,7 +3,6 @@
 // much to trust a difference between two trials). A TrialSpec is plain JSON so a job queue can
 // carry it to another machine.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '@kestrel/core/util/log';
 import { loadDataset } from '../data/dataset.js';
 import { fitness, train } from '../train/trainer.js';
@@ -80,9 +79,17 @@ export function failedTrial(spec: Pick<TrialSpec, 'index' | 'params'>, error: st
   return { index: spec.index, params: spec.params, folds: [], fitness: Number.NaN, map50: Number.NaN, map50to95: Number.NaN, fitnessStd: Number.NaN, seconds: 0, worker, error };
 }
 
-/** Run folder of one fold, for reading results back. */
-export function foldRunDir(spec: Pick<TrialSpec, 'folder' | 'index'>, fold: number): string {
-  return join(spec.folder, `trial-${spec.index}-fold-${fold}`);
+/**
+ * A trial whatever happens: one bad point of the space (say, a batch too large for memory) is
+ * recorded as failed with its reason, and the search goes on.
+ */
+export async function runTrialOrFail(spec: TrialSpec, logger: Logger): Promise<TrialResult> {
+  try {
+    return await runTrial(spec, logger);
+  } catch (err) {
+    logger.warn({ trial: spec.index, err: (err as Error).message }, 'trial failed');
+    return failedTrial(spec, (err as Error).message);
+  }
 }
 
 /** Which process ran a trial: host and pid, so a shared search shows who did what. */
